@@ -1,0 +1,262 @@
+"""The ``clearway`` command line: parse, call one core function, format.
+
+Every :class:`~clearway.errors.ClearwayError` is caught once, in :func:`main`,
+and printed with its diagnostics (exit status 1).
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+
+import orjson
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from clearway.errors import ClearwayError
+from clearway.settings import Settings
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="clearway",
+    help="Clearance and targeting for cross-border e-commerce.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+console = Console()
+err_console = Console(stderr=True)
+
+EXIT_REJECTED = 2
+
+
+def _settings() -> Settings:
+    return Settings()
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+    )
+
+
+@app.command()
+def ingest(
+    files: Annotated[list[Path], typer.Argument(help="JSON, JSON Lines or CSV files.")],
+    fmt: Annotated[
+        str | None,
+        typer.Option("--format", help="json, jsonl or csv (default: from the file suffix)."),
+    ] = None,
+    rejections: Annotated[
+        Path, typer.Option("--rejections", help="JSON Lines report of rejected records.")
+    ] = Path("clearway-rejections.jsonl"),
+    workers: Annotated[
+        int | None, typer.Option(help="Validation processes (default: CLEARWAY_WORKERS or cores).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the counts as JSON.")] = False,
+) -> None:
+    """Validate and store filings. Exit 0 if all were accepted, 2 if some were rejected."""
+    from clearway.declarations.intake import IntakeLimits
+    from clearway.pipeline import ingest_files
+    from clearway.store import open_engine
+
+    settings = _settings()
+    engine = open_engine(settings.database_url)
+    limits = IntakeLimits(settings.max_record_bytes, settings.max_json_document_bytes)
+    with _progress() as progress:
+        task = progress.add_task("ingesting", total=None)
+        report = ingest_files(
+            engine,
+            files,
+            format_name=fmt,
+            limits=limits,
+            batch_size=settings.batch_size,
+            workers=settings.workers if workers is None else workers,
+            rejections_path=rejections,
+            on_batch=lambda n: progress.advance(task, n),
+        )
+    if as_json:
+        console.print_json(orjson.dumps(report.as_dict()).decode())
+    else:
+        table = Table(title="Intake", show_header=False)
+        for name in ("accepted", "amended", "duplicate", "rejected"):
+            table.add_row(name, f"{getattr(report, name):,}")
+        console.print(table)
+        for rejection in report.first_rejections[:5]:
+            where = f"{rejection.source}:{rejection.position}"
+            ident = f" ({rejection.declaration_id})" if rejection.declaration_id else ""
+            for error in rejection.errors[:3]:
+                err_console.print(f"[red]rejected[/red] {where}{ident} {error}")
+        if report.rejections_path:
+            err_console.print(f"all rejections: {report.rejections_path}")
+    if report.rejected:
+        raise typer.Exit(EXIT_REJECTED)
+
+
+@app.command()
+def simulate(
+    out: Annotated[Path, typer.Option(help="JSON Lines file of filings to write.")],
+    days: Annotated[int, typer.Option(min=1, max=3660)] = 7,
+    per_day: Annotated[int, typer.Option(min=1, max=10_000_000)] = 1000,
+    seed: Annotated[int, typer.Option()] = 0,
+    truth: Annotated[Path | None, typer.Option(help="CSV of labelled violations.")] = None,
+    start: Annotated[str, typer.Option(help="First day, YYYY-MM-DD.")] = "2026-11-02",
+    restricted_list: Annotated[
+        Path | None, typer.Option(help="OFAC SDN-format CSV to draw restricted party names from.")
+    ] = None,
+) -> None:
+    """Generate realistic e-commerce traffic with labelled violations."""
+    from clearway.simulate import SimulationConfig, write_simulation
+
+    try:
+        first = date.fromisoformat(start)
+    except ValueError:
+        raise typer.BadParameter(
+            f"must be a date YYYY-MM-DD. Got {start!r}.", param_hint="--start"
+        ) from None
+    config = SimulationConfig(
+        days=days, per_day=per_day, seed=seed, start=first, restricted_list=restricted_list
+    )
+    with _progress() as progress:
+        task = progress.add_task("simulating", total=days * per_day)
+        houses, masters = write_simulation(
+            config, out, truth, on_progress=lambda n: progress.advance(task, n)
+        )
+    console.print(
+        f"wrote {houses:,} house declarations and {masters:,} master filings "
+        f"to {out}" + (f", labels to {truth}" if truth else "")
+    )
+
+
+def _print_mapping(title: str, mapping: dict[str, Any]) -> None:
+    table = Table(title=title, show_header=False)
+    for key, value in mapping.items():
+        table.add_row(key, value if isinstance(value, str) else orjson.dumps(value).decode())
+    console.print(table)
+
+
+@app.command()
+def show(
+    declaration_id: Annotated[
+        str, typer.Argument(help="Declaration id (or master ref with --master).")
+    ],
+    filer: Annotated[
+        str | None, typer.Option(help="Filer id, when several filers used the same declaration id.")
+    ] = None,
+    master: Annotated[bool, typer.Option(help="Show a master filing instead.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+) -> None:
+    """Print a declaration: its data, quality gaps, versions and filing links."""
+    from clearway.store import open_engine
+    from clearway.store.reading import get_declaration, get_master
+
+    engine = open_engine(_settings().database_url)
+    if master:
+        view = get_master(engine, declaration_id)
+        data: dict[str, Any] = {
+            "master": view.document,
+            "houses_filed": len(view.houses_filed),
+            "houses_missing": view.houses_missing,
+        }
+        if as_json:
+            console.print_json(orjson.dumps(data).decode())
+        else:
+            _print_mapping(f"Master filing {view.ref} (v{view.version}, {view.filer_id})", data)
+        return
+    decl = get_declaration(engine, declaration_id, filer)
+    payload = {
+        "declaration": decl.document,
+        "version": decl.version,
+        "versions": [
+            {"version": v["version"], "received_at": str(v["received_at"])} for v in decl.versions
+        ],
+        "data_quality": {"score": decl.dq_score, "gaps": decl.dq_gaps},
+        "filing": {
+            "complete": decl.link.complete,
+            "master_ref": decl.link.master_ref,
+            "missing": list(decl.link.missing),
+        },
+    }
+    if as_json:
+        console.print_json(orjson.dumps(payload).decode())
+        return
+    doc = decl.document
+    console.print(
+        f"[bold]Declaration {decl.ref}[/bold] v{decl.version} filed by "
+        f"{decl.filer_id} for {doc['destination_country']}"
+    )
+    items = Table("#", "description", "qty", "unit value", "HS", "GTIN", "origin")
+    for item in doc["items"]:
+        items.add_row(
+            str(doc["items"].index(item)),
+            item["description"],
+            str(item["quantity"]),
+            f"{item['unit_value']} {item['currency']}",
+            item.get("hs_code", "-"),
+            item.get("gtin", "-"),
+            item.get("origin_country", "-"),
+        )
+    console.print(items)
+    console.print(f"data quality {decl.dq_score:.2f}")
+    for gap in decl.dq_gaps:
+        console.print(f"  - {gap['element']}: {gap['reason']} ({gap['field']})")
+    state = (
+        "complete" if decl.link.complete else "incomplete: missing " + ", ".join(decl.link.missing)
+    )
+    console.print(f"multiple filing: {state}")
+    console.print(f"versions: {', '.join(str(v['version']) for v in decl.versions)}")
+
+
+@app.command()
+def demo(
+    days: Annotated[int, typer.Option(min=1, max=60)] = 7,
+    per_day: Annotated[int, typer.Option(min=10, max=200_000)] = 2000,
+    seed: Annotated[int, typer.Option()] = 7,
+) -> None:
+    """Simulate a week of traffic, run every pipeline stage on it, print a summary."""
+    from clearway.demo import run_demo
+
+    settings = _settings()
+    with _progress() as progress:
+        task = progress.add_task("demo", total=None)
+        result = run_demo(
+            settings,
+            days=days,
+            per_day=per_day,
+            seed=seed,
+            on_batch=lambda n: progress.advance(task, n),
+        )
+    _print_mapping("clearway demo", result)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Create or migrate the schema of CLEARWAY_DATABASE_URL."""
+    from clearway.store import open_engine
+
+    settings = _settings()
+    open_engine(settings.database_url, migrate=True)
+    console.print(f"schema up to date: {settings.database_url}")
+
+
+def main() -> None:
+    """Entry point: run the app and turn clearway errors into messages."""
+    try:
+        # Typer handles usage errors and exit codes itself; ours propagate.
+        app()
+    except ClearwayError as exc:
+        err_console.print(f"[red]error[/red] ({exc.code}): {exc.diagnostics()}", highlight=False)
+        sys.exit(1)

@@ -1,0 +1,184 @@
+"""Validation: a raw record in, a filing or *every* problem with it out.
+
+Two passes, both collecting all problems: pydantic-core checks shapes and
+bounds (in Rust, fast), then :func:`reference_problems` checks membership in
+the reference lists (country, currency, HS 2022, GTIN check digit).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated, Any
+
+from pydantic import Discriminator, Tag, TypeAdapter, ValidationError
+from pydantic_core import ErrorDetails
+
+from clearway.declarations.models import Declaration, MasterFiling
+from clearway.errors import ErrorDetail, format_value
+from clearway.reference import gtin_problem, is_country, is_currency, is_hs_subheading
+
+__all__ = ["Filing", "reference_problems", "validate_record"]
+
+Filing = Declaration | MasterFiling
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, dict):
+        kind = value.get("kind", "house")
+    else:
+        kind = getattr(value, "kind", "house")
+    return kind if kind in ("house", "master") else "house"
+
+
+_ADAPTER: TypeAdapter[Filing] = TypeAdapter(
+    Annotated[
+        Annotated[Declaration, Tag("house")] | Annotated[MasterFiling, Tag("master")],
+        Discriminator(_kind),
+    ]
+)
+
+# pydantic's own wording, rephrased to the house template:
+# "<field> must <rule>. Got <value>."
+_MESSAGES = {
+    "missing": "is required",
+    "extra_forbidden": "is not a known field",
+    "string_too_short": "must have at least {min_length} character(s)",
+    "string_too_long": "must have at most {max_length} characters",
+    "string_pattern_mismatch": "must match the pattern {pattern}",
+    "greater_than": "must be greater than {gt}",
+    "greater_than_equal": "must be at least {ge}",
+    "less_than_equal": "must be at most {le}",
+    "too_short": "must have at least {min_length} element(s)",
+    "too_long": "must have at most {max_length} elements",
+}
+
+
+def _path(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else part
+    return out
+
+
+def _detail(err: ErrorDetails) -> ErrorDetail:
+    loc = err["loc"]
+    # The first element of a tagged union's location is the tag.
+    if loc and loc[0] in ("house", "master"):
+        loc = loc[1:]
+    code = err["type"]
+    template = _MESSAGES.get(code)
+    if template is not None:
+        try:
+            rule = template.format(**err.get("ctx", {}))
+        except (KeyError, IndexError):
+            rule = err["msg"]
+    else:
+        rule = err["msg"][0].lower() + err["msg"][1:] if err["msg"] else code
+        rule = rule.removeprefix("value error, ")
+    if code == "missing" or "Got " in rule:
+        message = rule
+    else:
+        message = f"{rule}. Got {format_value(err.get('input'))}."
+    return ErrorDetail(field=_path(loc), code=code, message=message)
+
+
+def _ref_error(field: str, code: str, rule: str, value: str) -> ErrorDetail:
+    return ErrorDetail(field, code, f"must be {rule}. Got {format_value(value)}.")
+
+
+def _countries(filing: Filing) -> Iterator[tuple[str, str | None]]:
+    yield "destination_country", filing.destination_country
+    if isinstance(filing, MasterFiling):
+        yield "departure_country", filing.departure_country
+        return
+    yield "transport.departure_country", filing.transport.departure_country
+    yield "seller.country", filing.seller.country
+    if filing.seller.address is not None:
+        yield "seller.address.country", filing.seller.address.country
+    yield "consignee.country", filing.consignee.country
+    if filing.consignee.address is not None:
+        yield "consignee.address.country", filing.consignee.address.country
+    for n, item in enumerate(filing.items):
+        yield f"items[{n}].origin_country", item.origin_country
+
+
+def reference_problems(filing: Filing) -> list[ErrorDetail]:
+    """Every code in ``filing`` that is well-formed but not in its reference list."""
+    problems = [
+        _ref_error(field, "country_code", "an ISO 3166-1 alpha-2 country code", code)
+        for field, code in _countries(filing)
+        if code is not None and not is_country(code)
+    ]
+    if isinstance(filing, MasterFiling):
+        return problems
+    if not is_currency(filing.totals.currency):
+        problems.append(
+            _ref_error(
+                "totals.currency",
+                "currency_code",
+                "an ISO 4217 currency code",
+                filing.totals.currency,
+            )
+        )
+    for n, item in enumerate(filing.items):
+        if not is_currency(item.currency):
+            problems.append(
+                _ref_error(
+                    f"items[{n}].currency",
+                    "currency_code",
+                    "an ISO 4217 currency code",
+                    item.currency,
+                )
+            )
+        if item.hs_code is not None and not is_hs_subheading(item.hs_code):
+            problems.append(
+                _ref_error(
+                    f"items[{n}].hs_code",
+                    "hs_code_unknown",
+                    "a code starting with an HS 2022 subheading",
+                    item.hs_code,
+                )
+            )
+        if item.gtin is not None:
+            why = gtin_problem(item.gtin)
+            if why is not None:
+                problems.append(
+                    ErrorDetail(
+                        f"items[{n}].gtin",
+                        "gtin",
+                        f"must be a valid GTIN: it {why}. Got {format_value(item.gtin)}.",
+                    )
+                )
+    return problems
+
+
+def validate_record(raw: bytes | str | dict[str, Any]) -> Filing | list[ErrorDetail]:
+    """Validate one record (JSON text or an already-parsed mapping).
+
+    Returns the filing, or the list of every problem found. Never raises for
+    bad input: malformed JSON is reported as a problem of the whole record.
+    """
+    try:
+        if isinstance(raw, dict):
+            filing = _ADAPTER.validate_python(raw)
+        else:
+            filing = _ADAPTER.validate_json(raw)
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False)
+        if errors and errors[0]["type"] == "json_invalid":
+            reason = errors[0].get("ctx", {}).get("error", "invalid JSON")
+            return [ErrorDetail("", "json_invalid", f"is not valid JSON: {reason}.")]
+        if errors and errors[0]["type"] in ("model_type", "model_attributes_type", "dict_type"):
+            return [
+                ErrorDetail(
+                    "",
+                    "not_an_object",
+                    f"must be a JSON object. Got {format_value(errors[0].get('input'))}.",
+                )
+            ]
+        return [_detail(e) for e in errors]
+    problems = reference_problems(filing)
+    return problems if problems else filing

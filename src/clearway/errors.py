@@ -1,0 +1,140 @@
+"""The one error tree of clearway.
+
+Every error the library raises on purpose is a :class:`ClearwayError`. It
+carries a stable ``code`` (for programs), a ``message`` (for people) and a
+``diagnostics()`` text saying what to do about it. The CLI catches the root
+once and prints it; the API maps it to the one JSON error shape
+``{"ok": false, "errors": [{"code", "field", "message"}], "status"}``.
+
+::
+
+    ClearwayError
+    ├── ConfigurationError       bad setting, bad data file shipped or supplied
+    ├── InputError               a file or record could not be read at all
+    │   └── ValidationFailed     a record was read but breaks the rules (has details)
+    ├── StoreError               the database refused or is not reachable
+    └── NotFound                 a declaration, filing or resource does not exist
+
+Validation problems about one field are :class:`ErrorDetail` values, never
+exceptions: a declaration collects all of them at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = [
+    "ClearwayError",
+    "ConfigurationError",
+    "ErrorDetail",
+    "InputError",
+    "NotFound",
+    "StoreError",
+    "ValidationFailed",
+    "format_value",
+]
+
+
+def format_value(value: Any, limit: int = 80) -> str:
+    """Render a received value for an error message, shortened if long."""
+    text = repr(value)
+    if len(text) > limit:
+        text = text[: limit - 3] + "..."
+    return text
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorDetail:
+    """One problem with one field: where, which rule, and what was received.
+
+    ``field`` is a path such as ``items[2].hs_code`` (empty for the whole
+    record); ``code`` is a stable machine-readable rule name.
+    """
+
+    field: str
+    code: str
+    message: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"code": self.code, "field": self.field, "message": self.message}
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.message}" if self.field else self.message
+
+
+class ClearwayError(Exception):
+    """Root of every error clearway raises on purpose."""
+
+    code = "error"
+    status = 500
+
+    def __init__(self, message: str, *, details: list[ErrorDetail] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details: list[ErrorDetail] = list(details or [])
+
+    def diagnostics(self) -> str:
+        """What the user can do about it; subclasses say more."""
+        return self.message
+
+    def errors(self) -> list[dict[str, str]]:
+        """The ``errors`` list of the JSON error shape."""
+        if self.details:
+            return [d.as_dict() for d in self.details]
+        return [{"code": self.code, "field": "", "message": self.message}]
+
+    def as_json(self) -> dict[str, Any]:
+        """The one JSON error shape used by every edge."""
+        return {"ok": False, "errors": self.errors(), "status": self.status}
+
+
+class ConfigurationError(ClearwayError):
+    """A setting or a data file (vague terms, regimes, rules) is wrong."""
+
+    code = "configuration"
+    status = 500
+
+    def diagnostics(self) -> str:
+        return f"{self.message}\nFix the named setting or file and run the command again."
+
+
+class InputError(ClearwayError):
+    """A file or record could not be read at all (not JSON, truncated CSV...)."""
+
+    code = "input"
+    status = 400
+
+    def diagnostics(self) -> str:
+        return f"{self.message}\nCheck the file's format (see docs/intake.md)."
+
+
+class ValidationFailed(InputError):
+    """A record was read but breaks the rules; ``details`` lists every problem."""
+
+    code = "validation"
+    status = 422
+
+    def diagnostics(self) -> str:
+        lines = [self.message, *(f"  - {d}" for d in self.details)]
+        return "\n".join(lines)
+
+
+class StoreError(ClearwayError):
+    """The database could not be reached or refused a write."""
+
+    code = "store"
+    status = 503
+
+    def diagnostics(self) -> str:
+        return (
+            f"{self.message}\nCheck CLEARWAY_DATABASE_URL and that the database is "
+            "reachable; run `clearway db upgrade` if the schema is out of date."
+        )
+
+
+class NotFound(ClearwayError):
+    """The thing asked for does not exist (or the caller may not know it does)."""
+
+    code = "not_found"
+    status = 404

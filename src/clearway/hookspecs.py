@@ -1,0 +1,25 @@
+"""Hook specifications: the variable parts of clearway, as pluggy hooks.
+
+Built-in implementations are plugins on these same hooks (see
+:data:`clearway.plugins.DEFAULT_PLUGINS`), so a third party adds an intake
+format exactly the way clearway adds its own.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pluggy
+
+if TYPE_CHECKING:
+    from clearway.declarations.intake.base import IntakeFormat
+
+__all__ = ["hookimpl", "hookspec"]
+
+hookspec = pluggy.HookspecMarker("clearway")
+hookimpl = pluggy.HookimplMarker("clearway")
+
+
+@hookspec
+def clearway_intake_formats() -> list[IntakeFormat]:  # type: ignore[empty-body]
+    """Return intake formats this plugin provides (name, file suffixes, reader)."""

@@ -1,0 +1,52 @@
+"""Settings: declared once, read from ``CLEARWAY_*`` at the edges, passed down.
+
+The core never reads ``os.environ``; the CLI (and later the API) builds one
+:class:`Settings` and hands its values to the functions it calls.
+"""
+
+from __future__ import annotations
+
+import os
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings", "default_workers"]
+
+
+def default_workers() -> int:
+    """Validation processes for bulk intake: one per core, at most 8."""
+    return max(1, min(8, os.cpu_count() or 1))
+
+
+class Settings(BaseSettings):
+    """Every setting clearway reads, with its default and what it is for."""
+
+    model_config = SettingsConfigDict(env_prefix="CLEARWAY_", extra="ignore")
+
+    database_url: str = Field(
+        default="sqlite:///./clearway.db",
+        description="SQLAlchemy URL of the store; PostgreSQL: postgresql+psycopg://user@host/db.",
+    )
+    batch_size: int = Field(
+        default=2000,
+        ge=1,
+        le=100_000,
+        description="Declarations validated and written per batch during intake.",
+    )
+    workers: int = Field(
+        default_factory=default_workers,
+        ge=0,
+        le=64,
+        description="Validation processes for bulk intake (0 validates in the calling process).",
+    )
+    max_record_bytes: int = Field(
+        default=1_048_576,
+        ge=1024,
+        description="Largest accepted record (one JSON Lines line, one JSON document item).",
+    )
+    max_json_document_bytes: int = Field(
+        default=256 * 1_048_576,
+        ge=1024,
+        description="Largest plain JSON file read whole; use JSON Lines for bigger inputs.",
+    )

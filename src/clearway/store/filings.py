@@ -1,0 +1,197 @@
+"""Writing filings: idempotent, versioned, one transaction per batch.
+
+Resubmitting the same ``(filer_id, ref)`` with identical content is a no-op
+(a *duplicate*); with different content it becomes the next version (an
+*amendment*) and the previous version stays as history. A batch is written
+whole or not at all, so a declaration is never half-stored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Table, func, insert, select, text, update
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from clearway.declarations.batch import PreparedBatch, PreparedHouse, PreparedMaster
+from clearway.errors import StoreError
+from clearway.store.schema import declaration_items, declarations, master_filings, master_houses
+
+__all__ = ["WriteResult", "write_batch"]
+
+# Refs per "ref IN (...)" lookup, far below SQLite's parameter limit.
+_LOOKUP_CHUNK = 500
+_RETRIES = 3
+
+
+@dataclass(slots=True)
+class WriteResult:
+    """What happened to each filing of a batch."""
+
+    accepted: int = 0
+    amended: int = 0
+    duplicate: int = 0
+    accepted_keys: list[tuple[str, str, int]] = field(default_factory=list)
+
+    def add(self, other: WriteResult) -> None:
+        self.accepted += other.accepted
+        self.amended += other.amended
+        self.duplicate += other.duplicate
+        self.accepted_keys.extend(other.accepted_keys)
+
+
+@dataclass(slots=True)
+class _Head:
+    version: int
+    content_hash: str
+    row_id: int | None  # None while the row is still pending in this batch
+    pending: dict[str, Any] | None = None
+
+
+def _heads(
+    conn: Connection, table: Table, keys: Sequence[tuple[str, str]]
+) -> dict[tuple[str, str], _Head]:
+    wanted = set(keys)
+    refs = sorted({ref for _filer, ref in wanted})
+    found: dict[tuple[str, str], _Head] = {}
+    # "ref IN (...)" uses the plain ref index on SQLite and PostgreSQL alike;
+    # a row-value IN over (filer_id, ref) made SQLite scan.
+    for start in range(0, len(refs), _LOOKUP_CHUNK):
+        rows = conn.execute(
+            select(table.c.filer_id, table.c.ref, table.c.version, table.c.content_hash, table.c.id)
+            .where(table.c.ref.in_(refs[start : start + _LOOKUP_CHUNK]))
+            .where(table.c.current)
+        )
+        for filer_id, ref, version, content_hash, row_id in rows:
+            if (filer_id, ref) in wanted:
+                found[(filer_id, ref)] = _Head(version, content_hash, row_id)
+    return found
+
+
+def _plan(
+    conn: Connection,
+    table: Table,
+    filings: Sequence[PreparedHouse | PreparedMaster],
+    received_at: datetime,
+    result: WriteResult,
+) -> tuple[list[dict[str, Any]], list[int], list[int]]:
+    """Decide accepted / amended / duplicate for each filing, in input order.
+
+    Returns the rows to insert, the ids of rows they supersede, and for each
+    row the index of its filing in ``filings``.
+    """
+    heads = _heads(conn, table, [(f.filer_id, f.ref) for f in filings])
+    rows: list[dict[str, Any]] = []
+    sources: list[int] = []
+    superseded: list[int] = []
+    for index, filing in enumerate(filings):
+        key = (filing.filer_id, filing.ref)
+        head = heads.get(key)
+        if head is not None and head.content_hash == filing.content_hash:
+            result.duplicate += 1
+            continue
+        version = 1
+        if head is not None:
+            version = head.version + 1
+            if head.pending is not None:
+                head.pending["current"] = False
+            elif head.row_id is not None:
+                superseded.append(head.row_id)
+            result.amended += 1
+        else:
+            result.accepted += 1
+        row = {
+            "filer_id": filing.filer_id,
+            "ref": filing.ref,
+            "version": version,
+            "current": True,
+            "content_hash": filing.content_hash,
+            "received_at": received_at,
+            "document": filing.document,
+            **filing.columns,
+        }
+        rows.append(row)
+        sources.append(index)
+        heads[key] = _Head(version, filing.content_hash, None, row)
+        result.accepted_keys.append((filing.filer_id, filing.ref, version))
+    return rows, superseded, sources
+
+
+def _insert_versions(
+    conn: Connection, table: Table, rows: list[dict[str, Any]], superseded: list[int]
+) -> list[int]:
+    if superseded:
+        conn.execute(update(table).where(table.c.id.in_(superseded)).values(current=False))
+    if not rows:
+        return []
+    ids = _allocate_ids(conn, table, len(rows))
+    for row, row_id in zip(rows, ids, strict=True):
+        row["id"] = row_id
+    # Current rows go in after the superseded ones are cleared so the partial
+    # unique index never sees two current versions of one key.
+    conn.execute(insert(table), rows)
+    return ids
+
+
+def _allocate_ids(conn: Connection, table: Table, count: int) -> list[int]:
+    """Ids for ``count`` new rows, known before the insert so that child rows
+    (items, house links) go in with one executemany. INSERT ... RETURNING
+    would do it row by row on SQLite to keep the order."""
+    if conn.dialect.name == "postgresql":
+        return list(
+            conn.execute(
+                text(
+                    "SELECT nextval(pg_get_serial_sequence(:table, 'id')) "
+                    "FROM generate_series(1, :count)"
+                ),
+                {"table": table.name, "count": count},
+            ).scalars()
+        )
+    # SQLite: the transaction began IMMEDIATE, so no other writer can take
+    # these ids before commit.
+    start = conn.execute(select(func.coalesce(func.max(table.c.id), 0))).scalar_one() + 1
+    return list(range(start, start + count))
+
+
+def _write(conn: Connection, batch: PreparedBatch, received_at: datetime) -> WriteResult:
+    result = WriteResult()
+    rows, superseded, sources = _plan(conn, declarations, batch.houses, received_at, result)
+    ids = _insert_versions(conn, declarations, rows, superseded)
+    items = [
+        {"declaration_id": row_id, **item}
+        for row_id, index in zip(ids, sources, strict=True)
+        for item in batch.houses[index].items
+    ]
+    if items:
+        conn.execute(insert(declaration_items), items)
+    rows, superseded, sources = _plan(conn, master_filings, batch.masters, received_at, result)
+    ids = _insert_versions(conn, master_filings, rows, superseded)
+    links = [
+        {"master_id": row_id, "house_ref": ref}
+        for row_id, index in zip(ids, sources, strict=True)
+        for ref in batch.masters[index].house_refs
+    ]
+    if links:
+        conn.execute(insert(master_houses), links)
+    return result
+
+
+def write_batch(
+    engine: Engine, batch: PreparedBatch, received_at: datetime | None = None
+) -> WriteResult:
+    """Store a prepared batch in one transaction; retried if a concurrent
+    writer stored the same key first."""
+    when = received_at or datetime.now(UTC)
+    last: Exception | None = None
+    for _attempt in range(_RETRIES):
+        try:
+            with engine.begin() as conn:
+                return _write(conn, batch, when)
+        except IntegrityError as exc:
+            last = exc
+        except OperationalError as exc:
+            raise StoreError(f"writing a batch of filings failed: {exc.orig}") from exc
+    raise StoreError(f"writing a batch of filings kept conflicting with another writer: {last}")

@@ -1,0 +1,136 @@
+"""The database schema, as SQLAlchemy Core tables.
+
+Filings are versioned: every accepted content of a ``(filer_id, ref)`` is a
+row, the newest has ``current`` true, and a partial unique index keeps one
+current row per key even under concurrent writers. Analytic columns are
+copied out of the document for queries; the document (canonical JSON) is the
+record and keeps exact decimal values.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    text,
+)
+
+__all__ = ["declaration_items", "declarations", "master_filings", "master_houses", "metadata"]
+
+metadata = MetaData()
+
+# SQLite only makes INTEGER PRIMARY KEY an alias of the rowid (auto-assigned).
+Id = BigInteger().with_variant(Integer, "sqlite")
+
+declarations = Table(
+    "declarations",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("filer_id", String(128), nullable=False),
+    Column("ref", String(128), nullable=False, comment="declaration_id, unique per filer"),
+    Column("version", Integer, nullable=False),
+    Column("current", Boolean, nullable=False),
+    Column("content_hash", String(32), nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("filed_at", DateTime(timezone=True)),
+    Column("destination_country", String(2), nullable=False),
+    Column("filer_role", String(16), nullable=False),
+    Column("mode", String(8), nullable=False),
+    Column("tracking_number", String(128)),
+    Column("master_ref", String(128)),
+    Column("departure_country", String(2), nullable=False),
+    Column("arrival_office", String(128)),
+    Column("expected_arrival", DateTime(timezone=True)),
+    Column("seller_name", String(512)),
+    Column("seller_country", String(2)),
+    Column("marketplace_name", String(512)),
+    Column("consignee_name", String(512)),
+    Column("consignee_country", String(2), nullable=False),
+    Column("total_value", Float, nullable=False),
+    Column("total_currency", String(3), nullable=False),
+    Column("item_count", Integer, nullable=False),
+    Column("dq_score", Float, nullable=False),
+    Column("dq_gaps", Text, nullable=False),
+    Column("document", Text, nullable=False),
+    Index("ux_declarations_version", "filer_id", "ref", "version", unique=True),
+    Index(
+        "ux_declarations_current",
+        "filer_id",
+        "ref",
+        unique=True,
+        sqlite_where=text("current"),
+        postgresql_where=text("current"),
+    ),
+    Index("ix_declarations_ref", "ref"),
+    Index("ix_declarations_master_ref", "master_ref"),
+    Index("ix_declarations_tracking_number", "tracking_number"),
+    Index("ix_declarations_received_at", "received_at"),
+)
+
+declaration_items = Table(
+    "declaration_items",
+    metadata,
+    Column("declaration_id", Id, ForeignKey("declarations.id"), primary_key=True),
+    Column("line_no", Integer, primary_key=True),
+    Column("description", String(512), nullable=False),
+    Column("quantity", Integer, nullable=False),
+    Column("unit_value", Float, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("hs_code", String(10)),
+    Column("gtin", String(14)),
+    Column("sku", String(128)),
+    Column("mpn", String(128)),
+    Column("brand", String(128)),
+    Column("origin_country", String(2)),
+    Column("net_weight_kg", Float),
+    Column("vague_description", Boolean, nullable=False),
+)
+
+master_filings = Table(
+    "master_filings",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("filer_id", String(128), nullable=False),
+    Column("ref", String(128), nullable=False, comment="master_ref: MAWB, B/L or receptacle id"),
+    Column("version", Integer, nullable=False),
+    Column("current", Boolean, nullable=False),
+    Column("content_hash", String(32), nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("filed_at", DateTime(timezone=True)),
+    Column("destination_country", String(2), nullable=False),
+    Column("mode", String(8), nullable=False),
+    Column("carrier_name", String(512)),
+    Column("departure_country", String(2), nullable=False),
+    Column("arrival_office", String(128)),
+    Column("expected_arrival", DateTime(timezone=True)),
+    Column("house_count", Integer, nullable=False),
+    Column("document", Text, nullable=False),
+    Index("ux_master_filings_version", "filer_id", "ref", "version", unique=True),
+    Index(
+        "ux_master_filings_current",
+        "filer_id",
+        "ref",
+        unique=True,
+        sqlite_where=text("current"),
+        postgresql_where=text("current"),
+    ),
+    Index("ix_master_filings_ref", "ref"),
+)
+
+master_houses = Table(
+    "master_houses",
+    metadata,
+    Column("master_id", Id, ForeignKey("master_filings.id"), primary_key=True),
+    Column("house_ref", String(128), primary_key=True, comment="house tracking number"),
+    Index("ix_master_houses_house_ref", "house_ref"),
+)
