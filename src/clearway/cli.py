@@ -13,11 +13,12 @@ from typing import Annotated, Any
 
 import orjson
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from clearway.errors import ClearwayError
+from clearway.errors import ClearwayError, ConfigurationError
 from clearway.settings import Settings
 
 __all__ = ["app", "main"]
@@ -39,7 +40,13 @@ EXIT_REJECTED = 2
 
 
 def _settings() -> Settings:
-    return Settings()
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"CLEARWAY_{str(e['loc'][0]).upper()} {e['msg'].lower()}" for e in exc.errors()
+        )
+        raise ConfigurationError(f"invalid setting: {problems}.") from None
 
 
 def _progress() -> Progress:

