@@ -132,8 +132,34 @@ def _insert_versions(
         row["id"] = row_id
     # Current rows go in after the superseded ones are cleared so the partial
     # unique index never sees two current versions of one key.
-    conn.execute(insert(table), rows)
+    bulk_insert(conn, table, rows)
     return ids
+
+
+def bulk_insert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+    """INSERT many rows with the same keys through one driver-level executemany.
+
+    The statement is compiled by SQLAlchemy for the connection's dialect and
+    values pass through the column types' bind processors, as
+    ``conn.execute(insert(table), rows)`` would do; what is skipped is its
+    per-row parameter bookkeeping, which costs more than SQLite's own work.
+    """
+    if not rows:
+        return
+    keys = list(rows[0])
+    compiled = insert(table).compile(dialect=conn.dialect, column_keys=keys)
+    names = list(compiled.positiontup or ()) if compiled.positional else keys
+    processors = [(name, table.c[name].type.bind_processor(conn.dialect)) for name in names]
+    converted = [
+        [proc(row[name]) if proc is not None else row[name] for name, proc in processors]
+        for row in rows
+    ]
+    params: list[Any]
+    if compiled.positional:
+        params = [tuple(values) for values in converted]
+    else:
+        params = [dict(zip(names, values, strict=True)) for values in converted]
+    conn.exec_driver_sql(str(compiled), params)
 
 
 def _allocate_ids(conn: Connection, table: Table, count: int) -> list[int]:
@@ -165,8 +191,7 @@ def _write(conn: Connection, batch: PreparedBatch, received_at: datetime) -> Wri
         for row_id, index in zip(ids, sources, strict=True)
         for item in batch.houses[index].items
     ]
-    if items:
-        conn.execute(insert(declaration_items), items)
+    bulk_insert(conn, declaration_items, items)
     rows, superseded, sources = _plan(conn, master_filings, batch.masters, received_at, result)
     ids = _insert_versions(conn, master_filings, rows, superseded)
     links = [
@@ -174,8 +199,7 @@ def _write(conn: Connection, batch: PreparedBatch, received_at: datetime) -> Wri
         for row_id, index in zip(ids, sources, strict=True)
         for ref in batch.masters[index].house_refs
     ]
-    if links:
-        conn.execute(insert(master_houses), links)
+    bulk_insert(conn, master_houses, links)
     return result
 
 

@@ -1,0 +1,125 @@
+"""Intake benchmark: clearway's batched pipeline against a row-at-a-time reference.
+
+    .venv/bin/python benchmarks/ingest.py --declarations 1000000
+
+Simulated traffic (cached in benchmarks/out/) is parsed, validated and
+stored into a fresh SQLite file (a) by ``clearway.pipeline.ingest_files``
+with worker processes and batched transactions, and (b) by a straightforward
+reference: ``json.loads``, ``Declaration.model_validate``, one INSERT and one
+commit per declaration, as a service acknowledging each filing would do. The
+reference runs on the first ``--reference`` declarations (it is slow) and
+reports its rate; both use WAL with synchronous=NORMAL.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import sqlite3
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "src"))
+
+from clearway.declarations import Declaration, MasterFiling, validate_record  # noqa: E402
+from clearway.pipeline import ingest_files  # noqa: E402
+from clearway.settings import default_workers  # noqa: E402
+from clearway.simulate import SimulationConfig, write_simulation  # noqa: E402
+from clearway.store import open_engine  # noqa: E402
+
+
+def traffic(n: int) -> Path:
+    out = HERE / "out"
+    out.mkdir(exist_ok=True)
+    path = out / f"traffic-{n}.jsonl"
+    if not path.exists():
+        days = max(1, n // 100_000)
+        started = time.perf_counter()
+        write_simulation(SimulationConfig(days=days, per_day=n // days, seed=42), path)
+        print(f"simulated {n:,} declarations in {time.perf_counter() - started:.0f} s")
+    return path
+
+
+def clearway_path(path: Path, db: Path, workers: int, batch: int) -> tuple[int, float]:
+    engine = open_engine(f"sqlite:///{db}")
+    started = time.perf_counter()
+    report = ingest_files(engine, [path], workers=workers, batch_size=batch)
+    elapsed = time.perf_counter() - started
+    assert report.rejected == 0, report.first_rejections[:3]
+    return report.accepted, elapsed
+
+
+def reference_path(path: Path, db: Path, limit: int) -> tuple[int, float]:
+    conn = sqlite3.connect(db, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute(
+        "CREATE TABLE declarations (id INTEGER PRIMARY KEY, filer_id TEXT, ref TEXT, "
+        "destination_country TEXT, total_value REAL, document TEXT, UNIQUE (filer_id, ref))"
+    )
+    done = 0
+    started = time.perf_counter()
+    with path.open("rb") as stream:
+        for line in stream:
+            data = json.loads(line)
+            if data.get("kind") == "master":
+                MasterFiling.model_validate(data)
+                continue
+            decl = Declaration.model_validate(data)
+            conn.execute("BEGIN")
+            conn.execute(
+                "INSERT INTO declarations (filer_id, ref, destination_country, total_value, "
+                "document) VALUES (?, ?, ?, ?, ?)",
+                (decl.filer.id, decl.declaration_id, decl.destination_country,
+                 float(decl.totals.value), decl.model_dump_json()),
+            )
+            conn.execute("COMMIT")
+            done += 1
+            if done >= limit:
+                break
+    return done, time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--declarations", type=int, default=1_000_000)
+    parser.add_argument("--reference", type=int, default=50_000,
+                        help="declarations for the row-at-a-time reference")
+    parser.add_argument("--workers", type=int, default=default_workers())
+    parser.add_argument("--batch", type=int, default=2000)
+    args = parser.parse_args()
+
+    path = traffic(args.declarations)
+    assert isinstance(validate_record(path.open("rb").readline()), Declaration)
+    size = path.stat().st_size
+    work = HERE / "out"
+    for name in ("clearway.db", "reference.db"):
+        for suffix in ("", "-wal", "-shm"):
+            (work / f"{name}{suffix}").unlink(missing_ok=True)
+
+    filings, seconds = clearway_path(path, work / "clearway.db", args.workers, args.batch)
+    rate = filings / seconds
+    peak_self = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak_children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    ref_count, ref_seconds = reference_path(path, work / "reference.db", args.reference)
+    ref_rate = ref_count / ref_seconds
+
+    print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}")
+    print(f"input: {path.name}, {size / 1e9:.2f} GB, {filings:,} filings")
+    print(f"clearway pipeline ({args.workers} workers, batch {args.batch}): "
+          f"{filings:,} in {seconds:.1f} s = {rate:,.0f} declarations/s")
+    print(f"  peak memory: main {peak_self:.0f} MB, largest worker {peak_children:.0f} MB")
+    print(f"row-at-a-time reference: {ref_count:,} in {ref_seconds:.1f} s = "
+          f"{ref_rate:,.0f} declarations/s")
+    print(f"ratio: {rate / ref_rate:.1f}x")
+    print(json.dumps({"clearway_per_s": round(rate), "reference_per_s": round(ref_rate),
+                      "ratio": round(rate / ref_rate, 1)}))
+
+
+if __name__ == "__main__":
+    main()
