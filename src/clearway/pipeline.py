@@ -1,10 +1,12 @@
 """The path every filing takes: read, validate, score, store, report.
 
-Reading and writing happen in the calling process; validation and shaping
-(:func:`clearway.declarations.batch.prepare_batch`) run in worker processes
-on batches. At most ``2 x workers`` batches are in flight, so memory stays
-bounded whatever the input size, and batches are written in input order so
-an amendment later in a file always lands after its original.
+The calling process reads records and hands out batches; each worker
+process validates and shapes its batch
+(:func:`clearway.declarations.batch.prepare_batch`), then waits for its turn
+and writes it, so batches commit in input order (an amendment later in a
+file always lands after its original) while validation runs in parallel. At
+most ``2 x workers`` batches are in flight: memory stays bounded whatever the
+input size.
 """
 
 from __future__ import annotations
@@ -15,14 +17,18 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from itertools import islice
+from multiprocessing.sharedctypes import Synchronized
+from multiprocessing.synchronize import Condition
 from pathlib import Path
 from typing import IO
 
 import orjson
 from sqlalchemy import Engine
 
-from clearway.declarations.batch import PreparedBatch, Rejection, prepare_batch
+from clearway.declarations.batch import Rejection, prepare_batch
 from clearway.declarations.intake import IntakeLimits, RawRecord, read_records
+from clearway.errors import StoreError
+from clearway.store import open_engine
 from clearway.store.filings import WriteResult, write_batch
 
 __all__ = ["IngestReport", "ingest_files", "ingest_records"]
@@ -84,15 +90,64 @@ class _RejectionLog:
             self.stream.close()
 
 
-def _store(engine: Engine, batch: PreparedBatch, report: IngestReport, log: _RejectionLog) -> None:
+def _count(
+    report: IngestReport, result: WriteResult, rejections: list[Rejection], log: _RejectionLog
+) -> None:
     # Rejections are logged only once the batch's accepted part is committed,
     # so the report never claims more than what the store holds.
-    result: WriteResult = write_batch(engine, batch)
     report.accepted += result.accepted
     report.amended += result.amended
     report.duplicate += result.duplicate
-    report.rejected += len(batch.rejections)
-    log.write(batch.rejections)
+    report.rejected += len(rejections)
+    log.write(rejections)
+
+
+@dataclass(slots=True)
+class _Turns:
+    """Whose turn it is to write: batches commit in input order even though
+    workers finish preparing them in any order."""
+
+    turn: Synchronized[int]
+    changed: Condition
+    aborted: Synchronized[bool]
+
+
+_engine: Engine | None = None
+_turns: _Turns | None = None
+
+
+def _start_worker(
+    url: str, turn: Synchronized[int], changed: Condition, aborted: Synchronized[bool]
+) -> None:
+    global _engine, _turns  # noqa: PLW0603 - one engine per worker process
+    _engine = open_engine(url, migrate=False)
+    _turns = _Turns(turn, changed, aborted)
+
+
+def _prepare_and_store(
+    sequence: int, records: list[RawRecord]
+) -> tuple[WriteResult, list[Rejection]]:
+    """In a worker: validate a batch, wait for its turn, write it."""
+    if _engine is None or _turns is None:
+        raise RuntimeError("_prepare_and_store runs in workers started by _start_worker")
+    batch = prepare_batch(records)
+    turns = _turns
+    with turns.changed:
+        while turns.turn.value != sequence:
+            if turns.aborted.value:
+                raise StoreError("intake stopped: an earlier batch failed")
+            turns.changed.wait(timeout=1.0)
+    try:
+        result = write_batch(_engine, batch)
+    except BaseException:
+        with turns.changed:
+            turns.aborted.value = True
+            turns.changed.notify_all()
+        raise
+    with turns.changed:
+        turns.turn.value = sequence + 1
+        turns.changed.notify_all()
+    return result, batch.rejections
 
 
 def ingest_records(
@@ -106,38 +161,70 @@ def ingest_records(
 ) -> IngestReport:
     """Validate and store ``records``; rejections go to ``rejections_path``.
 
-    ``workers=0`` validates in this process (small inputs, tests); otherwise
-    that many worker processes validate while this one reads and writes.
+    ``workers=0`` does everything in this process (small inputs, tests);
+    otherwise that many worker processes each validate a batch and write it
+    in turn, while this one only reads and counts.
     """
     report = IngestReport()
     log = _RejectionLog(rejections_path)
     try:
         if workers <= 0:
             for raw in _batches(records, batch_size):
-                _store(engine, prepare_batch(raw), report, log)
+                batch = prepare_batch(raw)
+                _count(report, write_batch(engine, batch), batch.rejections, log)
                 if on_batch:
                     on_batch(len(raw))
         else:
-            context = multiprocessing.get_context("spawn")
-            with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-                in_flight: deque[tuple[Future[PreparedBatch], int]] = deque()
-                for raw in _batches(records, batch_size):
-                    in_flight.append((pool.submit(prepare_batch, raw), len(raw)))
-                    if len(in_flight) >= 2 * workers:
-                        future, count = in_flight.popleft()
-                        _store(engine, future.result(), report, log)
-                        if on_batch:
-                            on_batch(count)
-                while in_flight:
-                    future, count = in_flight.popleft()
-                    _store(engine, future.result(), report, log)
-                    if on_batch:
-                        on_batch(count)
+            _ingest_in_workers(engine, records, batch_size, workers, report, log, on_batch)
     finally:
         log.close()
     report.first_rejections = log.first
     report.rejections_path = rejections_path if log.stream is not None else None
     return report
+
+
+def _ingest_in_workers(
+    engine: Engine,
+    records: Iterable[RawRecord],
+    batch_size: int,
+    workers: int,
+    report: IngestReport,
+    log: _RejectionLog,
+    on_batch: Callable[[int], None] | None,
+) -> None:
+    context = multiprocessing.get_context("spawn")
+    turn, aborted = context.Value("q", 0), context.Value("b", False)
+    changed = context.Condition()
+    url = engine.url.render_as_string(hide_password=False)
+    pool = ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=context,
+        initializer=_start_worker,
+        initargs=(url, turn, changed, aborted),
+    )
+    in_flight: deque[tuple[Future[tuple[WriteResult, list[Rejection]]], int]] = deque()
+
+    def settle() -> None:
+        future, count = in_flight.popleft()
+        result, rejections = future.result()
+        _count(report, result, rejections, log)
+        if on_batch:
+            on_batch(count)
+
+    try:
+        for sequence, raw in enumerate(_batches(records, batch_size)):
+            in_flight.append((pool.submit(_prepare_and_store, sequence, raw), len(raw)))
+            if len(in_flight) >= 2 * workers:
+                settle()
+        while in_flight:
+            settle()
+    except BaseException:
+        with changed:
+            aborted.value = True
+            changed.notify_all()
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
 
 
 def ingest_files(

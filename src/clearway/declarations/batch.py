@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 
+from clearway.declarations.fastpath import canonical_json, decode_house
 from clearway.declarations.intake.base import RawRecord
 from clearway.declarations.models import Declaration, MasterFiling
 from clearway.declarations.quality import assess_quality
-from clearway.declarations.validation import validate_record
+from clearway.declarations.validation import Filing, reference_problems, validate_record
 from clearway.errors import ErrorDetail
 
 __all__ = ["PreparedBatch", "PreparedHouse", "PreparedMaster", "Rejection", "prepare_batch"]
@@ -71,6 +73,11 @@ class PreparedBatch:
     rejections: list[Rejection] = field(default_factory=list)
 
 
+def _utc(moment: datetime | None) -> datetime | None:
+    # Stored in UTC: SQLite keeps no offset, and queries compare across zones.
+    return moment.astimezone(UTC) if moment is not None else None
+
+
 def _digest(document: str) -> str:
     return hashlib.blake2b(document.encode(), digest_size=16).hexdigest()
 
@@ -78,11 +85,11 @@ def _digest(document: str) -> str:
 def _house(decl: Declaration) -> PreparedHouse:
     # The canonical form (field order of the model, normalised numbers) is
     # what "identical content" means for idempotency.
-    document = decl.model_dump_json(exclude_none=True)
+    document = canonical_json(decl)
     quality = assess_quality(decl)
     t, s, c = decl.transport, decl.seller, decl.consignee
     columns = {
-        "filed_at": decl.filed_at,
+        "filed_at": _utc(decl.filed_at),
         "destination_country": decl.destination_country,
         "filer_role": decl.filer.role.value,
         "mode": t.mode.value,
@@ -90,7 +97,7 @@ def _house(decl: Declaration) -> PreparedHouse:
         "master_ref": t.master_ref,
         "departure_country": t.departure_country,
         "arrival_office": t.arrival_office,
-        "expected_arrival": t.expected_arrival,
+        "expected_arrival": _utc(t.expected_arrival),
         "seller_name": s.name,
         "seller_country": s.country,
         "marketplace_name": decl.marketplace.name if decl.marketplace else None,
@@ -126,15 +133,15 @@ def _house(decl: Declaration) -> PreparedHouse:
 
 
 def _master(filing: MasterFiling) -> PreparedMaster:
-    document = filing.model_dump_json(exclude_none=True)
+    document = canonical_json(filing)
     columns = {
-        "filed_at": filing.filed_at,
+        "filed_at": _utc(filing.filed_at),
         "destination_country": filing.destination_country,
         "mode": filing.mode.value,
         "carrier_name": filing.carrier_name,
         "departure_country": filing.departure_country,
         "arrival_office": filing.arrival_office,
-        "expected_arrival": filing.expected_arrival,
+        "expected_arrival": _utc(filing.expected_arrival),
         "house_count": len(filing.house_refs),
     }
     return PreparedMaster(
@@ -172,13 +179,20 @@ def prepare_batch(records: list[RawRecord]) -> PreparedBatch:
                 Rejection(record.source, record.position, None, None, record.problems)
             )
             continue
-        result = validate_record(record.payload)
+        # Clean house filings take the fast decoder (the bulk of traffic);
+        # anything it does not accept is decided, and explained, by pydantic.
+        fast = None if isinstance(record.payload, dict) else decode_house(record.payload)
+        if fast is not None:
+            problems = reference_problems(fast)
+            result: Filing | list[ErrorDetail] = problems if problems else fast
+        else:
+            result = validate_record(record.payload)
         if isinstance(result, list):
             ref, filer_id = _identity(record.payload)
             batch.rejections.append(
                 Rejection(record.source, record.position, ref, filer_id, tuple(result))
             )
-        elif isinstance(result, MasterFiling):
+        elif result.kind == "master":
             batch.masters.append(_master(result))
         else:
             batch.houses.append(_house(result))

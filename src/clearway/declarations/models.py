@@ -9,12 +9,11 @@ report every problem at once with the field path, the rule and the value.
 
 from __future__ import annotations
 
-from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
 __all__ = [
@@ -34,6 +33,7 @@ __all__ = [
     "Totals",
     "Transport",
     "TransportMode",
+    "totals_mismatch",
 ]
 
 
@@ -52,6 +52,9 @@ ShortText = Annotated[str, Field(min_length=1, max_length=128)]
 # or a unit error (cents for units, grams for kilograms), not a parcel.
 Money = Annotated[Decimal, Field(gt=0, le=1_000_000)]
 Weight = Annotated[Decimal, Field(gt=0, le=5_000)]
+# Times must carry their UTC offset: a parcel's filing and arrival times are
+# compared across time zones.
+Timestamp = AwareDatetime
 
 
 class FilerRole(StrEnum):
@@ -116,7 +119,7 @@ class Transport(_Part):
     arrival_office: ShortText | None = Field(
         default=None, description="Arrival port or customs office code (e.g. a UN/LOCODE)."
     )
-    expected_arrival: datetime | None = None
+    expected_arrival: Timestamp | None = None
 
 
 class Seller(_Part):
@@ -172,7 +175,7 @@ class Declaration(_Part):
     declaration_id: ShortText
     filer: Filer
     destination_country: CountryCode
-    filed_at: datetime | None = None
+    filed_at: Timestamp | None = None
     transport: Transport
     seller: Seller
     marketplace: Marketplace | None = None
@@ -185,21 +188,29 @@ class Declaration(_Part):
 
     @model_validator(mode="after")
     def _totals_agree(self) -> Declaration:
-        # Items in another currency than the totals cannot be summed without a
-        # rate; duty/ converts them. Same currency must add up (to the cent,
-        # with 1% slack for rounding by the filer's system).
-        same = [i for i in self.items if i.currency == self.totals.currency]
-        if len(same) == len(self.items):
-            items_sum = sum((i.unit_value * i.quantity for i in same), Decimal(0))
-            tolerance = max(Decimal("0.01"), items_sum / 100)
-            if abs(items_sum - self.totals.value) > tolerance:
-                raise PydanticCustomError(
-                    "totals_mismatch",
-                    "totals.value must equal the sum of quantity x unit_value over items "
-                    "({items_sum}). Got {value}.",
-                    {"items_sum": str(items_sum), "value": str(self.totals.value)},
-                )
+        items_sum = totals_mismatch(self.items, self.totals)
+        if items_sum is not None:
+            raise PydanticCustomError(
+                "totals_mismatch",
+                "totals.value must equal the sum of quantity x unit_value over items "
+                "({items_sum}). Got {value}.",
+                {"items_sum": str(items_sum), "value": str(self.totals.value)},
+            )
         return self
+
+
+def totals_mismatch(items: list[Item], totals: Totals) -> Decimal | None:
+    """The items' sum when it disagrees with ``totals.value``, else None.
+
+    Items in another currency than the totals cannot be summed without a
+    rate (duty/ converts them), so only same-currency declarations are
+    checked: to the cent, with 1% slack for rounding by the filer's system.
+    """
+    if any(i.currency != totals.currency for i in items):
+        return None
+    items_sum = sum((i.unit_value * i.quantity for i in items), Decimal(0))
+    tolerance = max(Decimal("0.01"), items_sum / 100)
+    return items_sum if abs(items_sum - totals.value) > tolerance else None
 
 
 class MasterFiling(_Part):
@@ -210,12 +221,12 @@ class MasterFiling(_Part):
     master_ref: ShortText
     filer: Filer
     destination_country: CountryCode
-    filed_at: datetime | None = None
+    filed_at: Timestamp | None = None
     mode: TransportMode
     carrier_name: Text | None = None
     departure_country: CountryCode
     arrival_office: ShortText | None = None
-    expected_arrival: datetime | None = None
+    expected_arrival: Timestamp | None = None
     house_refs: Annotated[list[ShortText], Field(min_length=1, max_length=100_000)] = Field(
         description="Tracking numbers of the house consignments it carries."
     )

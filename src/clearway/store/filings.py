@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Table, func, insert, select, text, update
@@ -149,16 +150,21 @@ def bulk_insert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> N
     keys = list(rows[0])
     compiled = insert(table).compile(dialect=conn.dialect, column_keys=keys)
     names = list(compiled.positiontup or ()) if compiled.positional else keys
-    processors = [(name, table.c[name].type.bind_processor(conn.dialect)) for name in names]
-    converted = [
-        [proc(row[name]) if proc is not None else row[name] for name, proc in processors]
-        for row in rows
+    dialect = conn.dialect
+    converters = [
+        (index, processor)
+        for index, name in enumerate(names)
+        if (processor := table.c[name].type.dialect_impl(dialect).bind_processor(dialect))
     ]
-    params: list[Any]
-    if compiled.positional:
-        params = [tuple(values) for values in converted]
-    else:
-        params = [dict(zip(names, values, strict=True)) for values in converted]
+    take = itemgetter(*names)
+    params: list[Any] = []
+    for row in rows:
+        values = list(take(row)) if len(names) > 1 else [row[names[0]]]
+        for index, processor in converters:
+            values[index] = processor(values[index])
+        params.append(
+            tuple(values) if compiled.positional else dict(zip(names, values, strict=True))
+        )
     conn.exec_driver_sql(str(compiled), params)
 
 
