@@ -36,10 +36,14 @@ PATHS = [
 
 
 def _mutate(doc: dict[str, Any], path: tuple[Any, ...], value: Any) -> None:
+    """Set ``path`` to ``value`` when an earlier mutation left the path in place."""
     target: Any = doc
-    for part in path[:-1]:
-        target = target[part]
-    target[path[-1]] = value
+    try:
+        for part in path[:-1]:
+            target = target[part]
+        target[path[-1]] = value
+    except (KeyError, IndexError, TypeError):
+        pass
 
 
 def _check(raw: bytes | str) -> None:
