@@ -43,6 +43,18 @@ PUBLIC = {
         "validate_record",
     ],
     "clearway.store": ["WriteResult", "normalise_url", "open_engine", "upgrade", "write_batch"],
+    "clearway.duty": [
+        "Assessment",
+        "AssessmentLine",
+        "DutyBook",
+        "DutyInput",
+        "DutyResult",
+        "Regime",
+        "Rule",
+        "assess",
+        "duty_input",
+        "load_book",
+    ],
     "clearway.simulate": [
         "VIOLATIONS",
         "SimulationConfig",

@@ -7,10 +7,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from clearway.pipeline import ingest_files
+from clearway.duty import load_book
+from clearway.pipeline import DutyOptions, ingest_files
 from clearway.settings import Settings
 from clearway.simulate import SimulationConfig, write_simulation
 from clearway.store import open_engine
+from clearway.store.duty import duty_totals
 from clearway.store.reading import summary
 
 __all__ = ["run_demo"]
@@ -40,6 +42,7 @@ def run_demo(
             workers=settings.workers,
             rejections_path=None,
             on_batch=on_batch,
+            duty=DutyOptions(load_book(), settings.us_postal_duty_method),
         )
     result: dict[str, Any] = {
         "database": settings.database_url,
@@ -48,4 +51,9 @@ def run_demo(
         "intake": report.as_dict(),
     }
     result.update(summary(engine))
+    result["duty_by_day"] = [
+        f"{row['day']} {row['currency']}: duty {row['duty']:,.2f}, VAT {row['vat']:,.2f}, "
+        f"short {row['shortfall']:,.2f} ({row['declarations']:,} declarations)"
+        for row in duty_totals(engine, "day")
+    ]
     return result

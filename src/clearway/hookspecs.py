@@ -23,3 +23,8 @@ hookimpl = pluggy.HookimplMarker("clearway")
 @hookspec
 def clearway_intake_formats() -> list[IntakeFormat]:  # type: ignore[empty-body]
     """Return intake formats this plugin provides (name, file suffixes, reader)."""
+
+
+@hookspec
+def clearway_duty_regime_files() -> list[str]:  # type: ignore[empty-body]
+    """Return paths of duty regime YAML files (see docs/duty.md for the schema)."""

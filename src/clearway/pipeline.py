@@ -16,6 +16,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from itertools import islice
 from multiprocessing.sharedctypes import Synchronized
 from multiprocessing.synchronize import Condition
@@ -25,13 +26,14 @@ from typing import IO
 import orjson
 from sqlalchemy import Engine
 
-from clearway.declarations.batch import Rejection, prepare_batch
+from clearway.declarations.batch import PreparedBatch, Rejection, prepare_batch
 from clearway.declarations.intake import IntakeLimits, RawRecord, read_records
+from clearway.duty import DutyBook, DutyResult, assess, duty_input
 from clearway.errors import StoreError
 from clearway.store import open_engine
 from clearway.store.filings import WriteResult, write_batch
 
-__all__ = ["IngestReport", "ingest_files", "ingest_records"]
+__all__ = ["DutyOptions", "IngestReport", "ingest_files", "ingest_records"]
 
 
 @dataclass(slots=True)
@@ -102,6 +104,26 @@ def _count(
     log.write(rejections)
 
 
+@dataclass(frozen=True, slots=True)
+class DutyOptions:
+    """Assess duty and tax on every accepted house, with this book."""
+
+    book: DutyBook
+    postal_method: str = "ad_valorem"
+
+
+def _prepare(
+    records: list[RawRecord], duty: DutyOptions | None
+) -> tuple[PreparedBatch, DutyResult | None]:
+    """The pure stages of a batch: validation and shaping, then duty."""
+    batch = prepare_batch(records)
+    if duty is None or not batch.houses:
+        return batch, None
+    rows = [(house.columns, house.items) for house in batch.houses]
+    today = datetime.now(UTC).date()
+    return batch, assess(duty.book, duty_input(rows, today), postal_method=duty.postal_method)
+
+
 @dataclass(slots=True)
 class _Turns:
     """Whose turn it is to write: batches commit in input order even though
@@ -114,14 +136,20 @@ class _Turns:
 
 _engine: Engine | None = None
 _turns: _Turns | None = None
+_duty: DutyOptions | None = None
 
 
 def _start_worker(
-    url: str, turn: Synchronized[int], changed: Condition, aborted: Synchronized[bool]
+    url: str,
+    turn: Synchronized[int],
+    changed: Condition,
+    aborted: Synchronized[bool],
+    duty: DutyOptions | None,
 ) -> None:
-    global _engine, _turns  # noqa: PLW0603 - one engine per worker process
+    global _engine, _turns, _duty  # noqa: PLW0603 - one engine per worker process
     _engine = open_engine(url, migrate=False)
     _turns = _Turns(turn, changed, aborted)
+    _duty = duty
 
 
 def _prepare_and_store(
@@ -130,7 +158,7 @@ def _prepare_and_store(
     """In a worker: validate a batch, wait for its turn, write it."""
     if _engine is None or _turns is None:
         raise RuntimeError("_prepare_and_store runs in workers started by _start_worker")
-    batch = prepare_batch(records)
+    batch, duty = _prepare(records, _duty)
     turns = _turns
     with turns.changed:
         while turns.turn.value != sequence:
@@ -138,7 +166,7 @@ def _prepare_and_store(
                 raise StoreError("intake stopped: an earlier batch failed")
             turns.changed.wait(timeout=1.0)
     try:
-        result = write_batch(_engine, batch)
+        result = write_batch(_engine, batch, duty=duty)
     except BaseException:
         with turns.changed:
             turns.aborted.value = True
@@ -158,8 +186,9 @@ def ingest_records(
     workers: int = 0,
     rejections_path: Path | None = None,
     on_batch: Callable[[int], None] | None = None,
+    duty: DutyOptions | None = None,
 ) -> IngestReport:
-    """Validate and store ``records``; rejections go to ``rejections_path``.
+    """Validate, assess and store ``records``; rejections go to ``rejections_path``.
 
     ``workers=0`` does everything in this process (small inputs, tests);
     otherwise that many worker processes each validate a batch and write it
@@ -170,12 +199,12 @@ def ingest_records(
     try:
         if workers <= 0:
             for raw in _batches(records, batch_size):
-                batch = prepare_batch(raw)
-                _count(report, write_batch(engine, batch), batch.rejections, log)
+                batch, assessed = _prepare(raw, duty)
+                _count(report, write_batch(engine, batch, duty=assessed), batch.rejections, log)
                 if on_batch:
                     on_batch(len(raw))
         else:
-            _ingest_in_workers(engine, records, batch_size, workers, report, log, on_batch)
+            _ingest_in_workers(engine, records, batch_size, workers, report, log, on_batch, duty)
     finally:
         log.close()
     report.first_rejections = log.first
@@ -191,6 +220,7 @@ def _ingest_in_workers(
     report: IngestReport,
     log: _RejectionLog,
     on_batch: Callable[[int], None] | None,
+    duty: DutyOptions | None,
 ) -> None:
     context = multiprocessing.get_context("spawn")
     turn, aborted = context.Value("q", 0), context.Value("b", False)
@@ -200,7 +230,7 @@ def _ingest_in_workers(
         max_workers=workers,
         mp_context=context,
         initializer=_start_worker,
-        initargs=(url, turn, changed, aborted),
+        initargs=(url, turn, changed, aborted, duty),
     )
     in_flight: deque[tuple[Future[tuple[WriteResult, list[Rejection]]], int]] = deque()
 
@@ -237,6 +267,7 @@ def ingest_files(
     workers: int = 0,
     rejections_path: Path | None = None,
     on_batch: Callable[[int], None] | None = None,
+    duty: DutyOptions | None = None,
 ) -> IngestReport:
     """Ingest files of any registered format (see :mod:`clearway.declarations.intake`)."""
     records = read_records(paths, limits or IntakeLimits(), format_name)
@@ -247,4 +278,5 @@ def ingest_files(
         workers=workers,
         rejections_path=rejections_path,
         on_batch=on_batch,
+        duty=duty,
     )

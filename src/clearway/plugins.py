@@ -15,6 +15,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "clearway.declarations.intake.jsonl",
     "clearway.declarations.intake.json_document",
     "clearway.declarations.intake.csv_rows",
+    "clearway.duty.builtin",
 )
 
 

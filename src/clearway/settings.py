@@ -7,6 +7,7 @@ The core never reads ``os.environ``; the CLI (and later the API) builds one
 from __future__ import annotations
 
 import os
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -44,6 +45,11 @@ class Settings(BaseSettings):
         default=1_048_576,
         ge=1024,
         description="Largest accepted record (one JSON Lines line, one JSON document item).",
+    )
+    us_postal_duty_method: Literal["ad_valorem", "specific"] = Field(
+        default="ad_valorem",
+        description="The US postal operator's election for postal items: the origin's "
+        "ad valorem rate, or (while it applies) the specific duty per item.",
     )
     max_json_document_bytes: int = Field(
         default=256 * 1_048_576,

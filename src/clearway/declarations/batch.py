@@ -78,6 +78,13 @@ def _utc(moment: datetime | None) -> datetime | None:
     return moment.astimezone(UTC) if moment is not None else None
 
 
+def _collected(decl: Declaration) -> float | None:
+    """What the filer says it collected at sale (VAT and duty), if it says."""
+    if decl.vat_collected is None and decl.duty_collected is None:
+        return None
+    return float((decl.vat_collected or 0) + (decl.duty_collected or 0))
+
+
 def _digest(document: str) -> str:
     return hashlib.blake2b(document.encode(), digest_size=16).hexdigest()
 
@@ -106,6 +113,9 @@ def _house(decl: Declaration) -> PreparedHouse:
         "total_value": float(decl.totals.value),
         "total_currency": decl.totals.currency,
         "item_count": len(decl.items),
+        "seller_ioss": s.ioss,
+        "duty_paid_at_sale": decl.duty_paid_at_sale,
+        "collected_at_sale": _collected(decl),
         "dq_score": quality.score,
         "dq_gaps": orjson.dumps([g.as_dict() for g in quality.gaps]).decode(),
     }

@@ -185,6 +185,7 @@ class Declaration(_Part):
     incoterm: Incoterm | None = None
     duty_paid_at_sale: bool = False
     vat_collected: Annotated[Decimal, Field(ge=0, le=1_000_000)] | None = None
+    duty_collected: Annotated[Decimal, Field(ge=0, le=1_000_000)] | None = None
 
     @model_validator(mode="after")
     def _totals_agree(self) -> Declaration:

@@ -11,8 +11,8 @@ from collections.abc import Iterator
 from typing import Annotated, Any
 
 from pydantic import Discriminator, Tag, TypeAdapter, ValidationError
-from pydantic_core import ErrorDetails
 
+from clearway._internal.pydantic_errors import error_details
 from clearway.declarations.models import Declaration, MasterFiling
 from clearway.errors import ErrorDetail, format_value
 from clearway.reference import gtin_problem, is_country, is_currency, is_hs_subheading
@@ -30,59 +30,13 @@ def _kind(value: Any) -> str:
     return kind if kind in ("house", "master") else "house"
 
 
+_TAGS = frozenset({"house", "master"})
 _ADAPTER: TypeAdapter[Filing] = TypeAdapter(
     Annotated[
         Annotated[Declaration, Tag("house")] | Annotated[MasterFiling, Tag("master")],
         Discriminator(_kind),
     ]
 )
-
-# pydantic's own wording, rephrased to the house template:
-# "<field> must <rule>. Got <value>."
-_MESSAGES = {
-    "missing": "is required",
-    "extra_forbidden": "is not a known field",
-    "string_too_short": "must have at least {min_length} character(s)",
-    "string_too_long": "must have at most {max_length} characters",
-    "string_pattern_mismatch": "must match the pattern {pattern}",
-    "greater_than": "must be greater than {gt}",
-    "greater_than_equal": "must be at least {ge}",
-    "less_than_equal": "must be at most {le}",
-    "too_short": "must have at least {min_length} element(s)",
-    "too_long": "must have at most {max_length} elements",
-}
-
-
-def _path(loc: tuple[int | str, ...]) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += f".{part}" if out else part
-    return out
-
-
-def _detail(err: ErrorDetails) -> ErrorDetail:
-    loc = err["loc"]
-    # The first element of a tagged union's location is the tag.
-    if loc and loc[0] in ("house", "master"):
-        loc = loc[1:]
-    code = err["type"]
-    template = _MESSAGES.get(code)
-    if template is not None:
-        try:
-            rule = template.format(**err.get("ctx", {}))
-        except (KeyError, IndexError):
-            rule = err["msg"]
-    else:
-        rule = err["msg"][0].lower() + err["msg"][1:] if err["msg"] else code
-        rule = rule.removeprefix("value error, ")
-    if code == "missing" or "Got " in rule:
-        message = rule
-    else:
-        message = f"{rule}. Got {format_value(err.get('input'))}."
-    return ErrorDetail(field=_path(loc), code=code, message=message)
 
 
 def _ref_error(field: str, code: str, rule: str, value: str) -> ErrorDetail:
@@ -179,6 +133,6 @@ def validate_record(raw: bytes | str | dict[str, Any]) -> Filing | list[ErrorDet
                     f"must be a JSON object. Got {format_value(errors[0].get('input'))}.",
                 )
             ]
-        return [_detail(e) for e in errors]
+        return error_details(exc, _TAGS)
     problems = reference_problems(filing)
     return problems if problems else filing

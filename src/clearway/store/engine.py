@@ -51,7 +51,13 @@ def open_engine(url: str, *, migrate: bool = True, pool_size: int = 5) -> Engine
     url = normalise_url(url)
     kwargs: dict[str, Any] = {}
     if url.startswith("postgresql"):
-        kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+        # Sessions in UTC: days (duty per day, trends) are UTC days everywhere.
+        kwargs.update(
+            pool_size=pool_size,
+            max_overflow=pool_size,
+            pool_pre_ping=True,
+            connect_args={"options": "-c timezone=UTC"},
+        )
     engine = create_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)

@@ -18,6 +18,7 @@ from sqlalchemy import Connection, Engine, Table, func, insert, select, text, up
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from clearway.declarations.batch import PreparedBatch, PreparedHouse, PreparedMaster
+from clearway.duty.assess import DutyResult
 from clearway.errors import StoreError
 from clearway.store.schema import declaration_items, declarations, master_filings, master_houses
 
@@ -128,7 +129,7 @@ def _insert_versions(
         conn.execute(update(table).where(table.c.id.in_(superseded)).values(current=False))
     if not rows:
         return []
-    ids = _allocate_ids(conn, table, len(rows))
+    ids = allocate_ids(conn, table, len(rows))
     for row, row_id in zip(rows, ids, strict=True):
         row["id"] = row_id
     # Current rows go in after the superseded ones are cleared so the partial
@@ -168,7 +169,7 @@ def bulk_insert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> N
     conn.exec_driver_sql(str(compiled), params)
 
 
-def _allocate_ids(conn: Connection, table: Table, count: int) -> list[int]:
+def allocate_ids(conn: Connection, table: Table, count: int) -> list[int]:
     """Ids for ``count`` new rows, known before the insert so that child rows
     (items, house links) go in with one executemany. INSERT ... RETURNING
     would do it row by row on SQLite to keep the order."""
@@ -188,10 +189,17 @@ def _allocate_ids(conn: Connection, table: Table, count: int) -> list[int]:
     return list(range(start, start + count))
 
 
-def _write(conn: Connection, batch: PreparedBatch, received_at: datetime) -> WriteResult:
+def _write(
+    conn: Connection, batch: PreparedBatch, received_at: datetime, duty: DutyResult | None
+) -> WriteResult:
     result = WriteResult()
     rows, superseded, sources = _plan(conn, declarations, batch.houses, received_at, result)
     ids = _insert_versions(conn, declarations, rows, superseded)
+    if duty is not None:
+        # Imported here: store.duty builds on this module's bulk writes.
+        from clearway.store.duty import write_assessments
+
+        write_assessments(conn, ids, sources, duty, "filed", received_at)
     items = [
         {"declaration_id": row_id, **item}
         for row_id, index in zip(ids, sources, strict=True)
@@ -210,16 +218,20 @@ def _write(conn: Connection, batch: PreparedBatch, received_at: datetime) -> Wri
 
 
 def write_batch(
-    engine: Engine, batch: PreparedBatch, received_at: datetime | None = None
+    engine: Engine,
+    batch: PreparedBatch,
+    received_at: datetime | None = None,
+    duty: DutyResult | None = None,
 ) -> WriteResult:
-    """Store a prepared batch in one transaction; retried if a concurrent
-    writer stored the same key first."""
+    """Store a prepared batch in one transaction, with the duty assessment of
+    its houses when given (aligned with ``batch.houses``); retried if a
+    concurrent writer stored the same key first."""
     when = received_at or datetime.now(UTC)
     last: Exception | None = None
     for _attempt in range(_RETRIES):
         try:
             with engine.begin() as conn:
-                return _write(conn, batch, when)
+                return _write(conn, batch, when, duty)
         except IntegrityError as exc:
             last = exc
         except OperationalError as exc:

@@ -38,6 +38,7 @@ class FilingLink:
 
 @dataclass(frozen=True, slots=True)
 class DeclarationView:
+    row_id: int
     filer_id: str
     ref: str
     version: int
@@ -128,6 +129,7 @@ def get_declaration(engine: Engine, ref: str, filer_id: str | None = None) -> De
             )
         ]
     return DeclarationView(
+        row_id=row.id,
         filer_id=row.filer_id,
         ref=row.ref,
         version=row.version,

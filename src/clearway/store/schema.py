@@ -25,7 +25,15 @@ from sqlalchemy import (
     text,
 )
 
-__all__ = ["declaration_items", "declarations", "master_filings", "master_houses", "metadata"]
+__all__ = [
+    "declaration_items",
+    "declarations",
+    "duty_assessments",
+    "duty_lines",
+    "master_filings",
+    "master_houses",
+    "metadata",
+]
 
 metadata = MetaData()
 
@@ -62,6 +70,9 @@ declarations = Table(
     Column("dq_score", Float, nullable=False),
     Column("dq_gaps", Text, nullable=False),
     Column("document", Text, nullable=False),
+    Column("seller_ioss", String(12)),
+    Column("duty_paid_at_sale", Boolean, nullable=False, server_default=text("false")),
+    Column("collected_at_sale", Float, comment="VAT and duty the filer reports as collected"),
     Index("ux_declarations_version", "filer_id", "ref", "version", unique=True),
     Index(
         "ux_declarations_current",
@@ -133,4 +144,46 @@ master_houses = Table(
     Column("master_id", Id, ForeignKey("master_filings.id"), primary_key=True),
     Column("house_ref", String(128), primary_key=True, comment="house tracking number"),
     Index("ix_master_houses_house_ref", "house_ref"),
+)
+
+duty_assessments = Table(
+    "duty_assessments",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("declaration_id", Id, ForeignKey("declarations.id"), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("current", Boolean, nullable=False),
+    Column("reason", String(512), nullable=False, comment="filed, or why it was reassessed"),
+    Column("assessed_at", DateTime(timezone=True), nullable=False),
+    Column("regime", String(64)),
+    Column("currency", String(3)),
+    Column("value", Float, nullable=False),
+    Column("duty", Float, nullable=False),
+    Column("vat", Float, nullable=False),
+    Column("total", Float, nullable=False),
+    Column("due_at_sale", Float, nullable=False),
+    Column("collected", Float),
+    Column("shortfall", Float),
+    Column("problem", String(256)),
+    Index("ix_duty_assessments_declaration", "declaration_id"),
+    Index(
+        "ux_duty_assessments_current",
+        "declaration_id",
+        unique=True,
+        sqlite_where=text("current"),
+        postgresql_where=text("current"),
+    ),
+)
+
+duty_lines = Table(
+    "duty_lines",
+    metadata,
+    Column("assessment_id", Id, ForeignKey("duty_assessments.id"), primary_key=True),
+    Column("line_no", Integer, primary_key=True),
+    Column("rule", String(64), nullable=False),
+    Column("kind", String(40), nullable=False),
+    Column("item_line", Integer, comment="declaration item, or null for the consignment"),
+    Column("base", Float, nullable=False),
+    Column("rate", Float, nullable=False),
+    Column("amount", Float, nullable=False),
 )

@@ -64,6 +64,7 @@ HOUSE_COLUMNS: tuple[str, ...] = (
     "incoterm",
     "duty_paid_at_sale",
     "vat_collected",
+    "duty_collected",
 )
 ITEM_COLUMNS: tuple[str, ...] = (
     "item.description",

@@ -11,6 +11,17 @@ engine = context.config.attributes.get("engine")
 if not isinstance(engine, Engine):
     raise RuntimeError("clearway migrations run through clearway.store.upgrade(engine)")
 
-with engine.begin() as connection:
-    context.configure(connection=connection, target_metadata=metadata, render_as_batch=True)
-    context.run_migrations()
+with engine.connect() as connection:
+    sqlite = connection.dialect.name == "sqlite"
+    if sqlite:
+        # SQLite rebuilds a table to drop a column; foreign keys pointing at it
+        # must not fire while it is briefly gone. The pragma is ignored inside
+        # a transaction, so it goes straight to the driver before one starts.
+        connection.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")  # type: ignore[union-attr]
+    try:
+        with connection.begin():
+            context.configure(connection=connection, target_metadata=metadata, render_as_batch=True)
+            context.run_migrations()
+    finally:
+        if sqlite:
+            connection.connection.driver_connection.execute("PRAGMA foreign_keys=ON")  # type: ignore[union-attr]
