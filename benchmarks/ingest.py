@@ -77,8 +77,13 @@ def reference_path(path: Path, db: Path, limit: int, *, wal: bool) -> tuple[int,
             conn.execute(
                 "INSERT INTO declarations (filer_id, ref, destination_country, total_value, "
                 "document) VALUES (?, ?, ?, ?, ?)",
-                (decl.filer.id, decl.declaration_id, decl.destination_country,
-                 float(decl.totals.value), decl.model_dump_json()),
+                (
+                    decl.filer.id,
+                    decl.declaration_id,
+                    decl.destination_country,
+                    float(decl.totals.value),
+                    decl.model_dump_json(),
+                ),
             )
             conn.execute("COMMIT")
             done += 1
@@ -88,11 +93,13 @@ def reference_path(path: Path, db: Path, limit: int, *, wal: bool) -> tuple[int,
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--declarations", type=int, default=1_000_000)
-    parser.add_argument("--reference", type=int, default=50_000,
-                        help="declarations for the row-at-a-time reference")
+    parser.add_argument(
+        "--reference", type=int, default=50_000, help="declarations for the row-at-a-time reference"
+    )
     parser.add_argument("--workers", type=int, default=default_workers())
     parser.add_argument("--batch", type=int, default=2000)
     args = parser.parse_args()
@@ -118,13 +125,17 @@ def main() -> None:
 
     print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}")
     print(f"input: {path.name}, {size / 1e9:.2f} GB, {filings:,} filings")
-    print(f"clearway pipeline ({args.workers} workers, batch {args.batch}): "
-          f"{filings:,} in {seconds:.1f} s = {rate:,.0f} declarations/s")
+    print(
+        f"clearway pipeline ({args.workers} workers, batch {args.batch}): "
+        f"{filings:,} in {seconds:.1f} s = {rate:,.0f} declarations/s"
+    )
     print(f"  peak memory: main {peak_self:.0f} MB, largest worker {peak_children:.0f} MB")
     summary: dict[str, float] = {"clearway_per_s": round(rate)}
     for mode, (count, ref_seconds, ref_rate) in references.items():
-        print(f"row-at-a-time reference, {mode}: {count:,} in {ref_seconds:.1f} s = "
-              f"{ref_rate:,.0f} declarations/s; clearway is {rate / ref_rate:.1f}x")
+        print(
+            f"row-at-a-time reference, {mode}: {count:,} in {ref_seconds:.1f} s = "
+            f"{ref_rate:,.0f} declarations/s; clearway is {rate / ref_rate:.1f}x"
+        )
         key = "defaults" if "defaults" in mode else "wal"
         summary[f"reference_{key}_per_s"] = round(ref_rate)
         summary[f"ratio_{key}"] = round(rate / ref_rate, 1)

@@ -32,6 +32,38 @@ NO_ITEM = -1
 
 
 @dataclass(frozen=True, slots=True)
+class Labels:
+    """A column of strings as integer codes into ``names``: lookups and set
+    tests run once per distinct value, then as integer indexing."""
+
+    codes: I
+    names: tuple[str, ...]
+
+    @classmethod
+    def encode(cls, values: list[str]) -> Labels:
+        index: dict[str, int] = {}
+        codes = np.fromiter(
+            (index.setdefault(v, len(index)) for v in values), dtype=np.int64, count=len(values)
+        )
+        return cls(codes, tuple(index))
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    def take(self, positions: I) -> Labels:
+        return Labels(self.codes[positions], self.names)
+
+    def map(self, table: Any) -> F:
+        """``table(name)`` for every element, computed once per name."""
+        per_name = np.array([table(name) for name in self.names], dtype=np.float64)
+        return per_name[self.codes] if len(per_name) else np.zeros(len(self.codes))
+
+    def isin(self, wanted: Any) -> B:
+        hits = [k for k, name in enumerate(self.names) if name in wanted]
+        return np.isin(self.codes, hits)
+
+
+@dataclass(frozen=True, slots=True)
 class DutyInput:
     """A batch of consignments as arrays. Per declaration (length n):
     destination, day (datetime64[D]), mode, ioss (the seller has an IOSS
@@ -41,20 +73,20 @@ class DutyInput:
     none) and its first six digits, origin, value (quantity x unit value) and
     currency."""
 
-    destination: O
+    destination: Labels
     day: npt.NDArray[np.datetime64]
-    mode: O
+    mode: Labels
     ioss: B
     duty_paid_at_sale: B
     collected: F
-    collected_currency: O
+    collected_currency: Labels
     item_decl: I
     item_line: I
-    item_hs: O
-    item_hs6: O
-    item_origin: O
+    item_hs: Labels
+    item_hs6: Labels
+    item_origin: Labels
     item_value: F
-    item_currency: O
+    item_currency: Labels
 
     def __len__(self) -> int:
         return len(self.destination)
@@ -165,15 +197,7 @@ class DutyResult:
         )
 
 
-def _lookup(values: O, table: Any) -> F:
-    """Map each value through ``table(value) -> float`` once per distinct value."""
-    if len(values) == 0:
-        return np.zeros(0)
-    unique, inverse = np.unique(values, return_inverse=True)
-    return np.array([table(u) for u in unique], dtype=np.float64)[inverse]
-
-
-def _fx(book: DutyBook, inp: DutyInput, regime_currency: O) -> tuple[F, F, B]:
+def _fx(book: DutyBook, inp: DutyInput, regime_currency: Labels) -> tuple[F, F, B]:
     """Factors turning item values and collected amounts into the regime's
     currency, and which declarations lack a rate."""
     dates = sorted(book.fx.rates)
@@ -188,9 +212,9 @@ def _fx(book: DutyBook, inp: DutyInput, regime_currency: O) -> tuple[F, F, B]:
     usable = position >= 0
     position = np.where(usable, position, 0)
 
-    def per_unit(currencies: O, decls: I) -> F:
+    def per_unit(currencies: Labels, decls: I) -> F:
         """Units of each currency per base unit, on the day of its declaration."""
-        index = _lookup(currencies, lambda c: column.get(c, -1)).astype(np.int64)
+        index = currencies.map(lambda c: column.get(c, -1)).astype(np.int64)
         found = (index >= 0) & usable[decls]
         return np.where(found, matrix[position[decls], np.where(found, index, 0)], np.nan)
 
@@ -213,7 +237,7 @@ def _condition(rule: Rule, value: F, inp: DutyInput, postal_method: str) -> B:
     if when.min_value_exclusive is not None:
         mask &= value > when.min_value_exclusive
     if when.modes is not None:
-        mask &= np.isin(inp.mode, [m.value for m in when.modes])
+        mask &= inp.mode.isin({m.value for m in when.modes})
     if when.postal_method is not None and when.postal_method != postal_method:
         mask[:] = False
     if rule.valid_to is not None:
@@ -229,13 +253,12 @@ def assess(book: DutyBook, inp: DutyInput, *, postal_method: str = "ad_valorem")
     regimes = tuple(book.regimes)
     regime = np.full(n, -1, dtype=np.int64)
     for r, candidate in enumerate(regimes):
-        mask = np.isin(inp.destination, candidate.destinations)
+        mask = inp.destination.isin(set(candidate.destinations))
         mask &= inp.day >= np.datetime64(candidate.valid_from)
         if candidate.valid_to is not None:
             mask &= inp.day < np.datetime64(candidate.valid_to)
         regime[mask] = r
-    currency_of = np.array(["", *(r.currency for r in regimes)], dtype=object)
-    currency = currency_of[regime + 1]
+    currency = Labels(regime + 1, ("", *(r.currency for r in regimes)))
     problem = np.full(n, None, dtype=object)
     problem[regime < 0] = "no duty regime for this destination on this date"
     item_factor, collected_factor, no_rate = _fx(book, inp, currency)
@@ -332,22 +355,22 @@ def _duty(
         items = np.flatnonzero(applies[inp.item_decl])
         rate = np.zeros(len(items))
         if rule.table == "mfn":
-            rate += _lookup(inp.item_hs[items], book.rates.mfn[regime.currency].rate)
+            rate += inp.item_hs.take(items).map(book.rates.mfn[regime.currency].rate)
         if rule.add_origin_rate:
             origin = book.rates.origin_rates.get(regime.currency)
             if origin is not None:
-                rate += _lookup(inp.item_origin[items], origin.rate)
+                rate += inp.item_origin.take(items).map(origin.rate)
         base = item_value[items]
         amount = np.round(base * rate, 2)
         lines.add(inp.item_decl[items], rule_index, inp.item_line[items], base, rate, amount)
         return np.bincount(inp.item_decl[items], weights=amount, minlength=n).astype(np.float64)
     if rule.kind == "flat_per_distinct_hs6":
         items = np.flatnonzero(applies[inp.item_decl])
-        hs6 = inp.item_hs6[items]
-        known, code = np.unique(hs6, return_inverse=True)
+        hs6 = inp.item_hs6.take(items)
+        blank = hs6.names.index("") if "" in hs6.names else -1
         # An item without a code cannot be shown to share one: it counts alone.
-        code = np.where(hs6 != "", code, len(known) + np.arange(len(items)))
-        width = len(known) + len(items) + 1
+        code = np.where(hs6.codes != blank, hs6.codes, len(hs6.names) + np.arange(len(items)))
+        width = len(hs6.names) + len(items) + 1
         pairs = np.unique(inp.item_decl[items] * width + code)
         distinct = np.bincount(pairs // width, minlength=n)[decls].astype(float)
         amount = distinct * float(rule.amount or 0)
@@ -367,7 +390,7 @@ def _duty(
     origin = book.rates.origin_rates.get(regime.currency)
     items = np.flatnonzero(applies[inp.item_decl])
     item_rate = (
-        _lookup(inp.item_origin[items], origin.rate) if origin is not None else np.zeros(len(items))
+        inp.item_origin.take(items).map(origin.rate) if origin is not None else np.zeros(len(items))
     )
     top = np.full(n, -1.0)
     np.maximum.at(top, inp.item_decl[items], item_rate)
@@ -403,7 +426,7 @@ def _vat(
     """VAT: at the point of sale (IOSS, UK up to GBP 135) on the value, or at
     import on value plus duty."""
     decls = np.flatnonzero(applies)
-    rate = _lookup(inp.destination[decls], lambda c: book.rates.vat.get(c, np.nan))
+    rate = inp.destination.take(decls).map(lambda c: book.rates.vat.get(c, np.nan))
     at_sale = np.zeros(len(decls), dtype=bool)
     if rule.ioss_max_value is not None:
         at_sale |= inp.ioss[decls] & (value[decls] <= rule.ioss_max_value)

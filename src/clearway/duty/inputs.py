@@ -11,33 +11,40 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
 
-from clearway.duty.assess import DutyInput
+from clearway.duty.assess import DutyInput, Labels
 
 __all__ = ["duty_input"]
 
 Row = tuple[Mapping[str, Any], Sequence[Mapping[str, Any]]]
 
 
-def _day(moment: Any, fallback: date) -> date:
-    if isinstance(moment, datetime):
-        return moment.date()
-    return fallback
+_COLUMNS = itemgetter(
+    "destination_country",
+    "filed_at",
+    "mode",
+    "seller_ioss",
+    "duty_paid_at_sale",
+    "collected_at_sale",
+    "total_currency",
+)
+_ITEM = itemgetter("line_no", "hs_code", "origin_country", "unit_value", "quantity", "currency")
 
 
 def duty_input(rows: Sequence[Row], fallback_day: date) -> DutyInput:
     """Arrays for ``rows``; the day is the filing's (UTC), else ``fallback_day``."""
     n = len(rows)
-    destination = np.empty(n, dtype=object)
-    days = np.empty(n, dtype="datetime64[D]")
-    mode = np.empty(n, dtype=object)
+    destination: list[str] = []
+    days: list[date] = []
+    mode: list[str] = []
     ioss = np.zeros(n, dtype=bool)
     paid = np.zeros(n, dtype=bool)
     collected = np.full(n, np.nan)
-    collected_currency = np.empty(n, dtype=object)
+    collected_currency: list[str] = []
     item_decl: list[int] = []
     item_line: list[int] = []
     item_hs: list[str] = []
@@ -45,36 +52,37 @@ def duty_input(rows: Sequence[Row], fallback_day: date) -> DutyInput:
     item_value: list[float] = []
     item_currency: list[str] = []
     for k, (columns, items) in enumerate(rows):
-        destination[k] = columns["destination_country"]
-        days[k] = _day(columns.get("filed_at"), fallback_day)
-        mode[k] = columns["mode"]
-        ioss[k] = bool(columns.get("seller_ioss"))
-        paid[k] = bool(columns.get("duty_paid_at_sale"))
-        amount = columns.get("collected_at_sale")
+        dest, filed, how, seller_ioss, duty_paid, amount, currency = _COLUMNS(columns)
+        destination.append(dest)
+        days.append(filed.date() if isinstance(filed, datetime) else fallback_day)
+        mode.append(how)
+        collected_currency.append(currency)
+        if seller_ioss:
+            ioss[k] = True
+        if duty_paid:
+            paid[k] = True
         if amount is not None and not math.isnan(amount):
             collected[k] = amount
-        collected_currency[k] = columns["total_currency"]
-        for item in items:
+        for line, hs, origin, unit_value, quantity, item_currency_code in map(_ITEM, items):
             item_decl.append(k)
-            item_line.append(item["line_no"])
-            item_hs.append(item["hs_code"] or "")
-            item_origin.append(item["origin_country"] or "")
-            item_value.append(item["unit_value"] * item["quantity"])
-            item_currency.append(item["currency"])
-    hs = np.array(item_hs, dtype=object)
+            item_line.append(line)
+            item_hs.append(hs or "")
+            item_origin.append(origin or "")
+            item_value.append(unit_value * quantity)
+            item_currency.append(item_currency_code)
     return DutyInput(
-        destination=destination,
-        day=days,
-        mode=mode,
+        destination=Labels.encode(destination),
+        day=np.array(days, dtype="datetime64[D]"),
+        mode=Labels.encode(mode),
         ioss=ioss,
         duty_paid_at_sale=paid,
         collected=collected,
-        collected_currency=collected_currency,
+        collected_currency=Labels.encode(collected_currency),
         item_decl=np.array(item_decl, dtype=np.int64),
         item_line=np.array(item_line, dtype=np.int64),
-        item_hs=hs,
-        item_hs6=np.array([h[:6] for h in item_hs], dtype=object),
-        item_origin=np.array(item_origin, dtype=object),
+        item_hs=Labels.encode(item_hs),
+        item_hs6=Labels.encode([h[:6] for h in item_hs]),
+        item_origin=Labels.encode(item_origin),
         item_value=np.array(item_value, dtype=np.float64),
-        item_currency=np.array(item_currency, dtype=object),
+        item_currency=Labels.encode(item_currency),
     )
