@@ -303,9 +303,11 @@ def assess(book: DutyBook, inp: DutyInput, *, postal_method: str = "ad_valorem")
     vat = np.round(vat, 2)
     due_at_sale = np.round(due_at_sale + np.where(inp.duty_paid_at_sale, duty, 0.0), 2)
     collected = inp.collected * collected_factor
-    shortfall = np.where(
-        np.isnan(collected), np.nan, np.round(np.maximum(due_at_sale - collected, 0.0), 2)
-    )
+    # Amounts collected in another currency differ by cents once converted:
+    # a gap within the larger of 0.05 or 1% of what is due is rounding.
+    gap = np.round(np.maximum(due_at_sale - collected, 0.0), 2)
+    gap = np.where(gap > np.maximum(0.05, 0.01 * due_at_sale), gap, 0.0)
+    shortfall = np.where(np.isnan(collected), np.nan, gap)
     return DutyResult(
         rules=tuple(rules),
         regimes=regimes,

@@ -156,12 +156,30 @@ class _Simulation:
         )
         self.counter = 0
         self.master_counter = 0
+        self.vat = _vat_rates()
         dest, cur, share = zip(*DESTINATIONS, strict=True)
         self.destinations = list(zip(dest, cur, strict=True))
         self.destination_w = list(share)
 
     def pick_seller(self) -> Seller:
         return self.rng.choices(self.world.sellers, cum_weights=self.world.seller_cum_weights)[0]
+
+    def _vat_at_sale(
+        self, house: dict[str, Any], seller: Seller, destination: str, currency: str, total: float
+    ) -> None:
+        """VAT collected at checkout, as IOSS sellers (EU, up to EUR 150) and
+        every seller shipping to the UK (up to GBP 135) must."""
+        rate = self.vat.get(destination)
+        if rate is None:
+            return
+        eu_ioss = destination != "GB" and seller.ioss and total * _EUR_PER[currency] <= 150
+        uk = destination == "GB" and currency == "GBP" and total <= 135
+        if not (eu_ioss or uk):
+            return
+        if eu_ioss:
+            house["seller"]["ioss"] = seller.ioss
+        house["vat_collected"] = f"{total * rate:.2f}"
+        house["duty_paid_at_sale"] = False
 
     def house(
         self,
@@ -318,10 +336,20 @@ class _Simulation:
             "incoterm": "DDP" if currency != "USD" and rng.random() < 0.5 else "DAP",
             "duty_paid_at_sale": currency != "USD" and rng.random() < 0.5,
         }
+        self._vat_at_sale(house, seller, destination, currency, total)
         truth = TruthRow(
             declaration_id, filer["id"], day.day.isoformat(), tuple(violations), "; ".join(detail)
         )
         return _prune(house), truth
+
+
+_EUR_PER = {"EUR": 1.0, "USD": 1 / 1.15, "GBP": 1 / 0.87}
+
+
+def _vat_rates() -> dict[str, float]:
+    from clearway.duty import load_book
+
+    return dict(load_book().rates.vat)
 
 
 def _prune(value: Any) -> Any:

@@ -241,6 +241,7 @@ class Seller:
     marketplace: tuple[str, str, str]
     marketplace_seller_id: str | None
     tax_id: str | None
+    ioss: str | None = None
     listings: list[Listing] = field(default_factory=list)
     weight: float = 1.0
     dodgy: bool = False
@@ -324,6 +325,8 @@ def build_world(
             # A long tail: a few sellers ship most parcels.
             weight=rng.paretovariate(1.2),
             dodgy=rng.random() < 0.08,
+            # About a third of sellers collect EU VAT at checkout under IOSS.
+            ioss=f"IM{rng.randrange(10**9, 10**10):010d}" if rng.random() < 0.35 else None,
         )
         kinds = rng.choices(products, product_w, k=rng.randint(1, 3))
         seller.listings = [
