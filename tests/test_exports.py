@@ -55,6 +55,12 @@ PUBLIC = {
         "duty_input",
         "load_book",
     ],
+    "clearway.ledger": [
+        "Checkpoint", "CompactRange", "Disclosure", "DisclosureBundle", "Event", "LedgerKeys",
+        "NoteError", "NoteSigner", "NoteVerifier", "ProofError", "SplitView", "Witness",
+        "WitnessRefusal", "consistency_proof", "encode_leaf", "find_split_view",
+        "inclusion_proof", "leaf_hash", "load_or_create_keys", "published", "verify_bundle",
+        "verify_consistency", "verify_inclusion"],
     "clearway.simulate": [
         "VIOLATIONS",
         "SimulationConfig",

@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from clearway.cli_ledger import ledger_app, ledger_keys
 from clearway.duty.assess import Assessment
 from clearway.errors import ClearwayError, ConfigurationError
 from clearway.settings import Settings
@@ -34,6 +35,7 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.add_typer(ledger_app, name="ledger")
 
 console = Console()
 err_console = Console(stderr=True)
@@ -41,7 +43,7 @@ err_console = Console(stderr=True)
 EXIT_REJECTED = 2
 
 
-def _settings() -> Settings:
+def settings_from_environment() -> Settings:
     try:
         return Settings()
     except ValidationError as exc:
@@ -83,10 +85,11 @@ def ingest(
     from clearway.pipeline import DutyOptions, ingest_files
     from clearway.store import open_engine
 
-    settings = _settings()
+    settings = settings_from_environment()
     engine = open_engine(settings.database_url)
     limits = IntakeLimits(settings.max_record_bytes, settings.max_json_document_bytes)
     duty = DutyOptions(load_book(), settings.us_postal_duty_method)
+    ledger = ledger_keys(settings)
     with _progress() as progress:
         task = progress.add_task("ingesting", total=None)
         report = ingest_files(
@@ -99,6 +102,7 @@ def ingest(
             rejections_path=rejections,
             on_batch=lambda n: progress.advance(task, n),
             duty=duty,
+            ledger=ledger,
         )
     if as_json:
         console.print_json(orjson.dumps(report.as_dict()).decode())
@@ -175,7 +179,7 @@ def show(
     from clearway.store import open_engine
     from clearway.store.reading import get_declaration, get_master
 
-    engine = open_engine(_settings().database_url)
+    engine = open_engine(settings_from_environment().database_url)
     if master:
         view = get_master(engine, declaration_id)
         data: dict[str, Any] = {
@@ -241,7 +245,7 @@ def demo(
     """Simulate a week of traffic, run every pipeline stage on it, print a summary."""
     from clearway.demo import run_demo
 
-    settings = _settings()
+    settings = settings_from_environment()
     with _progress() as progress:
         task = progress.add_task("demo", total=None)
         result = run_demo(
@@ -305,7 +309,7 @@ def duty(
     from clearway.store.duty import read_assessment
     from clearway.store.reading import get_declaration
 
-    settings = _settings()
+    settings = settings_from_environment()
     engine = open_engine(settings.database_url)
     decl = get_declaration(engine, declaration_id, filer)
     book = load_book()
@@ -343,7 +347,7 @@ def duty_reassess(
             f"--line and --unit-value must come in pairs. Got {len(line)} "
             f"line(s) and {len(unit_value)} value(s)."
         )
-    settings = _settings()
+    settings = settings_from_environment()
     engine = open_engine(settings.database_url)
     decl = get_declaration(engine, declaration_id, filer)
     book = load_book()
@@ -354,6 +358,7 @@ def duty_reassess(
         dict(zip(line, unit_value, strict=True)),
         reason,
         postal_method=settings.us_postal_duty_method,
+        ledger=ledger_keys(settings),
     )
     reasons = {rule.id: rule.reason for regime in book.regimes for rule in regime.rules}
     _print_assessment(decl.ref, *read_assessment(engine, decl.row_id, reasons))
@@ -371,7 +376,9 @@ def duty_totals(
 
     if by not in ("filer", "day"):
         raise InputError(f"--by must be filer or day. Got {by!r}.")
-    rows = totals(open_engine(_settings().database_url), "filer" if by == "filer" else "day")
+    rows = totals(
+        open_engine(settings_from_environment().database_url), "filer" if by == "filer" else "day"
+    )
     if as_json:
         console.print_json(orjson.dumps(rows, default=str).decode())
         return
@@ -391,7 +398,7 @@ def db_upgrade() -> None:
     """Create or migrate the schema of CLEARWAY_DATABASE_URL."""
     from clearway.store import open_engine
 
-    settings = _settings()
+    settings = settings_from_environment()
     open_engine(settings.database_url, migrate=True)
     console.print(f"schema up to date: {settings.database_url}")
 

@@ -8,11 +8,13 @@ from pathlib import Path
 from typing import Any
 
 from clearway.duty import load_book
+from clearway.ledger import load_or_create_keys
 from clearway.pipeline import DutyOptions, ingest_files
 from clearway.settings import Settings
 from clearway.simulate import SimulationConfig, write_simulation
 from clearway.store import open_engine
 from clearway.store.duty import duty_totals
+from clearway.store.ledger_reading import checkpoint_with_cosignatures
 from clearway.store.reading import summary
 
 __all__ = ["run_demo"]
@@ -43,6 +45,7 @@ def run_demo(
             rejections_path=None,
             on_batch=on_batch,
             duty=DutyOptions(load_book(), settings.us_postal_duty_method),
+            ledger=load_or_create_keys(Path(settings.ledger_key_file), settings.ledger_origin),
         )
     result: dict[str, Any] = {
         "database": settings.database_url,
@@ -51,6 +54,7 @@ def run_demo(
         "intake": report.as_dict(),
     }
     result.update(summary(engine))
+    result["ledger"] = checkpoint_with_cosignatures(engine).split("\n\n")[0].replace("\n", " | ")
     result["duty_by_day"] = [
         f"{row['day']} {row['currency']}: duty {row['duty']:,.2f}, VAT {row['vat']:,.2f}, "
         f"short {row['shortfall']:,.2f} ({row['declarations']:,} declarations)"

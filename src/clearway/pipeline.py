@@ -30,6 +30,7 @@ from clearway.declarations.batch import PreparedBatch, Rejection, prepare_batch
 from clearway.declarations.intake import IntakeLimits, RawRecord, read_records
 from clearway.duty import DutyBook, DutyResult, assess, duty_input
 from clearway.errors import StoreError
+from clearway.ledger.keys import LedgerKeys
 from clearway.store import open_engine
 from clearway.store.filings import WriteResult, write_batch
 
@@ -137,6 +138,7 @@ class _Turns:
 _engine: Engine | None = None
 _turns: _Turns | None = None
 _duty: DutyOptions | None = None
+_ledger: LedgerKeys | None = None
 
 
 def _start_worker(
@@ -145,11 +147,13 @@ def _start_worker(
     changed: Condition,
     aborted: Synchronized[bool],
     duty: DutyOptions | None,
+    ledger: LedgerKeys | None,
 ) -> None:
-    global _engine, _turns, _duty  # noqa: PLW0603 - one engine per worker process
+    global _engine, _turns, _duty, _ledger  # noqa: PLW0603 - one engine per worker process
     _engine = open_engine(url, migrate=False)
     _turns = _Turns(turn, changed, aborted)
     _duty = duty
+    _ledger = ledger
 
 
 def _prepare_and_store(
@@ -166,7 +170,7 @@ def _prepare_and_store(
                 raise StoreError("intake stopped: an earlier batch failed")
             turns.changed.wait(timeout=1.0)
     try:
-        result = write_batch(_engine, batch, duty=duty)
+        result = write_batch(_engine, batch, duty=duty, ledger=_ledger)
     except BaseException:
         with turns.changed:
             turns.aborted.value = True
@@ -187,8 +191,9 @@ def ingest_records(
     rejections_path: Path | None = None,
     on_batch: Callable[[int], None] | None = None,
     duty: DutyOptions | None = None,
+    ledger: LedgerKeys | None = None,
 ) -> IngestReport:
-    """Validate, assess and store ``records``; rejections go to ``rejections_path``.
+    """Validate, assess, store and log ``records``; rejections go to ``rejections_path``.
 
     ``workers=0`` does everything in this process (small inputs, tests);
     otherwise that many worker processes each validate a batch and write it
@@ -200,11 +205,14 @@ def ingest_records(
         if workers <= 0:
             for raw in _batches(records, batch_size):
                 batch, assessed = _prepare(raw, duty)
-                _count(report, write_batch(engine, batch, duty=assessed), batch.rejections, log)
+                written = write_batch(engine, batch, duty=assessed, ledger=ledger)
+                _count(report, written, batch.rejections, log)
                 if on_batch:
                     on_batch(len(raw))
         else:
-            _ingest_in_workers(engine, records, batch_size, workers, report, log, on_batch, duty)
+            _ingest_in_workers(
+                engine, records, batch_size, workers, report, log, on_batch, duty, ledger
+            )
     finally:
         log.close()
     report.first_rejections = log.first
@@ -221,6 +229,7 @@ def _ingest_in_workers(
     log: _RejectionLog,
     on_batch: Callable[[int], None] | None,
     duty: DutyOptions | None,
+    ledger: LedgerKeys | None,
 ) -> None:
     context = multiprocessing.get_context("spawn")
     turn, aborted = context.Value("q", 0), context.Value("b", False)
@@ -230,7 +239,7 @@ def _ingest_in_workers(
         max_workers=workers,
         mp_context=context,
         initializer=_start_worker,
-        initargs=(url, turn, changed, aborted, duty),
+        initargs=(url, turn, changed, aborted, duty, ledger),
     )
     in_flight: deque[tuple[Future[tuple[WriteResult, list[Rejection]]], int]] = deque()
 
@@ -268,6 +277,7 @@ def ingest_files(
     rejections_path: Path | None = None,
     on_batch: Callable[[int], None] | None = None,
     duty: DutyOptions | None = None,
+    ledger: LedgerKeys | None = None,
 ) -> IngestReport:
     """Ingest files of any registered format (see :mod:`clearway.declarations.intake`)."""
     records = read_records(paths, limits or IntakeLimits(), format_name)
@@ -279,4 +289,5 @@ def ingest_files(
         rejections_path=rejections_path,
         on_batch=on_batch,
         duty=duty,
+        ledger=ledger,
     )

@@ -51,6 +51,15 @@ class Settings(BaseSettings):
         description="The US postal operator's election for postal items: the origin's "
         "ad valorem rate, or (while it applies) the specific duty per item.",
     )
+    ledger_origin: str = Field(
+        default="customs.example/clearway",
+        pattern=r"^[^\s+]+$",
+        description="The log's origin line and key name: a schema-less URL naming this log.",
+    )
+    ledger_key_file: str = Field(
+        default="./clearway-ledger.key",
+        description="File with the log's signing key and commitment secret (created if absent).",
+    )
     max_json_document_bytes: int = Field(
         default=256 * 1_048_576,
         ge=1024,

@@ -13,7 +13,9 @@ from clearway.duty.assess import Assessment, assess
 from clearway.duty.inputs import duty_input
 from clearway.duty.regimes import DutyBook
 from clearway.errors import InputError
+from clearway.ledger.keys import LedgerKeys
 from clearway.store.duty import read_assessment, write_assessments
+from clearway.store.ledger import record_batch
 from clearway.store.schema import declaration_items, declarations
 
 __all__ = ["assess_stored", "reassess"]
@@ -43,6 +45,7 @@ def assess_stored(
     postal_method: str = "ad_valorem",
     reason: str = "assessed",
     unit_values: Mapping[int, float] | None = None,
+    ledger: LedgerKeys | None = None,
 ) -> Assessment:
     """Assess a stored declaration version (with corrected unit values by item
     line when given), store the result as its current assessment, return it."""
@@ -60,8 +63,11 @@ def assess_stored(
     result = assess(
         book, duty_input([(columns, items)], received.date()), postal_method=postal_method
     )
+    when = datetime.now(UTC)
     with engine.begin() as conn:
-        write_assessments(conn, [declaration_row_id], [0], result, reason, datetime.now(UTC))
+        rows = write_assessments(conn, [declaration_row_id], [0], result, reason, when)
+        if ledger is not None:
+            record_batch(conn, ledger, [], [], rows, when)
     reasons = {rule.id: rule.reason for rule in result.rules}
     return read_assessment(engine, declaration_row_id, reasons)[0]
 
@@ -74,6 +80,7 @@ def reassess(
     reason: str,
     *,
     postal_method: str = "ad_valorem",
+    ledger: LedgerKeys | None = None,
 ) -> Assessment:
     """A new assessment after values were found to be wrong (undervaluation
     found by risk, an inspection, an amendment of value by the officer); the
@@ -87,4 +94,5 @@ def reassess(
         postal_method=postal_method,
         reason=f"reassessed: {reason}",
         unit_values=unit_values,
+        ledger=ledger,
     )

@@ -11,7 +11,7 @@ from sqlalchemy import Connection, Engine, func, select, update
 
 from clearway.duty.assess import NO_ITEM, Assessment, AssessmentLine, DutyResult
 from clearway.errors import NotFound
-from clearway.store.filings import allocate_ids, bulk_insert
+from clearway.store.bulk import allocate_ids, bulk_insert
 from clearway.store.schema import declarations, duty_assessments, duty_lines
 
 __all__ = ["duty_totals", "read_assessment", "write_assessments"]
@@ -28,12 +28,12 @@ def write_assessments(
     result: DutyResult,
     reason: str,
     when: datetime,
-) -> None:
+) -> list[dict[str, Any]]:
     """Store the assessments of batch positions ``indices`` for the declaration
-    rows ``declaration_ids``; any current assessment of those rows is kept
-    as history."""
+    rows ``declaration_ids`` and return the rows written; any current
+    assessment of those rows is kept as history."""
     if not declaration_ids:
-        return
+        return []
     c = duty_assessments.c
     previous = dict(
         conn.execute(
@@ -99,6 +99,7 @@ def write_assessments(
             }
         )
     bulk_insert(conn, duty_lines, lines)
+    return rows
 
 
 def read_assessment(

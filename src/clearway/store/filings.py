@@ -11,15 +11,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, func, insert, select, text, update
+from sqlalchemy import Connection, Engine, Table, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from clearway.declarations.batch import PreparedBatch, PreparedHouse, PreparedMaster
 from clearway.duty.assess import DutyResult
 from clearway.errors import StoreError
+from clearway.ledger.keys import LedgerKeys
+from clearway.store.bulk import allocate_ids, bulk_insert
+from clearway.store.duty import write_assessments
+from clearway.store.ledger import record_batch
 from clearway.store.schema import declaration_items, declarations, master_filings, master_houses
 
 __all__ = ["WriteResult", "write_batch"]
@@ -138,82 +141,39 @@ def _insert_versions(
     return ids
 
 
-def bulk_insert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
-    """INSERT many rows with the same keys through one driver-level executemany.
-
-    The statement is compiled by SQLAlchemy for the connection's dialect and
-    values pass through the column types' bind processors, as
-    ``conn.execute(insert(table), rows)`` would do; what is skipped is its
-    per-row parameter bookkeeping, which costs more than SQLite's own work.
-    """
-    if not rows:
-        return
-    keys = list(rows[0])
-    compiled = insert(table).compile(dialect=conn.dialect, column_keys=keys)
-    names = list(compiled.positiontup or ()) if compiled.positional else keys
-    dialect = conn.dialect
-    converters = [
-        (index, processor)
-        for index, name in enumerate(names)
-        if (processor := table.c[name].type.dialect_impl(dialect).bind_processor(dialect))
-    ]
-    take = itemgetter(*names)
-    params: list[Any] = []
-    for row in rows:
-        values = list(take(row)) if len(names) > 1 else [row[names[0]]]
-        for index, processor in converters:
-            values[index] = processor(values[index])
-        params.append(
-            tuple(values) if compiled.positional else dict(zip(names, values, strict=True))
-        )
-    conn.exec_driver_sql(str(compiled), params)
-
-
-def allocate_ids(conn: Connection, table: Table, count: int) -> list[int]:
-    """Ids for ``count`` new rows, known before the insert so that child rows
-    (items, house links) go in with one executemany. INSERT ... RETURNING
-    would do it row by row on SQLite to keep the order."""
-    if conn.dialect.name == "postgresql":
-        return list(
-            conn.execute(
-                text(
-                    "SELECT nextval(pg_get_serial_sequence(:table, 'id')) "
-                    "FROM generate_series(1, :count)"
-                ),
-                {"table": table.name, "count": count},
-            ).scalars()
-        )
-    # SQLite: the transaction began IMMEDIATE, so no other writer can take
-    # these ids before commit.
-    start = conn.execute(select(func.coalesce(func.max(table.c.id), 0))).scalar_one() + 1
-    return list(range(start, start + count))
-
-
 def _write(
-    conn: Connection, batch: PreparedBatch, received_at: datetime, duty: DutyResult | None
+    conn: Connection,
+    batch: PreparedBatch,
+    received_at: datetime,
+    duty: DutyResult | None,
+    ledger: LedgerKeys | None,
 ) -> WriteResult:
     result = WriteResult()
-    rows, superseded, sources = _plan(conn, declarations, batch.houses, received_at, result)
-    ids = _insert_versions(conn, declarations, rows, superseded)
-    if duty is not None:
-        # Imported here: store.duty builds on this module's bulk writes.
-        from clearway.store.duty import write_assessments
-
+    house_rows, superseded, sources = _plan(conn, declarations, batch.houses, received_at, result)
+    ids = _insert_versions(conn, declarations, house_rows, superseded)
+    assessed = (
         write_assessments(conn, ids, sources, duty, "filed", received_at)
+        if duty is not None
+        else []
+    )
     items = [
         {"declaration_id": row_id, **item}
         for row_id, index in zip(ids, sources, strict=True)
         for item in batch.houses[index].items
     ]
     bulk_insert(conn, declaration_items, items)
-    rows, superseded, sources = _plan(conn, master_filings, batch.masters, received_at, result)
-    ids = _insert_versions(conn, master_filings, rows, superseded)
+    master_rows, superseded, sources = _plan(
+        conn, master_filings, batch.masters, received_at, result
+    )
+    ids = _insert_versions(conn, master_filings, master_rows, superseded)
     links = [
         {"master_id": row_id, "house_ref": ref}
         for row_id, index in zip(ids, sources, strict=True)
         for ref in batch.masters[index].house_refs
     ]
     bulk_insert(conn, master_houses, links)
+    if ledger is not None:
+        record_batch(conn, ledger, house_rows, master_rows, assessed, received_at)
     return result
 
 
@@ -222,16 +182,18 @@ def write_batch(
     batch: PreparedBatch,
     received_at: datetime | None = None,
     duty: DutyResult | None = None,
+    ledger: LedgerKeys | None = None,
 ) -> WriteResult:
     """Store a prepared batch in one transaction, with the duty assessment of
-    its houses when given (aligned with ``batch.houses``); retried if a
-    concurrent writer stored the same key first."""
+    its houses when given (aligned with ``batch.houses``) and, with ``ledger``
+    keys, every event on the ledger under a new signed checkpoint; retried
+    if a concurrent writer stored the same key (or tree size) first."""
     when = received_at or datetime.now(UTC)
     last: Exception | None = None
     for _attempt in range(_RETRIES):
         try:
             with engine.begin() as conn:
-                return _write(conn, batch, when, duty)
+                return _write(conn, batch, when, duty, ledger)
         except IntegrityError as exc:
             last = exc
         except OperationalError as exc:

@@ -18,6 +18,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -30,6 +31,10 @@ __all__ = [
     "declarations",
     "duty_assessments",
     "duty_lines",
+    "ledger_checkpoints",
+    "ledger_cosignatures",
+    "ledger_entries",
+    "ledger_tiles",
     "master_filings",
     "master_houses",
     "metadata",
@@ -186,4 +191,47 @@ duty_lines = Table(
     Column("base", Float, nullable=False),
     Column("rate", Float, nullable=False),
     Column("amount", Float, nullable=False),
+)
+
+# The ledger (RFC 9162 tree in C2SP-style tiles): entries in sequence, tiles
+# of 256 hashes at tree levels 0, 8, 16..., and every signed checkpoint.
+ledger_entries = Table(
+    "ledger_entries",
+    metadata,
+    Column("idx", BigInteger, primary_key=True, autoincrement=False),
+    Column("event_id", String(200), nullable=False, unique=True),
+    Column("event_type", String(40), nullable=False),
+    Column("declaration_id", Id, ForeignKey("declarations.id")),
+    Column("leaf", LargeBinary, nullable=False),
+)
+
+ledger_tiles = Table(
+    "ledger_tiles",
+    metadata,
+    Column("level", Integer, primary_key=True, autoincrement=False),
+    Column("idx", BigInteger, primary_key=True, autoincrement=False),
+    Column("data", LargeBinary, nullable=False, comment="up to 256 hashes of 32 bytes"),
+)
+
+ledger_checkpoints = Table(
+    "ledger_checkpoints",
+    metadata,
+    Column("size", BigInteger, primary_key=True, autoincrement=False),
+    Column("root", LargeBinary, nullable=False),
+    Column("note", Text, nullable=False),
+    Column("issued_at", DateTime(timezone=True), nullable=False),
+)
+
+ledger_cosignatures = Table(
+    "ledger_cosignatures",
+    metadata,
+    Column(
+        "size",
+        BigInteger,
+        ForeignKey("ledger_checkpoints.size"),
+        primary_key=True,
+        autoincrement=False,
+    ),
+    Column("witness", String(200), primary_key=True),
+    Column("line", Text, nullable=False),
 )

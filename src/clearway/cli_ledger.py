@@ -1,0 +1,163 @@
+"""``clearway ledger ...``: the shared ledger's commands."""
+
+from __future__ import annotations
+
+import base64
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import orjson
+import typer
+from rich.console import Console
+
+from clearway.settings import Settings
+
+__all__ = ["ledger_app", "ledger_keys"]
+
+ledger_app = typer.Typer(
+    help="The shared ledger: checkpoints, proofs, verification.", no_args_is_help=True
+)
+console = Console()
+
+
+def ledger_keys(settings: Settings):  # type: ignore[no-untyped-def]  # noqa: ANN201
+    from clearway.ledger import load_or_create_keys
+
+    return load_or_create_keys(Path(settings.ledger_key_file), settings.ledger_origin)
+
+
+@ledger_app.command("checkpoint")
+def checkpoint() -> None:
+    """Print the latest signed checkpoint, with the cosignatures gathered."""
+    from clearway.cli import settings_from_environment
+    from clearway.store import open_engine
+    from clearway.store.ledger_reading import checkpoint_with_cosignatures
+
+    settings = settings_from_environment()
+    sys.stdout.write(checkpoint_with_cosignatures(open_engine(settings.database_url)))
+
+
+@ledger_app.command("prove")
+def prove(
+    event_id: Annotated[str, typer.Argument(help="Ledger event id.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+) -> None:
+    """Print an inclusion proof of an event against the latest checkpoint (verified first)."""
+    from clearway.cli import settings_from_environment
+    from clearway.ledger import leaf_hash, verify_inclusion
+    from clearway.ledger.note import parse_checkpoint
+    from clearway.store import open_engine
+    from clearway.store.ledger import prove as build
+
+    settings = settings_from_environment()
+    proof = build(open_engine(settings.database_url), event_id)
+    checkpoint = parse_checkpoint(proof.checkpoint, ledger_keys(settings).signer.verifier)
+    verify_inclusion(leaf_hash(proof.leaf), proof.index, proof.size, proof.hashes, checkpoint.root)
+    data = {
+        "event_id": event_id,
+        "index": proof.index,
+        "tree_size": proof.size,
+        "leaf": base64.b64encode(proof.leaf).decode(),
+        "proof": [base64.b64encode(h).decode() for h in proof.hashes],
+        "checkpoint": proof.checkpoint,
+    }
+    if as_json:
+        console.print_json(orjson.dumps(data).decode())
+        return
+    console.print(f"event {event_id} is leaf {proof.index} of {proof.size}")
+    for digest in proof.hashes:
+        console.print(f"  {base64.b64encode(digest).decode()}")
+    sys.stdout.write(proof.checkpoint)
+
+
+@ledger_app.command("verify")
+def verify() -> None:
+    """Recompute the tree from the stored events and check it against the
+    tiles and every checkpoint; exit 1 listing each problem by index."""
+    from clearway.cli import settings_from_environment
+    from clearway.store import open_engine
+    from clearway.store.ledger import verify_log
+
+    settings = settings_from_environment()
+    report = verify_log(open_engine(settings.database_url), ledger_keys(settings).signer.verifier)
+    if report.ok:
+        console.print(
+            f"ledger verified: {report.size:,} events, checkpoint size {report.checkpoint_size:,}"
+        )
+        return
+    for problem in report.problems[:100]:
+        console.print(f"[red]tampered[/red] {problem}", highlight=False)
+    if len(report.problems) > 100:
+        console.print(f"... and {len(report.problems) - 100} more")
+    raise typer.Exit(1)
+
+
+@ledger_app.command("disclose")
+def disclose(
+    event_id: Annotated[str, typer.Argument(help="Ledger event id.")],
+    field: Annotated[str, typer.Argument(help="Committed field to disclose.")],
+    out: Annotated[Path, typer.Option(help="Where to write the bundle (JSON).")],
+) -> None:
+    """Write a disclosure bundle: one field with its salt, the leaf, an
+    inclusion proof and the checkpoint, verifiable offline."""
+    from clearway.cli import settings_from_environment
+    from clearway.errors import InputError
+    from clearway.ledger import Disclosure, DisclosureBundle
+    from clearway.store import open_engine
+    from clearway.store.ledger import prove as build
+    from clearway.store.ledger_reading import checkpoint_with_cosignatures, event_fields
+
+    settings = settings_from_environment()
+    engine = open_engine(settings.database_url)
+    keys = ledger_keys(settings)
+    _, leaf, fields = event_fields(engine, event_id)
+    if field not in fields:
+        raise InputError(f"field must be one of {', '.join(sorted(fields))}. Got {field!r}.")
+    proof = build(engine, event_id)
+    bundle = DisclosureBundle(
+        Disclosure.make(keys.secret, event_id, field, fields[field]).text,
+        leaf,
+        proof.index,
+        proof.hashes,
+        checkpoint_with_cosignatures(engine, proof.size),
+    )
+    out.write_bytes(orjson.dumps(bundle.as_json(), option=orjson.OPT_INDENT_2))
+    console.print(f"wrote {out}: {field} of {event_id}")
+
+
+@ledger_app.command("check-bundle")
+def check_bundle(
+    bundle: Annotated[Path, typer.Argument(help="Disclosure bundle (JSON).")],
+    log_key: Annotated[
+        str | None, typer.Option(help="The log's verifier key (vkey); default: this node's.")
+    ] = None,
+    witness: Annotated[list[str] | None, typer.Option(help="Witness vkey (repeat).")] = None,
+    quorum: Annotated[int, typer.Option(help="Cosignatures required.")] = 0,
+) -> None:
+    """Verify a disclosure bundle offline and print the one field it discloses."""
+    from clearway.cli import settings_from_environment
+    from clearway.errors import InputError
+    from clearway.ledger import DisclosureBundle, NoteError, NoteVerifier, verify_bundle
+
+    try:
+        log = (
+            NoteVerifier.from_vkey(log_key)
+            if log_key
+            else ledger_keys(settings_from_environment()).signer.verifier
+        )
+        witnesses = [NoteVerifier.from_vkey(w) for w in witness or []]
+        name, value = verify_bundle(
+            DisclosureBundle.from_json(orjson.loads(bundle.read_bytes())), log, witnesses, quorum
+        )
+    except (NoteError, orjson.JSONDecodeError) as exc:
+        raise InputError(f"{bundle}: not a valid disclosure: {exc}") from None
+    console.print(f"verified: {name} = {orjson.dumps(value).decode()}")
+
+
+@ledger_app.command("public-key")
+def public_key() -> None:
+    """Print the log's verifier key (vkey) for witnesses and readers."""
+    from clearway.cli import settings_from_environment
+
+    print(ledger_keys(settings_from_environment()).signer.verifier.vkey())

@@ -1,0 +1,154 @@
+"""Ledger events: what a leaf holds, and selective disclosure of one field.
+
+A leaf holds the event type, time, actors, a reference to the declaration
+(an HMAC under the node's secret, so identifiers never appear in clear) and
+one salted digest per field, in the SD-JWT format (RFC 9901): the
+disclosure is base64url(JSON [salt, name, value]) and its digest is
+base64url(SHA-256(disclosure)). Salts are 128 bits derived from the node's
+secret and the event id, so the owner can re-create any disclosure without
+storing salts, and nobody else can guess a low-entropy value from a digest.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from clearway.ledger.merkle import ProofError, leaf_hash, verify_inclusion
+from clearway.ledger.note import NoteError, NoteVerifier
+from clearway.ledger.witness import published
+
+__all__ = ["Disclosure", "DisclosureBundle", "Event", "encode_leaf", "verify_bundle"]
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unb64url(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    event_id: str
+    type: str
+    time: str
+    actors: tuple[str, ...]
+    subject: str
+    fields: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Disclosure:
+    text: str
+
+    @classmethod
+    def make(cls, secret: bytes, event_id: str, name: str, value: Any) -> Disclosure:
+        salt = hmac.new(secret, f"salt\x00{event_id}\x00{name}".encode(), "sha256").digest()[:16]
+        return cls(_b64url(orjson.dumps([_b64url(salt), name, value], option=orjson.OPT_SORT_KEYS)))
+
+    @property
+    def digest(self) -> str:
+        return _b64url(hashlib.sha256(self.text.encode()).digest())
+
+    def open(self) -> tuple[str, Any]:
+        try:
+            salt, name, value = orjson.loads(_unb64url(self.text))
+        except (ValueError, TypeError):
+            raise NoteError("disclosure is not base64url JSON [salt, name, value]") from None
+        if not isinstance(name, str) or len(_unb64url(salt)) < 16:
+            raise NoteError("disclosure needs a 128-bit salt and a field name")
+        return name, value
+
+
+def subject_ref(secret: bytes, subject: str) -> str:
+    return hmac.new(secret, f"ref\x00{subject}".encode(), "sha256").hexdigest()
+
+
+def encode_leaf(event: Event, secret: bytes) -> bytes:
+    """The leaf bytes of ``event``: canonical JSON, digests sorted."""
+    digests = sorted(
+        Disclosure.make(secret, event.event_id, name, value).digest
+        for name, value in event.fields.items()
+    )
+    return orjson.dumps(
+        {
+            "v": 1,
+            "type": event.type,
+            "time": event.time,
+            "actors": list(event.actors),
+            "ref": subject_ref(secret, event.subject),
+            "sd": digests,
+        },
+        option=orjson.OPT_SORT_KEYS,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class DisclosureBundle:
+    """What the owner of a field hands another party: one field, its salt,
+    the leaf, the leaf's index, an inclusion proof and the checkpoint."""
+
+    disclosure: str
+    leaf: bytes
+    index: int
+    proof: Sequence[bytes]
+    checkpoint: str
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "disclosure": self.disclosure,
+            "leaf": _b64url(self.leaf),
+            "index": self.index,
+            "proof": [_b64url(p) for p in self.proof],
+            "checkpoint": self.checkpoint,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> DisclosureBundle:
+        try:
+            return cls(
+                str(data["disclosure"]),
+                _unb64url(data["leaf"]),
+                int(data["index"]),
+                [_unb64url(p) for p in data["proof"]],
+                str(data["checkpoint"]),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise NoteError(f"malformed disclosure bundle: {exc}") from None
+
+
+def verify_bundle(
+    bundle: DisclosureBundle,
+    log: NoteVerifier,
+    witnesses: Sequence[NoteVerifier] = (),
+    quorum: int = 0,
+) -> tuple[str, Any]:
+    """Check a bundle offline; return the one disclosed (name, value).
+
+    Raises NoteError when anything does not hold: the checkpoint's signatures
+    and quorum, the inclusion of the leaf, the digest of the disclosure
+    among the leaf's digests.
+    """
+    checkpoint = published(bundle.checkpoint, log, witnesses, quorum)
+    try:
+        verify_inclusion(
+            leaf_hash(bundle.leaf), bundle.index, checkpoint.size, bundle.proof, checkpoint.root
+        )
+    except ProofError as exc:
+        raise NoteError(f"leaf is not in the checkpointed tree: {exc}") from None
+    try:
+        leaf = orjson.loads(bundle.leaf)
+    except orjson.JSONDecodeError:
+        raise NoteError("leaf is not canonical JSON") from None
+    disclosure = Disclosure(bundle.disclosure)
+    if disclosure.digest not in leaf.get("sd", []):
+        raise NoteError("disclosure's digest is not committed in the leaf")
+    return disclosure.open()

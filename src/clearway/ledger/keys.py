@@ -1,0 +1,64 @@
+"""The node's ledger keys: the log's Ed25519 signing key and the secret
+that derives salts and declaration references. Kept in one file readable
+by the owner only; created on first use."""
+
+from __future__ import annotations
+
+import base64
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from clearway.errors import ConfigurationError
+from clearway.ledger.note import ED25519, NoteError, NoteSigner
+
+__all__ = ["LedgerKeys", "load_or_create_keys"]
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerKeys:
+    """Picklable (plain text and bytes), so worker processes can sign too."""
+
+    skey: str
+    secret: bytes
+
+    @property
+    def signer(self) -> NoteSigner:
+        return NoteSigner.from_skey(self.skey)
+
+    @property
+    def origin(self) -> str:
+        return self.skey.split("+")[2]
+
+
+def _skey(signer: NoteSigner, seed: bytes) -> str:
+    material = base64.b64encode(bytes([ED25519]) + seed).decode()
+    return f"PRIVATE+KEY+{signer.name}+{signer.verifier.key_id.hex()}+{material}"
+
+
+def load_or_create_keys(path: Path, origin: str) -> LedgerKeys:
+    """Read the key file, or create it (mode 0600) for log ``origin``."""
+    if path.exists():
+        lines = path.read_text().splitlines()
+        if len(lines) != 2 or not lines[1].startswith("SECRET+"):
+            raise ConfigurationError(
+                f"{path}: a ledger key file has two lines, PRIVATE+KEY+... and SECRET+..."
+            )
+        try:
+            keys = LedgerKeys(lines[0], base64.b64decode(lines[1][len("SECRET+") :]))
+            keys.signer  # noqa: B018 - parse now, fail here
+        except (NoteError, ValueError) as exc:
+            raise ConfigurationError(f"{path}: {exc}") from None
+        if keys.origin != origin:
+            raise ConfigurationError(
+                f"{path} signs log {keys.origin!r}, but the ledger origin setting is {origin!r}"
+            )
+        return keys
+    seed = secrets.token_bytes(32)
+    keys = LedgerKeys(_skey(NoteSigner.from_seed(origin, seed), seed), secrets.token_bytes(32))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as stream:
+        stream.write(f"{keys.skey}\nSECRET+{base64.b64encode(keys.secret).decode()}\n")
+    return keys

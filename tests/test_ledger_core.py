@@ -1,0 +1,306 @@
+"""The ledger's core against RFC 9162 (a naive reference written from the
+spec's text, and pymerkle as an independent oracle), the C2SP signed-note
+reference vector, cosignatures, witnesses and selective disclosure."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from clearway.ledger import (
+    Checkpoint,
+    CompactRange,
+    Disclosure,
+    DisclosureBundle,
+    Event,
+    NoteError,
+    NoteSigner,
+    NoteVerifier,
+    ProofError,
+    Witness,
+    WitnessRefusal,
+    consistency_proof,
+    encode_leaf,
+    find_split_view,
+    inclusion_proof,
+    leaf_hash,
+    published,
+    verify_bundle,
+    verify_consistency,
+    verify_inclusion,
+)
+from clearway.ledger.merkle import EMPTY_ROOT, node_hash, reference_root
+from clearway.ledger.note import (
+    COSIGNATURE_V1,
+    add_signature_lines,
+    cosign,
+    open_note,
+    parse_checkpoint,
+    sign_note,
+    verify_cosignature,
+)
+
+VECTORS = json.loads((Path(__file__).parent / "assets" / "signed_note_vectors.json").read_text())
+
+
+def leaves(n: int) -> list[bytes]:
+    return [leaf_hash(f"event {i}".encode()) for i in range(n)]
+
+
+def source(hashes: list[bytes]):
+    return lambda level, index: reference_root(hashes[index << level : (index + 1) << level])
+
+
+def _split(n: int) -> int:
+    k = 1
+    while k * 2 < n:
+        k *= 2
+    return k
+
+
+def spec_path(m: int, d: list[bytes]) -> list[bytes]:
+    """PATH(m, D[n]) exactly as RFC 9162 §2.1.3.1 writes it."""
+    if len(d) == 1:
+        return []
+    k = _split(len(d))
+    if m < k:
+        return [*spec_path(m, d[:k]), reference_root(d[k:])]
+    return [*spec_path(m - k, d[k:]), reference_root(d[:k])]
+
+
+def spec_subproof(m: int, d: list[bytes], b: bool) -> list[bytes]:
+    """SUBPROOF(m, D[n], b) exactly as RFC 9162 §2.1.4.1 writes it."""
+    if m == len(d):
+        return [] if b else [reference_root(d)]
+    k = _split(len(d))
+    if m <= k:
+        return [*spec_subproof(m, d[:k], b), reference_root(d[k:])]
+    return [*spec_subproof(m - k, d[k:], False), reference_root(d[:k])]
+
+
+def test_empty_tree_and_small_trees() -> None:
+    assert hashlib.sha256(b"").digest() == EMPTY_ROOT
+    assert CompactRange().root() == EMPTY_ROOT
+    a, b, c = leaves(3)
+    assert leaf_hash(b"x") == hashlib.sha256(b"\x00x").digest()
+    assert reference_root([a]) == a
+    assert reference_root([a, b]) == node_hash(a, b)
+    # Three leaves split 2 + 1; the lone leaf is never duplicated.
+    assert reference_root([a, b, c]) == node_hash(node_hash(a, b), c)
+
+
+def test_roots_match_pymerkle_for_1_to_200_leaves() -> None:
+    pymerkle = pytest.importorskip("pymerkle")
+    tree = pymerkle.InmemoryTree(algorithm="sha256")
+    edge = CompactRange()
+    for n in range(1, 201):
+        entry = f"event {n}".encode()
+        tree.append_entry(entry)
+        edge.append(leaf_hash(entry))
+        assert edge.root() == tree.get_root(), n
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.integers(min_value=1, max_value=300), st.data())
+def test_inclusion_proofs(size: int, data: st.DataObject) -> None:
+    hashes = leaves(size)
+    root = reference_root(hashes)
+    index = data.draw(st.integers(min_value=0, max_value=size - 1))
+    proof = inclusion_proof(index, size, source(hashes))
+    assert proof == spec_path(index, hashes)
+    verify_inclusion(hashes[index], index, size, proof, root)
+    for wrong in (
+        lambda: verify_inclusion(hashes[index], index, size, proof, leaf_hash(b"other")),
+        lambda: verify_inclusion(leaf_hash(b"other"), index, size, proof, root),
+        lambda: (
+            verify_inclusion(hashes[index], (index + 1) % size, size, proof, root)
+            if size > 1
+            else (_ for _ in ()).throw(ProofError("same"))
+        ),
+        lambda: verify_inclusion(hashes[index], index, size, [*proof, root], root),
+        lambda: verify_inclusion(hashes[index], size, size, proof, root),
+    ):
+        with pytest.raises(ProofError):
+            wrong()
+    if proof:
+        flipped = bytearray(proof[0])
+        flipped[0] ^= 1
+        with pytest.raises(ProofError):
+            verify_inclusion(hashes[index], index, size, [bytes(flipped), *proof[1:]], root)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.integers(min_value=1, max_value=300), st.data())
+def test_consistency_proofs(new: int, data: st.DataObject) -> None:
+    hashes = leaves(new)
+    old = data.draw(st.integers(min_value=1, max_value=new))
+    proof = consistency_proof(old, new, source(hashes))
+    assert proof == spec_subproof(old, hashes, True)
+    old_root, new_root = reference_root(hashes[:old]), reference_root(hashes)
+    verify_consistency(old, new, proof, old_root, new_root)
+    with pytest.raises(ProofError):
+        verify_consistency(old, new, proof, leaf_hash(b"x"), new_root)
+    with pytest.raises(ProofError):
+        verify_consistency(old, new, proof, old_root, leaf_hash(b"x"))
+    if proof:
+        with pytest.raises(ProofError):
+            verify_consistency(old, new, proof[:-1], old_root, new_root)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(min_value=0, max_value=600))
+def test_compact_range_rebuilt_from_nodes(size: int) -> None:
+    hashes = leaves(size)
+    assert CompactRange.at(size, source(hashes)).root() == reference_root(hashes)
+
+
+def test_signed_note_reference_vector() -> None:
+    verifier = NoteVerifier.from_vkey(VECTORS["vkey"])
+    signer = NoteSigner.from_skey(VECTORS["skey"])
+    assert verifier.vkey() == VECTORS["vkey"]
+    assert verifier.key_id.hex() == "c74f20a3"
+    note = sign_note(VECTORS["text"], signer)
+    assert note == VECTORS["text"] + "\n" + VECTORS["signature_line"] + "\n"
+    assert open_note(note, verifier) == VECTORS["text"]
+    with pytest.raises(NoteError):
+        open_note(note.replace("cryptography", "cryptographY"), verifier)
+    for broken in (
+        "PeterNeumann+c74f20a4+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW",
+        "PeterNeumann+c74f20a3",
+        "Peter Neumann+c74f20a3+ARpc",
+    ):
+        with pytest.raises(NoteError):
+            NoteVerifier.from_vkey(broken)
+
+
+def test_checkpoint_round_trip_and_every_byte_matters() -> None:
+    log = NoteSigner.generate("customs.example/log")
+    checkpoint = Checkpoint.issue("customs.example/log", 42, hashlib.sha256(b"r").digest(), log)
+    assert checkpoint.note.startswith("customs.example/log\n42\n")
+    parsed = parse_checkpoint(checkpoint.note, log.verifier)
+    assert (parsed.size, parsed.root) == (42, checkpoint.root)
+    text_end = len(checkpoint.body)
+    for position in range(text_end):
+        mutated = bytearray(checkpoint.note.encode())
+        mutated[position] ^= 1
+        with pytest.raises((NoteError, UnicodeDecodeError)):
+            parse_checkpoint(mutated.decode(), log.verifier)
+
+
+def test_cosignature_v1() -> None:
+    log = NoteSigner.generate("customs.example/log")
+    witness = NoteSigner.generate("marketplace.example/witness", COSIGNATURE_V1)
+    checkpoint = Checkpoint.issue("customs.example/log", 7, leaf_hash(b"r"), log)
+    note = add_signature_lines(checkpoint.note, [cosign(checkpoint, witness, 1_763_000_000)])
+    assert verify_cosignature(note, witness.verifier) == 1_763_000_000
+    assert (
+        witness.verifier.key_id
+        == hashlib.sha256(b"marketplace.example/witness\n\x04" + witness.verifier.public).digest()[
+            :4
+        ]
+    )
+    forged = note.replace("\n7\n", "\n8\n")
+    with pytest.raises(NoteError):
+        verify_cosignature(forged, witness.verifier)
+
+
+def grow(signer: NoteSigner, hashes: list[bytes]) -> Checkpoint:
+    return Checkpoint.issue(signer.name, len(hashes), reference_root(hashes), signer)
+
+
+def test_witness_cosigns_consistent_growth_and_refuses_the_rest() -> None:
+    log = NoteSigner.generate("customs.example/log")
+    w = Witness(NoteSigner.generate("post.example/w", COSIGNATURE_V1), {log.name: log.verifier})
+    hashes = leaves(20)
+    first, second = grow(log, hashes[:8]), grow(log, hashes)
+    w.add_checkpoint(first.note, 0, [], 1)
+    line = w.add_checkpoint(second.note, 8, consistency_proof(8, 20, source(hashes)), 2)
+    assert line.startswith("\u2014 post.example/w ")
+    with pytest.raises(WitnessRefusal) as stale:
+        w.add_checkpoint(second.note, 8, [], 3)
+    assert stale.value.status == 409
+    forked = leaves(25)
+    forked[3] = leaf_hash(b"rewritten history")
+    third = grow(log, forked)
+    with pytest.raises(WitnessRefusal) as bad:
+        w.add_checkpoint(third.note, 20, consistency_proof(20, 25, source(forked)), 4)
+    assert bad.value.status == 422
+    other = NoteSigner.generate("customs.example/log")
+    with pytest.raises(WitnessRefusal) as unsigned:
+        w.add_checkpoint(grow(other, leaves(30)).note, 20, [], 5)
+    assert unsigned.value.status == 403
+
+
+def test_quorum_and_split_view() -> None:
+    log = NoteSigner.generate("customs.example/log")
+    witnesses = [NoteSigner.generate(f"w{k}.example", COSIGNATURE_V1) for k in range(3)]
+    hashes = leaves(10)
+    checkpoint = grow(log, hashes)
+    two = add_signature_lines(checkpoint.note, [cosign(checkpoint, w, 9) for w in witnesses[:2]])
+    verifiers = [w.verifier for w in witnesses]
+    assert published(two, log.verifier, verifiers, 2).size == 10
+    with pytest.raises(NoteError, match="needs 3"):
+        published(two, log.verifier, verifiers, 3)
+    fork = list(hashes)
+    fork[0] = leaf_hash(b"other")
+    evil = grow(log, fork)
+    split = find_split_view([checkpoint.note, grow(log, hashes[:5]).note, evil.note], log.verifier)
+    assert split is not None
+    assert (split.size, split.first, split.second) == (10, checkpoint.note, evil.note)
+    assert find_split_view([checkpoint.note, checkpoint.note], log.verifier) is None
+
+
+def test_disclosure_bundle_reveals_one_field_and_rejects_any_changed_byte() -> None:
+    secret = b"s" * 32
+    log = NoteSigner.generate("customs.example/log")
+    event = Event(
+        "declaration.filed:mkt-1/D1:v1",
+        "declaration.filed",
+        "2026-11-02T10:00:00Z",
+        ("mkt-1",),
+        "mkt-1/D1",
+        {"destination_country": "DE", "consignee": {"name": "Anna"}, "totals": {"value": "12.50"}},
+    )
+    leaf = encode_leaf(event, secret)
+    assert b"Anna" not in leaf
+    assert b"mkt-1/D1" not in leaf
+    others = [leaf_hash(f"x{i}".encode()) for i in range(6)]
+    hashes = [*others[:3], leaf_hash(leaf), *others[3:]]
+    checkpoint = grow(log, hashes)
+    bundle = DisclosureBundle(
+        Disclosure.make(secret, event.event_id, "totals", event.fields["totals"]).text,
+        leaf,
+        3,
+        inclusion_proof(3, len(hashes), source(hashes)),
+        checkpoint.note,
+    )
+    assert verify_bundle(bundle, log.verifier) == ("totals", {"value": "12.50"})
+    data = bundle.as_json()
+    assert verify_bundle(DisclosureBundle.from_json(data), log.verifier)[0] == "totals"
+    encoded = json.dumps(data).encode()
+    rejected = 0
+    for position in range(len(encoded)):
+        mutated = bytearray(encoded)
+        mutated[position] = mutated[position] ^ 0x01
+        try:
+            verify_bundle(DisclosureBundle.from_json(json.loads(mutated)), log.verifier)
+        except (NoteError, ValueError, UnicodeDecodeError):
+            rejected += 1
+            continue
+        # A flip that survives must have left the meaning intact (JSON
+        # escapes, base64 padding bits): the same field and value.
+        assert verify_bundle(DisclosureBundle.from_json(json.loads(mutated)), log.verifier) == (
+            "totals",
+            {"value": "12.50"},
+        )
+    assert rejected > 0.95 * len(encoded)
+    forged = Disclosure.make(b"t" * 32, event.event_id, "totals", {"value": "1.00"})
+    with pytest.raises(NoteError, match="not committed"):
+        verify_bundle(
+            DisclosureBundle(forged.text, leaf, 3, bundle.proof, checkpoint.note), log.verifier
+        )
