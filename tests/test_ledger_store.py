@@ -22,6 +22,7 @@ from clearway.ledger import (
 )
 from clearway.ledger.note import parse_checkpoint
 from clearway.pipeline import DutyOptions, ingest_files
+from clearway.store import writing
 from clearway.store.ledger import LedgerEntry, append_entries, prove, prove_consistency, verify_log
 from clearway.store.ledger_reading import event_fields
 from clearway.store.schema import ledger_checkpoints, ledger_entries
@@ -31,7 +32,7 @@ SIGNER = NoteSigner.generate("customs.example/test-log")
 
 
 def append(engine: Engine, start: int, count: int) -> None:
-    with engine.begin() as conn:
+    with writing(engine).begin() as conn:
         append_entries(
             conn,
             [

@@ -15,6 +15,7 @@ from clearway.duty.regimes import DutyBook
 from clearway.errors import InputError
 from clearway.ledger.keys import LedgerKeys
 from clearway.store.duty import read_assessment, write_assessments
+from clearway.store.engine import writing
 from clearway.store.ledger import record_batch
 from clearway.store.schema import declaration_items, declarations
 
@@ -64,7 +65,7 @@ def assess_stored(
         book, duty_input([(columns, items)], received.date()), postal_method=postal_method
     )
     when = datetime.now(UTC)
-    with engine.begin() as conn:
+    with writing(engine).begin() as conn:
         rows = write_assessments(conn, [declaration_row_id], [0], result, reason, when)
         if ledger is not None:
             record_batch(conn, ledger, [], [], rows, when)

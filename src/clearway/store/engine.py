@@ -12,7 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from clearway.errors import ConfigurationError, StoreError
 
-__all__ = ["normalise_url", "open_engine", "upgrade"]
+__all__ = ["normalise_url", "open_engine", "upgrade", "writing"]
 
 _MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -29,8 +29,7 @@ def normalise_url(url: str) -> str:
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    # Let SQLAlchemy's begin event issue BEGIN IMMEDIATE: a filing batch reads
-    # the current versions then writes, and must hold the write lock for both.
+    # SQLAlchemy's begin event issues BEGIN (see _sqlite_begin), not sqlite3.
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -43,7 +42,16 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_begin(conn: Any) -> None:
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    # Writers read then write (current versions, the tree head): they take
+    # the write lock at BEGIN so no other writer slips in between. Readers
+    # begin deferred and never block anyone (WAL).
+    immediate = conn.get_execution_options().get("clearway_write", False)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def writing(engine: Engine) -> Engine:
+    """The engine for a write transaction: ``with writing(engine).begin() as conn``."""
+    return engine.execution_options(clearway_write=True)
 
 
 def open_engine(url: str, *, migrate: bool = True, pool_size: int = 5) -> Engine:

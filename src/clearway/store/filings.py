@@ -22,6 +22,7 @@ from clearway.errors import StoreError
 from clearway.ledger.keys import LedgerKeys
 from clearway.store.bulk import allocate_ids, bulk_insert
 from clearway.store.duty import write_assessments
+from clearway.store.engine import writing
 from clearway.store.ledger import record_batch
 from clearway.store.schema import declaration_items, declarations, master_filings, master_houses
 
@@ -192,7 +193,7 @@ def write_batch(
     last: Exception | None = None
     for _attempt in range(_RETRIES):
         try:
-            with engine.begin() as conn:
+            with writing(engine).begin() as conn:
                 return _write(conn, batch, when, duty, ledger)
         except IntegrityError as exc:
             last = exc

@@ -26,7 +26,7 @@ from clearway.ledger.merkle import (
     consistency_proof,
     inclusion_proof,
     leaf_hash,
-    reference_root,
+    node_hash,
 )
 from clearway.ledger.note import Checkpoint, NoteSigner
 from clearway.ledger.recording import assessment_events, filing_events, leaves
@@ -65,6 +65,9 @@ class TileReader:
 
     conn: Connection
     tiles: dict[tuple[int, int], bytearray] = field(default_factory=dict)
+    # Hashes of levels between stored ones, computed once: a proof's siblings
+    # inside one tile share their subtrees with the next proof's.
+    computed: dict[tuple[int, int], bytes] = field(default_factory=dict)
 
     def tile(self, level: int, index: int) -> bytearray:
         key = (level, index)
@@ -80,18 +83,23 @@ class TileReader:
         return found
 
     def node(self, level: int, index: int) -> bytes:
-        tile_level, below = divmod(level, 8)
-        first = index << below
-        tile = self.tile(tile_level, first // TILE_WIDTH)
-        offset = first % TILE_WIDTH
-        hashes = [
-            bytes(tile[k * HASH : (k + 1) * HASH]) for k in range(offset, offset + (1 << below))
-        ]
-        if any(len(h) != HASH for h in hashes):
-            raise NotFound(
-                f"ledger tile {tile_level}/{first // TILE_WIDTH} lacks node {level}/{index}"
-            )
-        return reference_root(hashes)
+        if level % 8 == 0:
+            tile = self.tile(level // 8, index // TILE_WIDTH)
+            offset = (index % TILE_WIDTH) * HASH
+            found = bytes(tile[offset : offset + HASH])
+            if len(found) != HASH:
+                raise NotFound(
+                    f"ledger tile {level // 8}/{index // TILE_WIDTH} lacks node {level}/{index}"
+                )
+            return found
+        key = (level, index)
+        cached = self.computed.get(key)
+        if cached is None:
+            if len(self.computed) > 1_000_000:
+                self.computed.clear()
+            cached = node_hash(self.node(level - 1, 2 * index), self.node(level - 1, 2 * index + 1))
+            self.computed[key] = cached
+        return cached
 
     def put(self, level: int, index: int, digest: bytes) -> tuple[int, int]:
         """Record the hash of tree node (level, index), a multiple-of-8 level."""

@@ -10,6 +10,7 @@ from sqlalchemy import Engine, select
 
 from clearway.errors import NotFound
 from clearway.ledger.recording import DUTY_FIELDS
+from clearway.store.engine import writing
 from clearway.store.schema import (
     declarations,
     duty_assessments,
@@ -59,7 +60,7 @@ def event_fields(engine: Engine, event_id: str) -> tuple[int, bytes, dict[str, A
 
 
 def add_cosignature(engine: Engine, size: int, witness: str, line: str) -> None:
-    with engine.begin() as conn:
+    with writing(engine).begin() as conn:
         conn.execute(ledger_cosignatures.insert().values(size=size, witness=witness, line=line))
 
 
