@@ -304,3 +304,16 @@ def test_disclosure_bundle_reveals_one_field_and_rejects_any_changed_byte() -> N
         verify_bundle(
             DisclosureBundle(forged.text, leaf, 3, bundle.proof, checkpoint.note), log.verifier
         )
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(min_value=0, max_value=700), min_size=1, max_size=5))
+def test_extend_matches_append(batches: list[int]) -> None:
+    one, many = CompactRange(), CompactRange()
+    start = 0
+    for count in batches:
+        hashes = leaves(start + count)[start:]
+        expected = [node for h in hashes for node in one.append(h) if node[0] and node[0] % 8 == 0]
+        assert many.extend(hashes) == expected
+        assert many.root() == one.root()
+        start += count

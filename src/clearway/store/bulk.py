@@ -6,7 +6,7 @@ from __future__ import annotations
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Connection, Table, func, insert, select, text
+from sqlalchemy import Connection, LargeBinary, Table, func, insert, select, text
 
 __all__ = ["allocate_ids", "bulk_insert"]
 
@@ -28,7 +28,10 @@ def bulk_insert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> N
     converters = [
         (index, processor)
         for index, name in enumerate(names)
-        if (processor := table.c[name].type.dialect_impl(dialect).bind_processor(dialect))
+        # Bytes go to both drivers as they are; SQLAlchemy's binary wrapper
+        # only costs a call per row.
+        if not isinstance(table.c[name].type, LargeBinary)
+        and (processor := table.c[name].type.dialect_impl(dialect).bind_processor(dialect))
     ]
     take = itemgetter(*names)
     params: list[Any] = []

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from hashlib import sha256
 from typing import Any
 
 from sqlalchemy import Connection, Engine, func, select
@@ -145,6 +146,25 @@ def _upsert_tiles(conn: Connection, changed: dict[tuple[int, int], bytes]) -> No
         )
 
 
+def _extend_level_zero(reader: TileReader, size: int, hashes: list[bytes]) -> set[tuple[int, int]]:
+    """Write new leaf hashes into the level-0 tiles, a tile at a time."""
+    changed: set[tuple[int, int]] = set()
+    done = 0
+    while done < len(hashes):
+        index = size + done
+        key = (0, index // TILE_WIDTH)
+        tile = reader.tile(*key)
+        if len(tile) != (index % TILE_WIDTH) * HASH:
+            raise RuntimeError(
+                f"tile {key} has {len(tile)} bytes, expected {(index % TILE_WIDTH) * HASH}"
+            )
+        take = min(TILE_WIDTH - index % TILE_WIDTH, len(hashes) - done)
+        tile.extend(b"".join(hashes[done : done + take]))
+        changed.add(key)
+        done += take
+    return changed
+
+
 def append_entries(
     conn: Connection,
     entries: Sequence[LedgerEntry],
@@ -158,22 +178,20 @@ def append_entries(
     size = head[0] if head else 0
     reader = TileReader(conn)
     edge = CompactRange.at(size, reader.node)
-    changed: set[tuple[int, int]] = set()
-    rows = []
-    for entry in entries:
-        index = edge.size
-        for level, node_index, digest in edge.append(leaf_hash(entry.leaf)):
-            if level % 8 == 0:
-                changed.add(reader.put(level, node_index, digest))
-        rows.append(
-            {
-                "idx": index,
-                "event_id": entry.event_id,
-                "event_type": entry.event_type,
-                "declaration_id": entry.declaration_id,
-                "leaf": entry.leaf,
-            }
-        )
+    hashes = [sha256(b"\x00" + entry.leaf).digest() for entry in entries]  # leaf_hash, inlined
+    changed = _extend_level_zero(reader, size, hashes)
+    for level, node_index, digest in edge.extend(hashes):
+        changed.add(reader.put(level, node_index, digest))
+    rows = [
+        {
+            "idx": size + k,
+            "event_id": entry.event_id,
+            "event_type": entry.event_type,
+            "declaration_id": entry.declaration_id,
+            "leaf": entry.leaf,
+        }
+        for k, entry in enumerate(entries)
+    ]
     bulk_insert(conn, ledger_entries, rows)
     _upsert_tiles(conn, {key: bytes(reader.tiles[key]) for key in changed})
     checkpoint = Checkpoint.issue(signer.name, edge.size, edge.root(), signer)
