@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import sys
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -28,14 +29,31 @@ def ledger_keys(settings: Settings):  # type: ignore[no-untyped-def]  # noqa: AN
 
 
 @ledger_app.command("checkpoint")
-def checkpoint() -> None:
-    """Print the latest signed checkpoint, with the cosignatures gathered."""
+def checkpoint(
+    witness: Annotated[list[str] | None, typer.Option(help="Witness vkey (repeat).")] = None,
+    quorum: Annotated[int, typer.Option(help="Cosignatures required to call it published.")] = 0,
+) -> None:
+    """Print the latest signed checkpoint with the cosignatures gathered; with
+    --witness and --quorum, exit 1 unless the quorum cosigned it."""
     from clearway.cli import settings_from_environment
+    from clearway.errors import InputError
+    from clearway.ledger import NoteError, NoteVerifier, published
     from clearway.store import open_engine
     from clearway.store.ledger_reading import checkpoint_with_cosignatures
 
     settings = settings_from_environment()
-    sys.stdout.write(checkpoint_with_cosignatures(open_engine(settings.database_url)))
+    note = checkpoint_with_cosignatures(open_engine(settings.database_url))
+    sys.stdout.write(note)
+    if quorum:
+        try:
+            published(
+                note,
+                ledger_keys(settings).signer.verifier,
+                [NoteVerifier.from_vkey(w) for w in witness or []],
+                quorum,
+            )
+        except NoteError as exc:
+            raise InputError(f"not published: {exc}") from None
 
 
 @ledger_app.command("prove")
@@ -161,3 +179,39 @@ def public_key() -> None:
     from clearway.cli import settings_from_environment
 
     print(ledger_keys(settings_from_environment()).signer.verifier.vkey())
+
+
+@ledger_app.command("cosign")
+def cosign_latest(
+    witness_key: Annotated[Path, typer.Option(help="The witness's key file (created if absent).")],
+    name: Annotated[str, typer.Option(help="The witness's name (schema-less URL).")],
+    state: Annotated[
+        Path,
+        typer.Option(help="The witness's state: last checkpoint it cosigned (created if absent)."),
+    ],
+) -> None:
+    """Act as a witness for this node's log: check the latest checkpoint is
+    consistent with the one this witness last cosigned, cosign it, and store
+    the cosignature with the checkpoint."""
+    from clearway.cli import settings_from_environment
+    from clearway.ledger import Witness
+    from clearway.ledger.note import parse_checkpoint
+    from clearway.ledger.witness import load_or_create_witness_key
+    from clearway.store import open_engine
+    from clearway.store.ledger import prove_consistency
+    from clearway.store.ledger_reading import add_cosignature, checkpoint_with_cosignatures
+
+    settings = settings_from_environment()
+    engine = open_engine(settings.database_url)
+    log = ledger_keys(settings).signer.verifier
+    witness = Witness(load_or_create_witness_key(witness_key, name), {log.name: log})
+    if state.exists():
+        witness.latest[log.name] = parse_checkpoint(state.read_text(), log)
+    note = checkpoint_with_cosignatures(engine)
+    new = parse_checkpoint(note, log)
+    old = witness.latest[log.name].size if log.name in witness.latest else 0
+    proof = prove_consistency(engine, old, new.size) if 0 < old < new.size else []
+    line = witness.add_checkpoint(note, old, proof, int(time.time()))
+    add_cosignature(engine, new.size, name, line)
+    state.write_text(new.note)
+    console.print(f"{name} cosigned {log.name} at size {new.size:,} (was {old:,})")

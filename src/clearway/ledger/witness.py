@@ -10,11 +10,16 @@ view, reported with both notes as evidence.
 
 from __future__ import annotations
 
+import base64
+import os
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from clearway.ledger.merkle import ProofError, verify_consistency
 from clearway.ledger.note import (
+    COSIGNATURE_V1,
     Checkpoint,
     NoteError,
     NoteSigner,
@@ -109,6 +114,22 @@ def find_split_view(notes: Sequence[str], log: NoteVerifier) -> SplitView | None
         if other.root != checkpoint.root:
             return SplitView(checkpoint.origin, checkpoint.size, other.note, checkpoint.note)
     return None
+
+
+def load_or_create_witness_key(path: Path, name: str) -> NoteSigner:
+    """A witness's cosigning key (type 0x04), kept in ``path`` (mode 0600)."""
+    if path.exists():
+        signer = NoteSigner.from_skey(path.read_text().strip())
+        if signer.name != name or signer.kind != COSIGNATURE_V1:
+            raise NoteError(f"{path} is not the cosigning key of {name!r}")
+        return signer
+    seed = secrets.token_bytes(32)
+    signer = NoteSigner.from_seed(name, seed, COSIGNATURE_V1)
+    material = base64.b64encode(bytes([COSIGNATURE_V1]) + seed).decode()
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as stream:
+        stream.write(f"PRIVATE+KEY+{name}+{signer.verifier.key_id.hex()}+{material}\n")
+    return signer
 
 
 def with_cosignatures(checkpoint: Checkpoint, lines: Sequence[str]) -> str:
