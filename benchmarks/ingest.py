@@ -28,7 +28,9 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "src"))
 
 from clearway.declarations import Declaration, MasterFiling, validate_record  # noqa: E402
-from clearway.pipeline import ingest_files  # noqa: E402
+from clearway.duty import load_book  # noqa: E402
+from clearway.ledger import load_or_create_keys  # noqa: E402
+from clearway.pipeline import DutyOptions, ingest_files  # noqa: E402
 from clearway.settings import default_workers  # noqa: E402
 from clearway.simulate import SimulationConfig, write_simulation  # noqa: E402
 from clearway.store import open_engine  # noqa: E402
@@ -46,10 +48,18 @@ def traffic(n: int) -> Path:
     return path
 
 
-def clearway_path(path: Path, db: Path, workers: int, batch: int) -> tuple[int, float]:
+def clearway_path(
+    path: Path, db: Path, workers: int, batch: int, stages: bool
+) -> tuple[int, float]:
     engine = open_engine(f"sqlite:///{db}")
+    extra: dict[str, object] = {}
+    if stages:
+        extra = {
+            "duty": DutyOptions(load_book()),
+            "ledger": load_or_create_keys(db.with_suffix(".key"), "bench.example/log"),
+        }
     started = time.perf_counter()
-    report = ingest_files(engine, [path], workers=workers, batch_size=batch)
+    report = ingest_files(engine, [path], workers=workers, batch_size=batch, **extra)  # type: ignore[arg-type]
     elapsed = time.perf_counter() - started
     assert report.rejected == 0, report.first_rejections[:3]
     return report.accepted, elapsed
@@ -102,6 +112,11 @@ def main() -> None:
     )
     parser.add_argument("--workers", type=int, default=default_workers())
     parser.add_argument("--batch", type=int, default=2000)
+    parser.add_argument(
+        "--stages",
+        action="store_true",
+        help="also assess duty and write ledger events, as `clearway ingest` does",
+    )
     args = parser.parse_args()
 
     path = traffic(args.declarations)
@@ -112,7 +127,10 @@ def main() -> None:
         for suffix in ("", "-wal", "-shm"):
             (work / f"{name}{suffix}").unlink(missing_ok=True)
 
-    filings, seconds = clearway_path(path, work / "clearway.db", args.workers, args.batch)
+    (work / "clearway.key").unlink(missing_ok=True)
+    filings, seconds = clearway_path(
+        path, work / "clearway.db", args.workers, args.batch, args.stages
+    )
     rate = filings / seconds
     peak_self = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     peak_children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024

@@ -158,17 +158,13 @@ def test_us_specific_method_ends_and_falls_back_to_ad_valorem() -> None:
 
 
 def test_us_de_minimis_suspension_date_boundary() -> None:
-    air = {"transport__mode": "air"}
-    before, after = (
-        assess_docs({**us_postal("2025-08-28", "CN"), **{}})[0],
-        assess_docs(us_postal("2025-08-29", "CN"))[0],
-    )
+    before, after = assess_docs(us_postal("2025-08-28", "CN"), us_postal("2025-08-29", "CN"))
     assert before.regime == "us-de-minimis-800"
     assert before.duty == 0.0
     assert after.regime == "us-de-minimis-suspended-2025"
     assert after.duty > 0
     doc = us_postal("2025-09-10", "CN")
-    doc["transport"]["mode"] = air["transport__mode"]
+    doc["transport"]["mode"] = "air"
     (entry,) = assess_docs(doc)
     # Non-postal: HTS (sample chapter 85: 2%) plus the origin's rate (CN 30%).
     assert entry.duty == pytest.approx(round(50 * (0.02 + 0.30), 2))

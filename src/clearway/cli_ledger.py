@@ -12,6 +12,7 @@ import orjson
 import typer
 from rich.console import Console
 
+from clearway.ledger.keys import LedgerKeys, load_or_create_keys
 from clearway.settings import Settings
 
 __all__ = ["ledger_app", "ledger_keys"]
@@ -22,9 +23,8 @@ ledger_app = typer.Typer(
 console = Console()
 
 
-def ledger_keys(settings: Settings):  # type: ignore[no-untyped-def]  # noqa: ANN201
-    from clearway.ledger import load_or_create_keys
-
+def ledger_keys(settings: Settings) -> LedgerKeys:
+    """This node's ledger keys, as the settings name them (created on first use)."""
     return load_or_create_keys(Path(settings.ledger_key_file), settings.ledger_origin)
 
 

@@ -29,7 +29,7 @@ from clearway.ledger.merkle import (
     leaf_hash,
     node_hash,
 )
-from clearway.ledger.note import Checkpoint, NoteSigner
+from clearway.ledger.note import Checkpoint, NoteError, NoteSigner, NoteVerifier, parse_checkpoint
 from clearway.ledger.recording import assessment_events, filing_events, leaves
 from clearway.store.bulk import bulk_insert
 from clearway.store.schema import (
@@ -304,13 +304,10 @@ def _entries(conn: Connection, chunk: int) -> Iterator[tuple[int, bytes]]:
         last = rows[-1].idx
 
 
-def verify_log(engine: Engine, signer_verifier: object, chunk: int = 10_000) -> VerifyReport:
+def verify_log(engine: Engine, log: NoteVerifier, chunk: int = 10_000) -> VerifyReport:
     """Recompute the tree from the stored events, in bounded memory, and check
     it against the tiles and every stored checkpoint (the latest's signature
     included). Every changed, removed or reordered event is reported by index."""
-    from clearway.ledger.note import NoteError, NoteVerifier, parse_checkpoint
-
-    assert isinstance(signer_verifier, NoteVerifier)
     report = VerifyReport()
     with engine.connect() as conn:
         checkpoints = {
@@ -322,7 +319,7 @@ def verify_log(engine: Engine, signer_verifier: object, chunk: int = 10_000) -> 
             return report
         report.checkpoint_size = head[0]
         try:
-            parse_checkpoint(head[2], signer_verifier)
+            parse_checkpoint(head[2], log)
         except NoteError as exc:
             report.problems.append(f"latest checkpoint: {exc}")
         reader = TileReader(conn)
