@@ -143,8 +143,9 @@ def main() -> None:
 
     print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}")
     print(f"input: {path.name}, {size / 1e9:.2f} GB, {filings:,} filings")
+    stages = " + duty + ledger" if args.stages else ""
     print(
-        f"clearway pipeline ({args.workers} workers, batch {args.batch}): "
+        f"clearway pipeline{stages} ({args.workers} workers, batch {args.batch}): "
         f"{filings:,} in {seconds:.1f} s = {rate:,.0f} declarations/s"
     )
     print(f"  peak memory: main {peak_self:.0f} MB, largest worker {peak_children:.0f} MB")

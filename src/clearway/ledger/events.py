@@ -28,7 +28,7 @@ __all__ = ["Disclosure", "DisclosureBundle", "Event", "encode_leaf", "verify_bun
 
 
 def _b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
 def _unb64url(text: str) -> bytes:
@@ -51,7 +51,7 @@ class Disclosure:
 
     @classmethod
     def make(cls, secret: bytes, event_id: str, name: str, value: Any) -> Disclosure:
-        salt = hmac.new(secret, f"salt\x00{event_id}\x00{name}".encode(), "sha256").digest()[:16]
+        salt = hmac.digest(secret, f"salt\x00{event_id}\x00{name}".encode(), "sha256")[:16]
         return cls(_b64url(orjson.dumps([_b64url(salt), name, value], option=orjson.OPT_SORT_KEYS)))
 
     @property
