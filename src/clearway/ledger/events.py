@@ -5,13 +5,15 @@ A leaf holds the event type, time, actors, a reference to the declaration
 one salted digest per field, in the SD-JWT format (RFC 9901): the
 disclosure is base64url(JSON [salt, name, value]) and its digest is
 base64url(SHA-256(disclosure)). Salts are 128 bits derived from the node's
-secret and the event id, so the owner can re-create any disclosure without
-storing salts, and nobody else can guess a low-entropy value from a digest.
+secret, the event id and the field name (one HMAC per event, one SHA-256
+per field), so the owner can re-create any disclosure without storing
+salts, and nobody else can guess a low-entropy value from a digest.
 """
 
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import hmac
 from collections.abc import Mapping, Sequence
@@ -27,8 +29,13 @@ from clearway.ledger.witness import published
 __all__ = ["Disclosure", "DisclosureBundle", "Event", "encode_leaf", "verify_bundle"]
 
 
+_URLSAFE = bytes.maketrans(b"+/", b"-_")
+
+
 def _b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+    # base64.urlsafe_b64encode without its two wrapper calls: it runs for
+    # every committed field.
+    return binascii.b2a_base64(data, newline=False).translate(_URLSAFE).rstrip(b"=").decode()
 
 
 def _unb64url(text: str) -> bytes:
@@ -66,6 +73,11 @@ class Disclosure:
         if not isinstance(name, str) or len(_unb64url(salt)) < 16:
             raise NoteError("disclosure needs a 128-bit salt and a field name")
         return name, value
+
+
+def event_seed(secret: bytes, event_id: str) -> bytes:
+    """The secret seed of an event's salts: HMAC-SHA-256(secret, event id)."""
+    return hmac.digest(secret, f"salt\x00{event_id}\x00".encode(), "sha256")
 
 
 def subject_ref(secret: bytes, subject: str) -> str:
