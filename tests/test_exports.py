@@ -87,6 +87,13 @@ PUBLIC = {
         "verify_consistency",
         "verify_inclusion",
     ],
+    "clearway.parties": [
+        "ListedParty",
+        "ScreeningHit",
+        "ScreeningIndex",
+        "load_sdn",
+        "normalise_name",
+    ],
     "clearway.simulate": [
         "VIOLATIONS",
         "SimulationConfig",

@@ -76,3 +76,32 @@ def test_split_shipments_go_to_one_consignee_below_threshold(tmp_path: Path) -> 
     for d in docs:
         if d.get("declaration_id") in split and d["totals"]["currency"] == "EUR":
             assert float(d["totals"]["value"]) < 150
+
+
+def test_restricted_names_can_come_from_the_sdn_list(tmp_path: Path) -> None:
+    from tests.conftest import SHARED_DATA
+
+    sdn = SHARED_DATA / "sanctions" / "sdn.csv"
+    if not sdn.is_file():
+        import pytest
+
+        pytest.skip(f"shared SDN data absent: {sdn}")
+    out, truth = tmp_path / "s.jsonl", tmp_path / "s.csv"
+    write_simulation(
+        SimulationConfig(days=1, per_day=3000, seed=2, restricted_list=sdn), out, truth
+    )
+    with truth.open() as stream:
+        restricted = [r for r in csv.DictReader(stream) if "restricted_party" in r["violations"]]
+    assert restricted
+    from clearway.parties import load_sdn
+
+    index = load_sdn(sdn)
+    sellers = [
+        part.removeprefix("seller ")
+        for r in restricted
+        for part in r["detail"].split("; ")
+        if part.startswith("seller ")
+    ]
+    assert len(sellers) == len(restricted)
+    caught = sum(1 for name in sellers if index.screen(name))
+    assert caught == len(restricted)

@@ -393,6 +393,40 @@ def duty_totals(
     console.print(table)
 
 
+@app.command()
+def screen(
+    name: Annotated[str, typer.Argument(help="Party name to screen.")],
+    country: Annotated[str | None, typer.Option(help="The party's country (ISO 3166).")] = None,
+    sdn: Annotated[
+        Path | None, typer.Option(help="OFAC SDN CSV (default: CLEARWAY_SCREENING_SDN_FILE).")
+    ] = None,
+) -> None:
+    """Screen a name against the restricted-party list; exit 2 when it matches."""
+    from clearway.parties import load_sdn
+
+    settings = settings_from_environment()
+    path = sdn or (Path(settings.screening_sdn_file) if settings.screening_sdn_file else None)
+    if path is None:
+        raise ConfigurationError(
+            "no screening list: pass --sdn or set CLEARWAY_SCREENING_SDN_FILE."
+        )
+    hits = load_sdn(path).screen(name, country)
+    if not hits:
+        console.print(f"no match for {name!r}")
+        return
+    table = Table("score", "listed party", "programs", "countries", "why")
+    for hit in hits[:10]:
+        table.add_row(
+            f"{hit.score:.0f}",
+            f"{hit.party.name} ({hit.party.list_name} {hit.party.entry_id})",
+            hit.party.programs,
+            ", ".join(sorted(hit.party.countries)) or "-",
+            hit.reason,
+        )
+    console.print(table)
+    raise typer.Exit(EXIT_REJECTED)
+
+
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Create or migrate the schema of CLEARWAY_DATABASE_URL."""

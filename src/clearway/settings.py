@@ -60,6 +60,11 @@ class Settings(BaseSettings):
         default="./clearway-ledger.key",
         description="File with the log's signing key and commitment secret (created if absent).",
     )
+    screening_sdn_file: str | None = Field(
+        default=None,
+        description="OFAC SDN CSV to screen parties against (alt.csv and add.csv beside it "
+        "are read too).",
+    )
     max_json_document_bytes: int = Field(
         default=256 * 1_048_576,
         ge=1024,

@@ -4,7 +4,6 @@ and consignees. Built once per seed, so the same seed gives the same traffic.
 
 from __future__ import annotations
 
-import csv
 import random
 from dataclasses import dataclass, field
 from functools import cache
@@ -202,12 +201,15 @@ def catalogue() -> Catalogue:
 
 
 def load_restricted_names(path: Path) -> list[tuple[str, str]]:
-    """Entity names (and a country when one is given) from an OFAC SDN-format CSV."""
-    names: list[tuple[str, str]] = []
-    with path.open(encoding="utf-8", errors="replace", newline="") as stream:
-        for row in csv.reader(stream):
-            if len(row) > 3 and row[2].strip() == "-0-" and row[1].strip():
-                names.append((row[1].strip().title(), "CN"))
+    """Entity names, with a listed country when there is one, from an OFAC
+    SDN-format list (read by the screening loader)."""
+    from clearway.parties import load_sdn
+
+    names = [
+        (party.name.title(), min(party.countries) if party.countries else "CN")
+        for party in load_sdn(path).parties
+        if party.kind == "entity"
+    ]
     if not names:
         raise ConfigurationError(f"{path}: no entity rows found in SDN CSV format.")
     return names
