@@ -35,6 +35,8 @@ from clearway.settings import default_workers  # noqa: E402
 from clearway.simulate import SimulationConfig, write_simulation  # noqa: E402
 from clearway.store import open_engine  # noqa: E402
 
+SDN = HERE.parents[1] / "shared" / "data" / "sanctions" / "sdn.csv"
+
 
 def traffic(n: int) -> Path:
     out = HERE / "out"

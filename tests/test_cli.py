@@ -13,9 +13,12 @@ import pytest
 from tests import factories as f
 
 
-def clearway(*args: str, cwd: Path, url: str) -> subprocess.CompletedProcess[str]:
+def clearway(
+    *args: str, cwd: Path, url: str, settings: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CLEARWAY_")}
     env.update(CLEARWAY_DATABASE_URL=url, CLEARWAY_WORKERS="0", COLUMNS="200")
+    env.update(settings or {})
     return subprocess.run(
         [sys.executable, "-c", "from clearway.cli import main; main()", *args],
         cwd=cwd,

@@ -11,7 +11,7 @@ from sqlalchemy import Engine, func, select
 from clearway.duty import load_book
 from clearway.duty.services import reassess
 from clearway.errors import InputError
-from clearway.pipeline import DutyOptions, ingest_files
+from clearway.pipeline import DutyOptions, Stages, ingest_files
 from clearway.store.duty import duty_totals, read_assessment
 from clearway.store.reading import get_declaration
 from clearway.store.schema import duty_assessments
@@ -25,7 +25,7 @@ BOOK = load_book()
 def ingest(engine: Engine, tmp_path: Path, *docs: dict, workers: int = 0) -> None:
     path = tmp_path / "in.jsonl"
     path.write_bytes(f.jsonl(*docs))
-    report = ingest_files(engine, [path], workers=workers, duty=DutyOptions(BOOK))
+    report = ingest_files(engine, [path], workers=workers, stages=Stages(duty=DutyOptions(BOOK)))
     assert report.rejected == 0
 
 

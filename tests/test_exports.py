@@ -89,10 +89,12 @@ PUBLIC = {
     ],
     "clearway.parties": [
         "ListedParty",
+        "Routing",
         "ScreeningHit",
         "ScreeningIndex",
         "load_sdn",
         "normalise_name",
+        "route",
     ],
     "clearway.simulate": [
         "VIOLATIONS",

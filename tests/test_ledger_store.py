@@ -21,7 +21,7 @@ from clearway.ledger import (
     verify_inclusion,
 )
 from clearway.ledger.note import parse_checkpoint
-from clearway.pipeline import DutyOptions, ingest_files
+from clearway.pipeline import DutyOptions, Stages, ingest_files
 from clearway.store import writing
 from clearway.store.ledger import LedgerEntry, append_entries, prove, prove_consistency, verify_log
 from clearway.store.ledger_reading import event_fields
@@ -121,9 +121,9 @@ def test_pipeline_writes_events_with_commitments(engine: Engine, tmp_path: Path)
     amended["consignee"]["name"] = "Anna Schmidt-Meyer"
     path = tmp_path / "in.jsonl"
     path.write_bytes(f.jsonl(doc, f.master([doc["transport"]["tracking_number"]])))
-    ingest_files(engine, [path], duty=DutyOptions(load_book()), ledger=keys)
+    ingest_files(engine, [path], stages=Stages(duty=DutyOptions(load_book()), ledger=keys))
     path.write_bytes(f.jsonl(amended))
-    ingest_files(engine, [path], duty=DutyOptions(load_book()), ledger=keys)
+    ingest_files(engine, [path], stages=Stages(duty=DutyOptions(load_book()), ledger=keys))
     with engine.connect() as conn:
         types = [
             t

@@ -81,15 +81,12 @@ def ingest(
 ) -> None:
     """Validate and store filings. Exit 0 if all were accepted, 2 if some were rejected."""
     from clearway.declarations.intake import IntakeLimits
-    from clearway.duty import load_book
-    from clearway.pipeline import DutyOptions, ingest_files
+    from clearway.pipeline import ingest_files, stages_for
     from clearway.store import open_engine
 
     settings = settings_from_environment()
     engine = open_engine(settings.database_url)
     limits = IntakeLimits(settings.max_record_bytes, settings.max_json_document_bytes)
-    duty = DutyOptions(load_book(), settings.us_postal_duty_method)
-    ledger = ledger_keys(settings)
     with _progress() as progress:
         task = progress.add_task("ingesting", total=None)
         report = ingest_files(
@@ -101,8 +98,7 @@ def ingest(
             workers=settings.workers if workers is None else workers,
             rejections_path=rejections,
             on_batch=lambda n: progress.advance(task, n),
-            duty=duty,
-            ledger=ledger,
+            stages=stages_for(settings),
         )
     if as_json:
         console.print_json(orjson.dumps(report.as_dict()).decode())
@@ -177,6 +173,7 @@ def show(
 ) -> None:
     """Print a declaration: its data, quality gaps, versions and filing links."""
     from clearway.store import open_engine
+    from clearway.store.parties import read_party_checks
     from clearway.store.reading import get_declaration, get_master
 
     engine = open_engine(settings_from_environment().database_url)
@@ -206,6 +203,8 @@ def show(
             "missing": list(decl.link.missing),
         },
     }
+    checks = read_party_checks(engine, decl.row_id)
+    payload.update(checks)
     if as_json:
         console.print_json(orjson.dumps(payload).decode())
         return
@@ -233,6 +232,16 @@ def show(
         "complete" if decl.link.complete else "incomplete: missing " + ", ".join(decl.link.missing)
     )
     console.print(f"multiple filing: {state}")
+    for hit in checks["screening"]:
+        console.print(
+            f"[red]screening hit[/red] {hit['role']}: {hit['listed_name']} "
+            f"({hit['list_name']} {hit['entry_id']}), {hit['reason']}"
+        )
+    for route in checks["routing"]:
+        console.print(
+            f"routed to {route['agency']}: {route['reason']} "
+            f"(items {route['item_lines']}: {route['hs_codes']})"
+        )
     console.print(f"versions: {', '.join(str(v['version']) for v in decl.versions)}")
 
 

@@ -7,9 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from clearway.duty import load_book
-from clearway.ledger import load_or_create_keys
-from clearway.pipeline import DutyOptions, ingest_files
+from clearway.pipeline import ingest_files, stages_for
 from clearway.settings import Settings
 from clearway.simulate import SimulationConfig, write_simulation
 from clearway.store import open_engine
@@ -33,7 +31,14 @@ def run_demo(
     with tempfile.TemporaryDirectory(prefix="clearway-demo-") as tmp:
         traffic = Path(tmp) / "traffic.jsonl"
         houses, masters = write_simulation(
-            SimulationConfig(days=days, per_day=per_day, seed=seed),
+            SimulationConfig(
+                days=days,
+                per_day=per_day,
+                seed=seed,
+                restricted_list=Path(settings.screening_sdn_file)
+                if settings.screening_sdn_file
+                else None,
+            ),
             traffic,
             Path(tmp) / "truth.csv",
         )
@@ -44,8 +49,7 @@ def run_demo(
             workers=settings.workers,
             rejections_path=None,
             on_batch=on_batch,
-            duty=DutyOptions(load_book(), settings.us_postal_duty_method),
-            ledger=load_or_create_keys(Path(settings.ledger_key_file), settings.ledger_origin),
+            stages=stages_for(settings),
         )
     result: dict[str, Any] = {
         "database": settings.database_url,

@@ -28,13 +28,22 @@ from sqlalchemy import Engine
 
 from clearway.declarations.batch import PreparedBatch, Rejection, prepare_batch
 from clearway.declarations.intake import IntakeLimits, RawRecord, read_records
-from clearway.duty import DutyBook, DutyResult, assess, duty_input
+from clearway.duty import DutyBook, DutyResult, assess, duty_input, load_book
 from clearway.errors import StoreError
-from clearway.ledger.keys import LedgerKeys
+from clearway.ledger.keys import LedgerKeys, load_or_create_keys
+from clearway.parties.checks import PartyChecks, check_parties, screening_index
+from clearway.settings import Settings
 from clearway.store import open_engine
 from clearway.store.filings import WriteResult, write_batch
 
-__all__ = ["DutyOptions", "IngestReport", "ingest_files", "ingest_records"]
+__all__ = [
+    "DutyOptions",
+    "IngestReport",
+    "Stages",
+    "ingest_files",
+    "ingest_records",
+    "stages_for",
+]
 
 
 @dataclass(slots=True)
@@ -113,16 +122,53 @@ class DutyOptions:
     postal_method: str = "ad_valorem"
 
 
-def _prepare(
-    records: list[RawRecord], duty: DutyOptions | None
-) -> tuple[PreparedBatch, DutyResult | None]:
-    """The pure stages of a batch: validation and shaping, then duty."""
+@dataclass(frozen=True, slots=True)
+class Stages:
+    """What happens to accepted filings besides storing them; each stage is
+    off when None. Picklable: worker processes receive it."""
+
+    duty: DutyOptions | None = None
+    ledger: LedgerKeys | None = None
+    screening_list: str | None = None
+
+
+def stages_for(settings: Settings) -> Stages:
+    """Every stage, configured from settings: what ``clearway ingest`` runs."""
+    return Stages(
+        duty=DutyOptions(load_book(), settings.us_postal_duty_method),
+        ledger=load_or_create_keys(Path(settings.ledger_key_file), settings.ledger_origin),
+        screening_list=settings.screening_sdn_file,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    batch: PreparedBatch
+    duty: DutyResult | None
+    parties: PartyChecks | None
+
+
+def _prepare(records: list[RawRecord], stages: Stages) -> _Prepared:
+    """The pure stages of a batch: validation and shaping, party checks, duty."""
     batch = prepare_batch(records)
-    if duty is None or not batch.houses:
-        return batch, None
-    rows = [(house.columns, house.items) for house in batch.houses]
-    today = datetime.now(UTC).date()
-    return batch, assess(duty.book, duty_input(rows, today), postal_method=duty.postal_method)
+    if not batch.houses:
+        return _Prepared(batch, None, None)
+    index = screening_index(stages.screening_list) if stages.screening_list else None
+    parties = check_parties(batch.houses, index)
+    duty = None
+    if stages.duty is not None:
+        rows = [(house.columns, house.items) for house in batch.houses]
+        today = datetime.now(UTC).date()
+        duty = assess(
+            stages.duty.book, duty_input(rows, today), postal_method=stages.duty.postal_method
+        )
+    return _Prepared(batch, duty, parties)
+
+
+def _write(engine: Engine, prepared: _Prepared, stages: Stages) -> WriteResult:
+    return write_batch(
+        engine, prepared.batch, duty=prepared.duty, ledger=stages.ledger, parties=prepared.parties
+    )
 
 
 @dataclass(slots=True)
@@ -137,8 +183,7 @@ class _Turns:
 
 _engine: Engine | None = None
 _turns: _Turns | None = None
-_duty: DutyOptions | None = None
-_ledger: LedgerKeys | None = None
+_stages = Stages()
 
 
 def _start_worker(
@@ -146,14 +191,12 @@ def _start_worker(
     turn: Synchronized[int],
     changed: Condition,
     aborted: Synchronized[bool],
-    duty: DutyOptions | None,
-    ledger: LedgerKeys | None,
+    stages: Stages,
 ) -> None:
-    global _engine, _turns, _duty, _ledger  # noqa: PLW0603 - one engine per worker process
+    global _engine, _turns, _stages  # noqa: PLW0603 - one engine per worker process
     _engine = open_engine(url, migrate=False)
     _turns = _Turns(turn, changed, aborted)
-    _duty = duty
-    _ledger = ledger
+    _stages = stages
 
 
 def _prepare_and_store(
@@ -162,7 +205,7 @@ def _prepare_and_store(
     """In a worker: validate a batch, wait for its turn, write it."""
     if _engine is None or _turns is None:
         raise RuntimeError("_prepare_and_store runs in workers started by _start_worker")
-    batch, duty = _prepare(records, _duty)
+    prepared = _prepare(records, _stages)
     turns = _turns
     with turns.changed:
         while turns.turn.value != sequence:
@@ -170,7 +213,7 @@ def _prepare_and_store(
                 raise StoreError("intake stopped: an earlier batch failed")
             turns.changed.wait(timeout=1.0)
     try:
-        result = write_batch(_engine, batch, duty=duty, ledger=_ledger)
+        result = _write(_engine, prepared, _stages)
     except BaseException:
         with turns.changed:
             turns.aborted.value = True
@@ -179,7 +222,7 @@ def _prepare_and_store(
     with turns.changed:
         turns.turn.value = sequence + 1
         turns.changed.notify_all()
-    return result, batch.rejections
+    return result, prepared.batch.rejections
 
 
 def ingest_records(
@@ -190,10 +233,10 @@ def ingest_records(
     workers: int = 0,
     rejections_path: Path | None = None,
     on_batch: Callable[[int], None] | None = None,
-    duty: DutyOptions | None = None,
-    ledger: LedgerKeys | None = None,
+    stages: Stages | None = None,
 ) -> IngestReport:
-    """Validate, assess, store and log ``records``; rejections go to ``rejections_path``.
+    """Validate, store and run ``stages`` on ``records``; rejections go to
+    ``rejections_path``.
 
     ``workers=0`` does everything in this process (small inputs, tests);
     otherwise that many worker processes each validate a batch and write it
@@ -204,14 +247,14 @@ def ingest_records(
     try:
         if workers <= 0:
             for raw in _batches(records, batch_size):
-                batch, assessed = _prepare(raw, duty)
-                written = write_batch(engine, batch, duty=assessed, ledger=ledger)
-                _count(report, written, batch.rejections, log)
+                prepared = _prepare(raw, stages or Stages())
+                written = _write(engine, prepared, stages or Stages())
+                _count(report, written, prepared.batch.rejections, log)
                 if on_batch:
                     on_batch(len(raw))
         else:
             _ingest_in_workers(
-                engine, records, batch_size, workers, report, log, on_batch, duty, ledger
+                engine, records, batch_size, workers, report, log, on_batch, stages or Stages()
             )
     finally:
         log.close()
@@ -228,8 +271,7 @@ def _ingest_in_workers(
     report: IngestReport,
     log: _RejectionLog,
     on_batch: Callable[[int], None] | None,
-    duty: DutyOptions | None,
-    ledger: LedgerKeys | None,
+    stages: Stages,
 ) -> None:
     context = multiprocessing.get_context("spawn")
     turn, aborted = context.Value("q", 0), context.Value("b", False)
@@ -239,7 +281,7 @@ def _ingest_in_workers(
         max_workers=workers,
         mp_context=context,
         initializer=_start_worker,
-        initargs=(url, turn, changed, aborted, duty, ledger),
+        initargs=(url, turn, changed, aborted, stages),
     )
     in_flight: deque[tuple[Future[tuple[WriteResult, list[Rejection]]], int]] = deque()
 
@@ -276,8 +318,7 @@ def ingest_files(
     workers: int = 0,
     rejections_path: Path | None = None,
     on_batch: Callable[[int], None] | None = None,
-    duty: DutyOptions | None = None,
-    ledger: LedgerKeys | None = None,
+    stages: Stages | None = None,
 ) -> IngestReport:
     """Ingest files of any registered format (see :mod:`clearway.declarations.intake`)."""
     records = read_records(paths, limits or IntakeLimits(), format_name)
@@ -288,6 +329,5 @@ def ingest_files(
         workers=workers,
         rejections_path=rejections_path,
         on_batch=on_batch,
-        duty=duty,
-        ledger=ledger,
+        stages=stages,
     )

@@ -5,6 +5,7 @@ assessment."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -12,7 +13,7 @@ import orjson
 from clearway.ledger.events import Event, encode_leaf
 from clearway.ledger.keys import LedgerKeys
 
-__all__ = ["assessment_events", "filing_events", "leaves"]
+__all__ = ["assessment_events", "check_events", "filing_events", "leaves"]
 
 DUTY_FIELDS = (
     "regime",
@@ -60,6 +61,32 @@ def assessment_events(
             actors=("customs",),
             subject=subjects[row["declaration_id"]],
             fields={name: row[name] for name in DUTY_FIELDS},
+        )
+        for row in rows
+    ]
+
+
+def check_events(
+    rows: Sequence[Mapping[str, Any]], subjects: Mapping[int, str], when: datetime
+) -> list[Event]:
+    """``declaration.checked`` per declaration with screening hits or routings."""
+    return [
+        Event(
+            event_id=f"declaration.checked:{subjects[row['declaration_id']]}"
+            f":d{row['declaration_id']}",
+            type="declaration.checked",
+            time=when.isoformat(),
+            actors=("customs",),
+            subject=subjects[row["declaration_id"]],
+            fields={
+                "screening": [
+                    {k: hit[k] for k in ("role", "list_name", "entry_id", "score")}
+                    for hit in row["screening"]
+                ],
+                "routing": [
+                    {k: r[k] for k in ("agency", "item_lines", "hs_codes")} for r in row["routing"]
+                ],
+            },
         )
         for row in rows
     ]

@@ -29,7 +29,7 @@ from importlib import resources
 from pathlib import Path
 
 import pycountry
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 
 from clearway.errors import ConfigurationError
 
@@ -120,8 +120,18 @@ class ScreeningIndex:
                 candidates |= self._by_token.get(key, set())
         query = " ".join(sorted(tokens))
         best: dict[int, ScreeningHit] = {}
-        for slot in candidates:
-            number, shown, key, listed_whole = self._names[slot]
+        slots = list(candidates)
+        # A first pass in C over every candidate; only the close ones get the
+        # word-by-word checks below. The country can add 5, hence the margin.
+        close = process.extract(
+            query,
+            [self._names[s][2] for s in slots],
+            scorer=fuzz.token_sort_ratio,
+            score_cutoff=self.threshold - 10,
+            limit=None,
+        )
+        for _, _, position in close:
+            number, shown, key, listed_whole = self._names[slots[position]]
             listed = key.split()
             # Every distinctive word of the listed name must be there: a
             # shared first name or a shared trade word is not a match.

@@ -20,10 +20,12 @@ from clearway.declarations.batch import PreparedBatch, PreparedHouse, PreparedMa
 from clearway.duty.assess import DutyResult
 from clearway.errors import StoreError
 from clearway.ledger.keys import LedgerKeys
+from clearway.parties.checks import PartyChecks
 from clearway.store.bulk import allocate_ids, bulk_insert
 from clearway.store.duty import write_assessments
 from clearway.store.engine import writing
 from clearway.store.ledger import record_batch
+from clearway.store.parties import write_party_checks
 from clearway.store.schema import declaration_items, declarations, master_filings, master_houses
 
 __all__ = ["WriteResult", "write_batch"]
@@ -148,6 +150,7 @@ def _write(
     received_at: datetime,
     duty: DutyResult | None,
     ledger: LedgerKeys | None,
+    parties: PartyChecks | None,
 ) -> WriteResult:
     result = WriteResult()
     house_rows, superseded, sources = _plan(conn, declarations, batch.houses, received_at, result)
@@ -157,6 +160,7 @@ def _write(
         if duty is not None
         else []
     )
+    checked = write_party_checks(conn, ids, sources, parties) if parties is not None else []
     items = [
         {"declaration_id": row_id, **item}
         for row_id, index in zip(ids, sources, strict=True)
@@ -174,7 +178,7 @@ def _write(
     ]
     bulk_insert(conn, master_houses, links)
     if ledger is not None:
-        record_batch(conn, ledger, house_rows, master_rows, assessed, received_at)
+        record_batch(conn, ledger, house_rows, master_rows, assessed, received_at, checked)
     return result
 
 
@@ -184,9 +188,11 @@ def write_batch(
     received_at: datetime | None = None,
     duty: DutyResult | None = None,
     ledger: LedgerKeys | None = None,
+    parties: PartyChecks | None = None,
 ) -> WriteResult:
     """Store a prepared batch in one transaction, with the duty assessment of
-    its houses when given (aligned with ``batch.houses``) and, with ``ledger``
+    its houses when given (aligned with ``batch.houses``, as are ``parties``,
+    the screening hits and routings) and, with ``ledger``
     keys, every event on the ledger under a new signed checkpoint; retried
     if a concurrent writer stored the same key (or tree size) first."""
     when = received_at or datetime.now(UTC)
@@ -194,7 +200,7 @@ def write_batch(
     for _attempt in range(_RETRIES):
         try:
             with writing(engine).begin() as conn:
-                return _write(conn, batch, when, duty, ledger)
+                return _write(conn, batch, when, duty, ledger, parties)
         except IntegrityError as exc:
             last = exc
         except OperationalError as exc:

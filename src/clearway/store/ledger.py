@@ -30,7 +30,7 @@ from clearway.ledger.merkle import (
     node_hash,
 )
 from clearway.ledger.note import Checkpoint, NoteError, NoteSigner, NoteVerifier, parse_checkpoint
-from clearway.ledger.recording import assessment_events, filing_events, leaves
+from clearway.ledger.recording import assessment_events, check_events, filing_events, leaves
 from clearway.store.bulk import bulk_insert
 from clearway.store.schema import (
     declarations,
@@ -213,10 +213,11 @@ def record_batch(
     masters: Sequence[dict[str, Any]],
     assessments: Sequence[dict[str, Any]],
     when: datetime,
+    checked: Sequence[dict[str, Any]] = (),
 ) -> Checkpoint | None:
     """Put a written batch's events on the ledger (same transaction)."""
     subjects = {row["id"]: f"{row['filer_id']}/{row['ref']}" for row in houses}
-    unknown = {row["declaration_id"] for row in assessments} - set(subjects)
+    unknown = {row["declaration_id"] for row in [*assessments, *checked]} - set(subjects)
     if unknown:
         subjects.update(
             (r.id, f"{r.filer_id}/{r.ref}")
@@ -228,12 +229,13 @@ def record_batch(
         )
     events = filing_events("declaration", houses) + filing_events("master", masters)
     events += assessment_events(assessments, subjects)
+    events += check_events(checked, subjects, when)
     if not events:
         return None
     owners = (
         [row["id"] for row in houses]
         + [None] * len(masters)
-        + [row["declaration_id"] for row in assessments]
+        + [row["declaration_id"] for row in [*assessments, *checked]]
     )
     entries = [
         LedgerEntry(e.event_id, e.type, leaf, owner)

@@ -3,14 +3,16 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 from sqlalchemy import Engine, select
 
 from clearway.errors import NotFound
-from clearway.ledger.recording import DUTY_FIELDS
+from clearway.ledger.recording import DUTY_FIELDS, check_events
 from clearway.store.engine import writing
+from clearway.store.parties import read_party_checks
 from clearway.store.schema import (
     declarations,
     duty_assessments,
@@ -33,6 +35,14 @@ def event_fields(engine: Engine, event_id: str) -> tuple[int, bytes, dict[str, A
         if entry is None:
             raise NotFound(f"ledger event {event_id!r} not found.")
         kind = entry.event_type.split(".")[0]
+        if entry.event_type == "declaration.checked":
+            checks = read_party_checks(engine, entry.declaration_id)
+            events = check_events(
+                [{"declaration_id": entry.declaration_id, **checks}],
+                {entry.declaration_id: ""},
+                datetime.now(UTC),
+            )
+            return entry.idx, entry.leaf, dict(events[0].fields)
         if kind == "declaration":
             document = conn.execute(
                 select(declarations.c.document).where(declarations.c.id == entry.declaration_id)

@@ -27,6 +27,7 @@ from sqlalchemy import (
 )
 
 __all__ = [
+    "agency_routings",
     "declaration_items",
     "declarations",
     "duty_assessments",
@@ -38,6 +39,7 @@ __all__ = [
     "master_filings",
     "master_houses",
     "metadata",
+    "screening_hits",
 ]
 
 metadata = MetaData()
@@ -234,4 +236,30 @@ ledger_cosignatures = Table(
     ),
     Column("witness", String(200), primary_key=True),
     Column("line", Text, nullable=False),
+)
+
+screening_hits = Table(
+    "screening_hits",
+    metadata,
+    Column("declaration_id", Id, ForeignKey("declarations.id"), nullable=False),
+    Column("role", String(16), nullable=False, comment="seller or consignee"),
+    Column("list_name", String(64), nullable=False),
+    Column("entry_id", String(64), nullable=False),
+    Column("listed_name", String(512), nullable=False),
+    Column("matched_name", String(512), nullable=False),
+    Column("score", Float, nullable=False),
+    Column("reason", String(512), nullable=False),
+    Index("ix_screening_hits_declaration", "declaration_id"),
+)
+
+agency_routings = Table(
+    "agency_routings",
+    metadata,
+    Column("declaration_id", Id, ForeignKey("declarations.id"), nullable=False),
+    Column("agency", String(128), nullable=False),
+    Column("reason", String(512), nullable=False),
+    Column("item_lines", String(512), nullable=False, comment="comma-separated item lines"),
+    Column("hs_codes", String(512), nullable=False),
+    Index("ix_agency_routings_declaration", "declaration_id"),
+    Index("ix_agency_routings_agency", "agency"),
 )
