@@ -173,6 +173,7 @@ def show(
 ) -> None:
     """Print a declaration: its data, quality gaps, versions and filing links."""
     from clearway.store import open_engine
+    from clearway.store.catalogue import read_product_flags
     from clearway.store.parties import read_party_checks
     from clearway.store.reading import get_declaration, get_master
 
@@ -205,6 +206,7 @@ def show(
     }
     checks = read_party_checks(engine, decl.row_id)
     payload.update(checks)
+    payload["products"] = read_product_flags(engine, decl.row_id)
     if as_json:
         console.print_json(orjson.dumps(payload).decode())
         return
@@ -236,6 +238,11 @@ def show(
         console.print(
             f"[red]screening hit[/red] {hit['role']}: {hit['listed_name']} "
             f"({hit['list_name']} {hit['entry_id']}), {hit['reason']}"
+        )
+    for flag in read_product_flags(engine, decl.row_id):
+        console.print(
+            f"[yellow]product[/yellow] item {flag['item_line']} ({flag['product']}): "
+            f"{flag['detail']}"
         )
     for route in checks["routing"]:
         console.print(

@@ -22,6 +22,7 @@ from clearway.errors import StoreError
 from clearway.ledger.keys import LedgerKeys
 from clearway.parties.checks import PartyChecks
 from clearway.store.bulk import allocate_ids, bulk_insert
+from clearway.store.catalogue import check_catalogue
 from clearway.store.duty import write_assessments
 from clearway.store.engine import writing
 from clearway.store.ledger import record_batch
@@ -167,6 +168,7 @@ def _write(
         for item in batch.houses[index].items
     ]
     bulk_insert(conn, declaration_items, items)
+    check_catalogue(conn, house_rows, items)
     master_rows, superseded, sources = _plan(
         conn, master_filings, batch.masters, received_at, result
     )

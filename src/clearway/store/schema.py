@@ -39,6 +39,7 @@ __all__ = [
     "master_filings",
     "master_houses",
     "metadata",
+    "product_flags",
     "screening_hits",
 ]
 
@@ -112,6 +113,8 @@ declaration_items = Table(
     Column("origin_country", String(2)),
     Column("net_weight_kg", Float),
     Column("vague_description", Boolean, nullable=False),
+    Index("ix_declaration_items_gtin", "gtin"),
+    Index("ix_declaration_items_sku", "sku"),
 )
 
 master_filings = Table(
@@ -262,4 +265,16 @@ agency_routings = Table(
     Column("hs_codes", String(512), nullable=False),
     Index("ix_agency_routings_declaration", "declaration_id"),
     Index("ix_agency_routings_agency", "agency"),
+)
+
+product_flags = Table(
+    "product_flags",
+    metadata,
+    Column("declaration_id", Id, ForeignKey("declarations.id"), nullable=False),
+    Column("item_line", Integer, nullable=False),
+    Column("kind", String(32), nullable=False, comment="hs_conflict or price_outlier"),
+    Column("product", String(300), nullable=False, comment="gtin:... or sku:seller:..."),
+    Column("detail", String(512), nullable=False),
+    Column("evidence", Text, nullable=False, comment="JSON list of the other filings"),
+    Index("ix_product_flags_declaration", "declaration_id"),
 )

@@ -1,4 +1,5 @@
-"""Screening hits and partner-agency routings per declaration version.
+"""Screening hits, partner-agency routings and product-catalogue flags per
+declaration version; items indexed by product identifier.
 
 Revision ID: 0004
 Revises: 0003
@@ -45,8 +46,23 @@ def upgrade() -> None:
     )
     op.create_index("ix_agency_routings_declaration", "agency_routings", ["declaration_id"])
     op.create_index("ix_agency_routings_agency", "agency_routings", ["agency"])
+    op.create_table(
+        "product_flags",
+        sa.Column("declaration_id", Id, sa.ForeignKey("declarations.id"), nullable=False),
+        sa.Column("item_line", sa.Integer, nullable=False),
+        sa.Column("kind", sa.String(32), nullable=False, comment="hs_conflict or price_outlier"),
+        sa.Column("product", sa.String(300), nullable=False, comment="gtin:... or sku:seller:..."),
+        sa.Column("detail", sa.String(512), nullable=False),
+        sa.Column("evidence", sa.Text, nullable=False, comment="JSON list of the other filings"),
+    )
+    op.create_index("ix_product_flags_declaration", "product_flags", ["declaration_id"])
+    op.create_index("ix_declaration_items_gtin", "declaration_items", ["gtin"])
+    op.create_index("ix_declaration_items_sku", "declaration_items", ["sku"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_declaration_items_sku", "declaration_items")
+    op.drop_index("ix_declaration_items_gtin", "declaration_items")
+    op.drop_table("product_flags")
     op.drop_table("agency_routings")
     op.drop_table("screening_hits")

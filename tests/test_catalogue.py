@@ -1,0 +1,87 @@
+"""The product catalogue: one product under two headings, or at a price far
+from what others declared, is flagged with the other filings as evidence."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from clearway.declarations.catalogue import ProductFiling, catalogue_flags
+from clearway.pipeline import ingest_files
+from clearway.store.catalogue import read_product_flags
+from clearway.store.reading import get_declaration
+from tests import factories as f
+from tests.test_cli import clearway
+
+GTIN = "4006381333931"
+
+
+def filing(
+    decl: int, hs: str | None, value: float, key: str = f"gtin:{GTIN}", currency: str = "EUR"
+) -> ProductFiling:
+    return ProductFiling(key, decl, 0, hs, value, currency)
+
+
+def test_heading_conflict_names_the_other_headings() -> None:
+    history = [filing(1, "851830", 12.0), filing(2, "851830", 13.0)]
+    (flag,) = catalogue_flags([filing(3, "392690", 12.5)], history)
+    assert flag.kind == "hs_conflict"
+    assert "8518" in flag.detail
+    assert [e.declaration_id for e in flag.evidence] == [1, 2]
+    # Another subheading of the same heading is not a conflict.
+    assert catalogue_flags([filing(4, "851829", 12.0)], history) == []
+
+
+def test_price_outlier_needs_enough_prices_in_one_currency() -> None:
+    history = [filing(k, "851830", v) for k, v in enumerate((11.0, 12.0, 13.0, 12.5), 1)]
+    (flag,) = catalogue_flags([filing(9, "851830", 1.5)], history)
+    assert flag.kind == "price_outlier"
+    assert "median of 12.25" in flag.detail
+    assert catalogue_flags([filing(9, "851830", 9.0)], history) == []
+    assert catalogue_flags([filing(9, "851830", 1.5)], history[:2]) == []
+    assert catalogue_flags([filing(9, "851830", 1.5, currency="USD")], history) == []
+
+
+def test_same_declaration_is_not_its_own_evidence() -> None:
+    assert catalogue_flags([filing(1, "392690", 1.0)], [filing(1, "851830", 12.0)]) == []
+
+
+def test_intake_flags_against_stored_filings(engine: Engine, tmp_path: Path) -> None:
+    earlier = [
+        f.declaration(items=[f.item(unit_value=str(v))]) for v in ("12.50", "13.00", "11.90")
+    ]
+    cheap = f.declaration(items=[f.item(unit_value="0.90")])
+    wrong_code = f.declaration(items=[f.item(hs_code="392690")])
+    other_seller = f.declaration(
+        items=[f.item(gtin=None, sku="SKU-1", hs_code="610910")],
+        seller={"name": "Another Seller Ltd", "country": "CN"},
+    )
+    path = tmp_path / "in.jsonl"
+    path.write_bytes(f.jsonl(*earlier))
+    ingest_files(engine, [path])
+    path.write_bytes(f.jsonl(cheap, other_seller))
+    ingest_files(engine, [path])
+    # Flags are raised on intake, against everything filed before and with it.
+    path.write_bytes(f.jsonl(wrong_code))
+    ingest_files(engine, [path])
+
+    def kinds(doc: dict) -> set[str]:
+        row_id = get_declaration(engine, doc["declaration_id"]).row_id
+        return {flag["kind"] for flag in read_product_flags(engine, row_id)}
+
+    assert kinds(cheap) == {"price_outlier"}
+    assert kinds(wrong_code) == {"hs_conflict"}
+    # SKU-1 of another seller is another product: no conflict with 851830.
+    assert kinds(other_seller) == set()
+    flags = read_product_flags(engine, get_declaration(engine, wrong_code["declaration_id"]).row_id)
+    assert {e["hs_code"] for e in flags[0]["evidence"]} == {"851830"}
+
+
+def test_show_prints_product_flags(tmp_path: Path, sqlite_url: str) -> None:
+    first, second = f.declaration(), f.declaration(items=[f.item(hs_code="392690")])
+    path = tmp_path / "in.jsonl"
+    path.write_bytes(f.jsonl(first, second))
+    assert clearway("ingest", str(path), cwd=tmp_path, url=sqlite_url).returncode == 0
+    shown = clearway("show", second["declaration_id"], cwd=tmp_path, url=sqlite_url)
+    assert "declared under heading 3926" in shown.stdout
