@@ -30,7 +30,7 @@ sys.path.insert(0, str(HERE.parent / "src"))
 from clearway.declarations import Declaration, MasterFiling, validate_record  # noqa: E402
 from clearway.duty import load_book  # noqa: E402
 from clearway.ledger import load_or_create_keys  # noqa: E402
-from clearway.pipeline import DutyOptions, ingest_files  # noqa: E402
+from clearway.pipeline import DutyOptions, Stages, ingest_files  # noqa: E402
 from clearway.settings import default_workers  # noqa: E402
 from clearway.simulate import SimulationConfig, write_simulation  # noqa: E402
 from clearway.store import open_engine  # noqa: E402
@@ -54,14 +54,15 @@ def clearway_path(
     path: Path, db: Path, workers: int, batch: int, stages: bool
 ) -> tuple[int, float]:
     engine = open_engine(f"sqlite:///{db}")
-    extra: dict[str, object] = {}
+    run = Stages()
     if stages:
-        extra = {
-            "duty": DutyOptions(load_book()),
-            "ledger": load_or_create_keys(db.with_suffix(".key"), "bench.example/log"),
-        }
+        run = Stages(
+            duty=DutyOptions(load_book()),
+            ledger=load_or_create_keys(db.with_suffix(".key"), "bench.example/log"),
+            screening_list=str(SDN) if SDN.is_file() else None,
+        )
     started = time.perf_counter()
-    report = ingest_files(engine, [path], workers=workers, batch_size=batch, **extra)  # type: ignore[arg-type]
+    report = ingest_files(engine, [path], workers=workers, batch_size=batch, stages=run)
     elapsed = time.perf_counter() - started
     assert report.rejected == 0, report.first_rejections[:3]
     return report.accepted, elapsed

@@ -85,3 +85,20 @@ def test_show_prints_product_flags(tmp_path: Path, sqlite_url: str) -> None:
     assert clearway("ingest", str(path), cwd=tmp_path, url=sqlite_url).returncode == 0
     shown = clearway("show", second["declaration_id"], cwd=tmp_path, url=sqlite_url)
     assert "declared under heading 3926" in shown.stdout
+
+
+def test_only_recent_filings_of_a_product_are_read(
+    engine: Engine, tmp_path: Path, monkeypatch
+) -> None:
+    from clearway.store import catalogue
+
+    monkeypatch.setattr(catalogue, "RECENT", 3)
+    path = tmp_path / "in.jsonl"
+    path.write_bytes(f.jsonl(*(f.declaration() for _ in range(8))))
+    ingest_files(engine, [path])
+    cheap = f.declaration(items=[f.item(unit_value="0.50")])
+    path.write_bytes(f.jsonl(cheap))
+    ingest_files(engine, [path])
+    (flag,) = read_product_flags(engine, get_declaration(engine, cheap["declaration_id"]).row_id)
+    assert flag["kind"] == "price_outlier"
+    assert "over 3 other filing(s)" in flag["detail"]

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Engine, or_, select
+from sqlalchemy import Connection, Engine, func, select
 
 from clearway.declarations.catalogue import ProductFiling, catalogue_flags
 from clearway.store.bulk import bulk_insert
@@ -16,6 +16,9 @@ from clearway.store.schema import declaration_items, declarations, product_flags
 __all__ = ["check_catalogue", "read_product_flags"]
 
 _CHUNK = 400
+# Filings per product compared against: enough for a median and for the
+# headings a product is usually declared under.
+RECENT = 25
 
 
 def _keys(seller: str | None, gtin: str | None, sku: str | None) -> list[str]:
@@ -23,6 +26,32 @@ def _keys(seller: str | None, gtin: str | None, sku: str | None) -> list[str]:
     if sku:
         keys.append(f"sku:{seller or ''}:{sku}")
     return keys
+
+
+def _recent(column: Any, values: list[str], exclude: list[int]) -> Any:
+    """The latest ``RECENT`` current filings of each product: a product filed
+    every day must not make each batch read its whole history."""
+    d, di = declarations.c, declaration_items.c
+    partition = [column] if column is di.gtin else [d.seller_name, column]
+    ranked = (
+        select(
+            di.declaration_id,
+            di.line_no,
+            di.gtin,
+            di.sku,
+            d.seller_name,
+            di.hs_code,
+            di.unit_value,
+            di.currency,
+            func.row_number()
+            .over(partition_by=partition, order_by=di.declaration_id.desc())
+            .label("recency"),
+        )
+        .select_from(declaration_items.join(declarations, d.id == di.declaration_id))
+        .where(d.current, column.in_(values), di.declaration_id.not_in(exclude))
+        .subquery()
+    )
+    return select(ranked).where(ranked.c.recency <= RECENT)
 
 
 def check_catalogue(
@@ -47,34 +76,17 @@ def check_catalogue(
         return 0
     gtins = sorted({i["gtin"] for i in items if i["gtin"]})
     skus = sorted({i["sku"] for i in items if i["sku"]})
-    d, di = declarations.c, declaration_items.c
     history: list[ProductFiling] = []
-    for start in range(0, max(len(gtins), len(skus)), _CHUNK):
-        rows = conn.execute(
-            select(
-                di.declaration_id,
-                di.line_no,
-                di.gtin,
-                di.sku,
-                d.seller_name,
-                di.hs_code,
-                di.unit_value,
-                di.currency,
-            )
-            .select_from(declaration_items.join(declarations, d.id == di.declaration_id))
-            .where(d.current, di.declaration_id.not_in(list(seller)))
-            .where(
-                or_(
-                    di.gtin.in_(gtins[start : start + _CHUNK]),
-                    di.sku.in_(skus[start : start + _CHUNK]),
+    for column, values in ((declaration_items.c.gtin, gtins), (declaration_items.c.sku, skus)):
+        by_gtin = column is declaration_items.c.gtin
+        for start in range(0, len(values), _CHUNK):
+            for r in conn.execute(_recent(column, values[start : start + _CHUNK], list(seller))):
+                key = f"gtin:{r.gtin}" if by_gtin else f"sku:{r.seller_name or ''}:{r.sku}"
+                history.append(
+                    ProductFiling(
+                        key, r.declaration_id, r.line_no, r.hs_code, r.unit_value, r.currency
+                    )
                 )
-            )
-        )
-        history += [
-            ProductFiling(key, r.declaration_id, r.line_no, r.hs_code, r.unit_value, r.currency)
-            for r in rows
-            for key in _keys(r.seller_name, r.gtin, r.sku)
-        ]
     flags = catalogue_flags(new, history)
     bulk_insert(
         conn,
