@@ -49,7 +49,17 @@ def catalogue_flags(
     by_key: dict[str, list[ProductFiling]] = defaultdict(list)
     for filing in (*history, *new):
         by_key[filing.key].append(filing)
-    flags = []
+    flags: list[CatalogueFlag] = []
+    raised: set[tuple[int, int, str]] = set()
+
+    def flag(candidate: CatalogueFlag) -> None:
+        # An item known by GTIN and by SKU is flagged once per reason, by
+        # the first identifier (the GTIN).
+        mark = (candidate.declaration_id, candidate.item_line, candidate.kind)
+        if mark not in raised:
+            raised.add(mark)
+            flags.append(candidate)
+
     for filing in new:
         others = [o for o in by_key[filing.key] if o.declaration_id != filing.declaration_id]
         if not others:
@@ -58,7 +68,7 @@ def catalogue_flags(
         elsewhere = [o for o in others if o.hs_code and heading and o.hs_code[:4] != heading]
         if elsewhere:
             headings = sorted({o.hs_code[:4] for o in elsewhere if o.hs_code})
-            flags.append(
+            flag(
                 CatalogueFlag(
                     filing.declaration_id,
                     filing.item_line,
@@ -76,7 +86,7 @@ def catalogue_flags(
                 typical * price_factor
             ):
                 same_currency = [o for o in others if o.currency == filing.currency]
-                flags.append(
+                flag(
                     CatalogueFlag(
                         filing.declaration_id,
                         filing.item_line,
