@@ -21,23 +21,18 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "src"))
+sys.path.insert(0, str(HERE))
 
 from clearway.declarations.batch import prepare_batch  # noqa: E402
 from clearway.declarations.intake import IntakeLimits, read_records  # noqa: E402
 from clearway.duty import DutyInput, assess, duty_input, load_book  # noqa: E402
-from clearway.simulate import SimulationConfig, write_simulation  # noqa: E402
+from traffic import simulated  # noqa: E402
 
 DAY = date(2026, 11, 2)
 
 
 def traffic(n: int) -> Path:
-    out = HERE / "out"
-    out.mkdir(exist_ok=True)
-    path = out / f"duty-traffic-{n}.jsonl"
-    if not path.exists():
-        days = max(1, n // 100_000)
-        write_simulation(SimulationConfig(days=days, per_day=n // days, seed=9), path)
-    return path
+    return simulated(n, seed=9, prefix="duty-traffic")
 
 
 def _measure(path: Path, share: int, shares: int, batch: int) -> tuple[int, float, float]:

@@ -26,28 +26,21 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "src"))
+sys.path.insert(0, str(HERE))
 
 from clearway.declarations import Declaration, MasterFiling, validate_record  # noqa: E402
 from clearway.duty import load_book  # noqa: E402
 from clearway.ledger import load_or_create_keys  # noqa: E402
 from clearway.pipeline import DutyOptions, Stages, ingest_files  # noqa: E402
 from clearway.settings import default_workers  # noqa: E402
-from clearway.simulate import SimulationConfig, write_simulation  # noqa: E402
 from clearway.store import open_engine  # noqa: E402
+from traffic import simulated  # noqa: E402
 
 SDN = HERE.parents[1] / "shared" / "data" / "sanctions" / "sdn.csv"
 
 
 def traffic(n: int) -> Path:
-    out = HERE / "out"
-    out.mkdir(exist_ok=True)
-    path = out / f"traffic-{n}.jsonl"
-    if not path.exists():
-        days = max(1, n // 100_000)
-        started = time.perf_counter()
-        write_simulation(SimulationConfig(days=days, per_day=n // days, seed=42), path)
-        print(f"simulated {n:,} declarations in {time.perf_counter() - started:.0f} s")
-    return path
+    return simulated(n, seed=42, prefix="traffic")
 
 
 def clearway_path(
