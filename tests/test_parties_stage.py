@@ -106,6 +106,13 @@ def test_show_prints_hits_and_routing(tmp_path: Path, sqlite_url: str) -> None:
     shown = clearway("show", doc["declaration_id"], cwd=tmp_path, url=sqlite_url)
     assert "screening hit seller: BANCO NACIONAL DE CUBA" in shown.stdout
     assert "routed to CPSC" in shown.stdout
+    import orjson
+
+    data = orjson.loads(
+        clearway("show", doc["declaration_id"], "--json", cwd=tmp_path, url=sqlite_url).stdout
+    )
+    assert data["screening"][0]["listed_name"] == "BANCO NACIONAL DE CUBA"
+    assert {p["role"] for p in data["parties"]} == {"seller", "consignee"}
 
 
 def test_routing_table_errors_name_the_file(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -176,6 +176,7 @@ def show(
     from clearway.store.catalogue import read_product_flags
     from clearway.store.parties import read_party_checks
     from clearway.store.reading import get_declaration, get_master
+    from clearway.store.resolution import read_parties
 
     engine = open_engine(settings_from_environment().database_url)
     if master:
@@ -207,6 +208,7 @@ def show(
     checks = read_party_checks(engine, decl.row_id)
     payload.update(checks)
     payload["products"] = read_product_flags(engine, decl.row_id)
+    payload["parties"] = read_parties(engine, decl.row_id)
     if as_json:
         console.print_json(orjson.dumps(payload).decode())
         return
@@ -238,6 +240,11 @@ def show(
         console.print(
             f"[red]screening hit[/red] {hit['role']}: {hit['listed_name']} "
             f"({hit['list_name']} {hit['entry_id']}), {hit['reason']}"
+        )
+    for party in read_parties(engine, decl.row_id):
+        console.print(
+            f"{party['role']}: entity {party['entity_id']} ({party['entity_name']}), "
+            f"{party['evidence']}"
         )
     for flag in read_product_flags(engine, decl.row_id):
         console.print(

@@ -57,7 +57,7 @@ def normalise_name(name: str) -> list[str]:
     return _NON_WORD.sub(" ", ascii_name.upper().replace("'", "")).split()
 
 
-def _distinctive(tokens: Iterable[str]) -> list[str]:
+def distinctive_words(tokens: Iterable[str]) -> list[str]:
     generic = generic_words()
     return [t for t in tokens if t not in generic and len(t) > 1]
 
@@ -98,7 +98,7 @@ class ScreeningIndex:
         self.parties.append(party)
         for name in party.names:
             words = normalise_name(name)
-            tokens = _distinctive(words)
+            tokens = distinctive_words(words)
             if not tokens:
                 continue
             slot = len(self._names)
@@ -110,7 +110,7 @@ class ScreeningIndex:
     def screen(self, name: str, country: str | None = None) -> list[ScreeningHit]:
         """Every listed party ``name`` matches, best first."""
         words = normalise_name(name)
-        tokens = _distinctive(words)
+        tokens = distinctive_words(words)
         if not tokens:
             return []
         whole = " ".join(sorted(words))

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, LargeBinary, Table, func, insert, select, text
 
-__all__ = ["allocate_ids", "bulk_insert"]
+__all__ = ["allocate_ids", "bulk_insert", "row_dict"]
 
 
 def bulk_insert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
@@ -63,3 +63,9 @@ def allocate_ids(conn: Connection, table: Table, count: int) -> list[int]:
     # these ids before commit.
     start = conn.execute(select(func.coalesce(func.max(table.c.id), 0))).scalar_one() + 1
     return list(range(start, start + count))
+
+
+def row_dict(row: Any) -> dict[str, Any]:
+    """A result row as a plain dict: SQLAlchemy's keys are ``str`` subclasses
+    that JSON encoders such as orjson refuse."""
+    return {str(key): value for key, value in row._mapping.items()}

@@ -10,7 +10,7 @@ import orjson
 from sqlalchemy import Connection, Engine, func, select
 
 from clearway.declarations.catalogue import ProductFiling, catalogue_flags
-from clearway.store.bulk import bulk_insert
+from clearway.store.bulk import bulk_insert, row_dict
 from clearway.store.schema import declaration_items, declarations, product_flags
 
 __all__ = ["check_catalogue", "read_product_flags"]
@@ -120,7 +120,7 @@ def check_catalogue(
 def read_product_flags(engine: Engine, declaration_row_id: int) -> list[dict[str, Any]]:
     with engine.connect() as conn:
         return [
-            {**dict(r._mapping), "evidence": orjson.loads(r.evidence)}
+            {**row_dict(r), "evidence": orjson.loads(r.evidence)}
             for r in conn.execute(
                 select(product_flags)
                 .where(product_flags.c.declaration_id == declaration_row_id)

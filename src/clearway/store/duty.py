@@ -11,7 +11,7 @@ from sqlalchemy import Connection, Engine, func, select, update
 
 from clearway.duty.assess import NO_ITEM, Assessment, AssessmentLine, DutyResult
 from clearway.errors import NotFound
-from clearway.store.bulk import allocate_ids, bulk_insert
+from clearway.store.bulk import allocate_ids, bulk_insert, row_dict
 from clearway.store.schema import declarations, duty_assessments, duty_lines
 
 __all__ = ["duty_totals", "read_assessment", "write_assessments"]
@@ -109,7 +109,7 @@ def read_assessment(
     c = duty_assessments.c
     with engine.connect() as conn:
         history = [
-            dict(r._mapping)
+            row_dict(r)
             for r in conn.execute(
                 select(c.version, c.reason, c.assessed_at, c.total, c.current)
                 .where(c.declaration_id == declaration_row_id)

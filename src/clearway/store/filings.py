@@ -27,6 +27,7 @@ from clearway.store.duty import write_assessments
 from clearway.store.engine import writing
 from clearway.store.ledger import record_batch
 from clearway.store.parties import write_party_checks
+from clearway.store.resolution import resolve_batch
 from clearway.store.schema import declaration_items, declarations, master_filings, master_houses
 
 __all__ = ["WriteResult", "write_batch"]
@@ -169,6 +170,7 @@ def _write(
     ]
     bulk_insert(conn, declaration_items, items)
     check_catalogue(conn, house_rows, items)
+    resolve_batch(conn, house_rows)
     master_rows, superseded, sources = _plan(
         conn, master_filings, batch.masters, received_at, result
     )

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, select
 
 from clearway.parties.checks import PartyChecks
-from clearway.store.bulk import bulk_insert
+from clearway.store.bulk import bulk_insert, row_dict
 from clearway.store.schema import agency_routings, screening_hits
 
 __all__ = ["read_party_checks", "write_party_checks"]
@@ -55,7 +55,7 @@ def write_party_checks(
 def read_party_checks(engine: Engine, declaration_row_id: int) -> dict[str, list[dict[str, Any]]]:
     with engine.connect() as conn:
         hits = [
-            dict(r._mapping)
+            row_dict(r)
             for r in conn.execute(
                 select(screening_hits)
                 .where(screening_hits.c.declaration_id == declaration_row_id)
@@ -63,7 +63,7 @@ def read_party_checks(engine: Engine, declaration_row_id: int) -> dict[str, list
             )
         ]
         routes = [
-            dict(r._mapping)
+            row_dict(r)
             for r in conn.execute(
                 select(agency_routings)
                 .where(agency_routings.c.declaration_id == declaration_row_id)

@@ -10,6 +10,7 @@ import orjson
 from sqlalchemy import Engine, func, select
 
 from clearway.errors import InputError, NotFound
+from clearway.store.bulk import row_dict
 from clearway.store.schema import declaration_items, declarations, master_filings, master_houses
 
 __all__ = [
@@ -111,7 +112,7 @@ def get_declaration(engine: Engine, ref: str, filer_id: str | None = None) -> De
             )
         row = rows[0]
         items = [
-            dict(r._mapping)
+            row_dict(r)
             for r in conn.execute(
                 select(declaration_items)
                 .where(declaration_items.c.declaration_id == row.id)
@@ -119,7 +120,7 @@ def get_declaration(engine: Engine, ref: str, filer_id: str | None = None) -> De
             )
         ]
         versions = [
-            dict(r._mapping)
+            row_dict(r)
             for r in conn.execute(
                 select(
                     declarations.c.version, declarations.c.received_at, declarations.c.content_hash

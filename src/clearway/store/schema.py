@@ -29,6 +29,7 @@ from sqlalchemy import (
 __all__ = [
     "agency_routings",
     "declaration_items",
+    "declaration_parties",
     "declarations",
     "duty_assessments",
     "duty_lines",
@@ -39,6 +40,8 @@ __all__ = [
     "master_filings",
     "master_houses",
     "metadata",
+    "party_entities",
+    "party_identifiers",
     "product_flags",
     "screening_hits",
 ]
@@ -277,4 +280,37 @@ product_flags = Table(
     Column("detail", String(512), nullable=False),
     Column("evidence", Text, nullable=False, comment="JSON list of the other filings"),
     Index("ix_product_flags_declaration", "declaration_id"),
+)
+
+# Resolved parties: stable entities for sellers and consignees, the strong
+# identifiers known for each, and which entity each declaration names.
+party_entities = Table(
+    "party_entities",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("role", String(16), nullable=False),
+    Column("country", String(2), nullable=False),
+    Column("block", String(160), nullable=False, comment="matching block: country and more"),
+    Column("name", String(512), nullable=False),
+    Column("street", String(512), nullable=False),
+    Index("ix_party_entities_block", "role", "block"),
+)
+
+party_identifiers = Table(
+    "party_identifiers",
+    metadata,
+    Column("role", String(16), primary_key=True),
+    Column("kind", String(16), primary_key=True),
+    Column("value", String(300), primary_key=True),
+    Column("entity_id", Id, ForeignKey("party_entities.id"), nullable=False),
+)
+
+declaration_parties = Table(
+    "declaration_parties",
+    metadata,
+    Column("declaration_id", Id, ForeignKey("declarations.id"), primary_key=True),
+    Column("role", String(16), primary_key=True),
+    Column("entity_id", Id, ForeignKey("party_entities.id"), nullable=False),
+    Column("evidence", String(512), nullable=False),
+    Index("ix_declaration_parties_entity", "entity_id"),
 )

@@ -1,0 +1,112 @@
+"""Resolving a batch's parties against the entities in the store."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, Engine, select, tuple_
+
+from clearway.parties.resolution import PartyRecord, Resolver, party_records
+from clearway.store.bulk import allocate_ids, bulk_insert, row_dict
+from clearway.store.schema import declaration_parties, party_entities, party_identifiers
+
+__all__ = ["read_parties", "resolve_batch"]
+
+_CHUNK = 300
+
+
+def _known(conn: Connection, records: Sequence[PartyRecord]) -> Resolver:
+    """A resolver primed with the stored entities these records could be."""
+    resolver = Resolver()
+    keys = sorted({(r.role, kind, value) for r in records for kind, value in r.identifiers})
+    ident = party_identifiers.c
+    for start in range(0, len(keys), _CHUNK):
+        for known in conn.execute(
+            select(ident.role, ident.kind, ident.value, ident.entity_id).where(
+                tuple_(ident.role, ident.kind, ident.value).in_(keys[start : start + _CHUNK])
+            )
+        ):
+            resolver.by_identifier[(known.role, known.kind, known.value)] = known.entity_id
+    blocks = sorted({(r.role, r.block) for r in records})
+    entity = party_entities.c
+    for start in range(0, len(blocks), _CHUNK):
+        for row in conn.execute(
+            select(entity.id, entity.role, entity.block, entity.name, entity.street).where(
+                tuple_(entity.role, entity.block).in_(blocks[start : start + _CHUNK])
+            )
+        ):
+            resolver.by_block.setdefault((row.role, row.block), []).append(
+                (row.id, row.name, row.street)
+            )
+    return resolver
+
+
+def resolve_batch(conn: Connection, houses: Sequence[dict[str, Any]]) -> None:
+    """Link each new declaration version to its seller and consignee entities,
+    creating entities for parties never seen before."""
+    found = [
+        (row["id"], record)
+        for row in houses
+        for record in party_records(orjson.loads(row["document"]))
+    ]
+    if not found:
+        return
+    resolver = _known(conn, [record for _, record in found])
+    links, entities, identifiers = [], [], []
+    new_ids = iter(allocate_ids(conn, party_entities, len(found)))
+    for declaration_id, record in found:
+        match = resolver.match(record)
+        if match is None:
+            entity = next(new_ids)
+            entities.append(
+                {
+                    "id": entity,
+                    "role": record.role,
+                    "country": record.country,
+                    "block": record.block,
+                    "name": record.name,
+                    "street": record.street,
+                }
+            )
+            match = (entity, "new entity")
+        entity, evidence = match
+        known = {
+            (k, v)
+            for (role, k, v), e in resolver.by_identifier.items()
+            if role == record.role and e == entity
+        }
+        identifiers += [
+            {"role": record.role, "kind": kind, "value": value, "entity_id": entity}
+            for kind, value in record.identifiers
+            if (kind, value) not in known
+            and (record.role, kind, value) not in resolver.by_identifier
+        ]
+        resolver.learn(entity, record)
+        links.append(
+            {
+                "declaration_id": declaration_id,
+                "role": record.role,
+                "entity_id": entity,
+                "evidence": evidence,
+            }
+        )
+    bulk_insert(conn, party_entities, entities)
+    bulk_insert(conn, party_identifiers, identifiers)
+    bulk_insert(conn, declaration_parties, links)
+
+
+def read_parties(engine: Engine, declaration_row_id: int) -> list[dict[str, Any]]:
+    """The entities a declaration names, with the evidence of each match."""
+    d, e = declaration_parties.c, party_entities.c
+    with engine.connect() as conn:
+        return [
+            row_dict(r)
+            for r in conn.execute(
+                select(d.role, d.entity_id, d.evidence, e.name.label("entity_name"))
+                .select_from(declaration_parties.join(party_entities, e.id == d.entity_id))
+                .where(d.declaration_id == declaration_row_id)
+                .order_by(d.role.desc())
+            )
+        ]
