@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Engine, select, tuple_
+from sqlalchemy import Connection, Engine, select
 
 from clearway.parties.resolution import PartyRecord, Resolver, party_records
 from clearway.store.bulk import allocate_ids, bulk_insert, row_dict
@@ -20,26 +20,32 @@ _CHUNK = 300
 def _known(conn: Connection, records: Sequence[PartyRecord]) -> Resolver:
     """A resolver primed with the stored entities these records could be."""
     resolver = Resolver()
-    keys = sorted({(r.role, kind, value) for r in records for kind, value in r.identifiers})
+    # Single-column IN lists use the value and block indexes on SQLite and
+    # PostgreSQL alike; (role, kind) and role are checked here.
+    wanted = {(r.role, kind, value) for r in records for kind, value in r.identifiers}
+    values = sorted({value for _, _, value in wanted})
     ident = party_identifiers.c
-    for start in range(0, len(keys), _CHUNK):
+    for start in range(0, len(values), _CHUNK):
         for known in conn.execute(
             select(ident.role, ident.kind, ident.value, ident.entity_id).where(
-                tuple_(ident.role, ident.kind, ident.value).in_(keys[start : start + _CHUNK])
+                ident.value.in_(values[start : start + _CHUNK])
             )
         ):
-            resolver.by_identifier[(known.role, known.kind, known.value)] = known.entity_id
-    blocks = sorted({(r.role, r.block) for r in records})
+            if (known.role, known.kind, known.value) in wanted:
+                resolver.by_identifier[(known.role, known.kind, known.value)] = known.entity_id
+    blocks = {(r.role, r.block) for r in records}
+    names = sorted({block for _, block in blocks})
     entity = party_entities.c
-    for start in range(0, len(blocks), _CHUNK):
+    for start in range(0, len(names), _CHUNK):
         for row in conn.execute(
             select(entity.id, entity.role, entity.block, entity.name, entity.street).where(
-                tuple_(entity.role, entity.block).in_(blocks[start : start + _CHUNK])
+                entity.block.in_(names[start : start + _CHUNK])
             )
         ):
-            resolver.by_block.setdefault((row.role, row.block), []).append(
-                (row.id, row.name, row.street)
-            )
+            if (row.role, row.block) in blocks:
+                resolver.by_block.setdefault((row.role, row.block), []).append(
+                    (row.id, row.name, row.street)
+                )
     return resolver
 
 

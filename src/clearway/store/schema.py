@@ -293,7 +293,7 @@ party_entities = Table(
     Column("block", String(160), nullable=False, comment="matching block: country and more"),
     Column("name", String(512), nullable=False),
     Column("street", String(512), nullable=False),
-    Index("ix_party_entities_block", "role", "block"),
+    Index("ix_party_entities_block", "block"),
 )
 
 party_identifiers = Table(
@@ -303,6 +303,7 @@ party_identifiers = Table(
     Column("kind", String(16), primary_key=True),
     Column("value", String(300), primary_key=True),
     Column("entity_id", Id, ForeignKey("party_entities.id"), nullable=False),
+    Index("ix_party_identifiers_value", "value"),
 )
 
 declaration_parties = Table(

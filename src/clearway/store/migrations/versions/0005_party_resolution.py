@@ -32,7 +32,7 @@ def upgrade() -> None:
         sa.Column("name", sa.String(512), nullable=False),
         sa.Column("street", sa.String(512), nullable=False),
     )
-    op.create_index("ix_party_entities_block", "party_entities", ["role", "block"])
+    op.create_index("ix_party_entities_block", "party_entities", ["block"])
     op.create_table(
         "party_identifiers",
         sa.Column("role", sa.String(16), primary_key=True),
@@ -40,6 +40,7 @@ def upgrade() -> None:
         sa.Column("value", sa.String(300), primary_key=True),
         sa.Column("entity_id", Id, sa.ForeignKey("party_entities.id"), nullable=False),
     )
+    op.create_index("ix_party_identifiers_value", "party_identifiers", ["value"])
     op.create_table(
         "declaration_parties",
         sa.Column("declaration_id", Id, sa.ForeignKey("declarations.id"), primary_key=True),
