@@ -19,9 +19,10 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from clearway.cli_ledger import ledger_app, ledger_keys
+from clearway.cli_ledger import ledger_app
 from clearway.duty.assess import Assessment
 from clearway.errors import ClearwayError, ConfigurationError
+from clearway.ledger.keys import keys_for
 from clearway.settings import Settings
 
 __all__ = ["app", "main"]
@@ -381,7 +382,7 @@ def duty_reassess(
         dict(zip(line, unit_value, strict=True)),
         reason,
         postal_method=settings.us_postal_duty_method,
-        ledger=ledger_keys(settings),
+        ledger=keys_for(settings),
     )
     reasons = {rule.id: rule.reason for regime in book.regimes for rule in regime.rules}
     _print_assessment(decl.ref, *read_assessment(engine, decl.row_id, reasons))

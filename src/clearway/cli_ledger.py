@@ -12,20 +12,14 @@ import orjson
 import typer
 from rich.console import Console
 
-from clearway.ledger.keys import LedgerKeys, load_or_create_keys
-from clearway.settings import Settings
+from clearway.ledger.keys import keys_for
 
-__all__ = ["ledger_app", "ledger_keys"]
+__all__ = ["ledger_app"]
 
 ledger_app = typer.Typer(
     help="The shared ledger: checkpoints, proofs, verification.", no_args_is_help=True
 )
 console = Console()
-
-
-def ledger_keys(settings: Settings) -> LedgerKeys:
-    """This node's ledger keys, as the settings name them (created on first use)."""
-    return load_or_create_keys(Path(settings.ledger_key_file), settings.ledger_origin)
 
 
 @ledger_app.command("checkpoint")
@@ -48,7 +42,7 @@ def checkpoint(
         try:
             published(
                 note,
-                ledger_keys(settings).signer.verifier,
+                keys_for(settings).signer.verifier,
                 [NoteVerifier.from_vkey(w) for w in witness or []],
                 quorum,
             )
@@ -70,7 +64,7 @@ def prove(
 
     settings = settings_from_environment()
     proof = build(open_engine(settings.database_url), event_id)
-    checkpoint = parse_checkpoint(proof.checkpoint, ledger_keys(settings).signer.verifier)
+    checkpoint = parse_checkpoint(proof.checkpoint, keys_for(settings).signer.verifier)
     verify_inclusion(leaf_hash(proof.leaf), proof.index, proof.size, proof.hashes, checkpoint.root)
     data = {
         "event_id": event_id,
@@ -98,7 +92,7 @@ def verify() -> None:
     from clearway.store.ledger import verify_log
 
     settings = settings_from_environment()
-    report = verify_log(open_engine(settings.database_url), ledger_keys(settings).signer.verifier)
+    report = verify_log(open_engine(settings.database_url), keys_for(settings).signer.verifier)
     if report.ok:
         console.print(
             f"ledger verified: {report.size:,} events, checkpoint size {report.checkpoint_size:,}"
@@ -128,7 +122,7 @@ def disclose(
 
     settings = settings_from_environment()
     engine = open_engine(settings.database_url)
-    keys = ledger_keys(settings)
+    keys = keys_for(settings)
     _, leaf, fields = event_fields(engine, event_id)
     if field not in fields:
         raise InputError(f"field must be one of {', '.join(sorted(fields))}. Got {field!r}.")
@@ -162,7 +156,7 @@ def check_bundle(
         log = (
             NoteVerifier.from_vkey(log_key)
             if log_key
-            else ledger_keys(settings_from_environment()).signer.verifier
+            else keys_for(settings_from_environment()).signer.verifier
         )
         witnesses = [NoteVerifier.from_vkey(w) for w in witness or []]
         name, value = verify_bundle(
@@ -178,7 +172,7 @@ def public_key() -> None:
     """Print the log's verifier key (vkey) for witnesses and readers."""
     from clearway.cli import settings_from_environment
 
-    print(ledger_keys(settings_from_environment()).signer.verifier.vkey())
+    print(keys_for(settings_from_environment()).signer.verifier.vkey())
 
 
 @ledger_app.command("cosign")
@@ -203,7 +197,7 @@ def cosign_latest(
 
     settings = settings_from_environment()
     engine = open_engine(settings.database_url)
-    log = ledger_keys(settings).signer.verifier
+    log = keys_for(settings).signer.verifier
     witness = Witness(load_or_create_witness_key(witness_key, name), {log.name: log})
     if state.exists():
         witness.latest[log.name] = parse_checkpoint(state.read_text(), log)

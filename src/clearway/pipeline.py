@@ -30,7 +30,7 @@ from clearway.declarations.batch import PreparedBatch, Rejection, prepare_batch
 from clearway.declarations.intake import IntakeLimits, RawRecord, read_records
 from clearway.duty import DutyBook, DutyResult, assess, duty_input, load_book
 from clearway.errors import StoreError
-from clearway.ledger.keys import LedgerKeys, load_or_create_keys
+from clearway.ledger.keys import LedgerKeys, keys_for
 from clearway.parties.checks import PartyChecks, check_parties, screening_index
 from clearway.settings import Settings
 from clearway.store import open_engine
@@ -136,7 +136,7 @@ def stages_for(settings: Settings) -> Stages:
     """Every stage, configured from settings: what ``clearway ingest`` runs."""
     return Stages(
         duty=DutyOptions(load_book(), settings.us_postal_duty_method),
-        ledger=load_or_create_keys(Path(settings.ledger_key_file), settings.ledger_origin),
+        ledger=keys_for(settings),
         screening_list=settings.screening_sdn_file,
     )
 
@@ -244,18 +244,17 @@ def ingest_records(
     """
     report = IngestReport()
     log = _RejectionLog(rejections_path)
+    run = stages or Stages()
     try:
         if workers <= 0:
             for raw in _batches(records, batch_size):
-                prepared = _prepare(raw, stages or Stages())
-                written = _write(engine, prepared, stages or Stages())
+                prepared = _prepare(raw, run)
+                written = _write(engine, prepared, run)
                 _count(report, written, prepared.batch.rejections, log)
                 if on_batch:
                     on_batch(len(raw))
         else:
-            _ingest_in_workers(
-                engine, records, batch_size, workers, report, log, on_batch, stages or Stages()
-            )
+            _ingest_in_workers(engine, records, batch_size, workers, report, log, on_batch, run)
     finally:
         log.close()
     report.first_rejections = log.first

@@ -14,7 +14,6 @@ totals are sums of rounded lines, as a customs entry shows them.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
 from typing import Any
 
 import numpy as np
@@ -440,8 +439,3 @@ def _vat(
     lines.add(decls, rule_index, np.full(len(decls), NO_ITEM), base, rate, amount)
     vat[decls] += amount
     due_at_sale[decls] += np.where(at_sale, amount, 0.0)
-
-
-def day_of(moment: Any, fallback: date) -> np.datetime64:
-    """The day (UTC) that decides the regime: the filing's, else ``fallback``."""
-    return np.datetime64(moment.date() if moment is not None else fallback, "D")

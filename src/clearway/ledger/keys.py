@@ -12,8 +12,9 @@ from pathlib import Path
 
 from clearway.errors import ConfigurationError
 from clearway.ledger.note import ED25519, NoteError, NoteSigner
+from clearway.settings import Settings
 
-__all__ = ["LedgerKeys", "load_or_create_keys"]
+__all__ = ["LedgerKeys", "keys_for", "load_or_create_keys"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,3 +63,8 @@ def load_or_create_keys(path: Path, origin: str) -> LedgerKeys:
     with os.fdopen(descriptor, "w") as stream:
         stream.write(f"{keys.skey}\nSECRET+{base64.b64encode(keys.secret).decode()}\n")
     return keys
+
+
+def keys_for(settings: Settings) -> LedgerKeys:
+    """This node's ledger keys, as the settings name them (created on first use)."""
+    return load_or_create_keys(Path(settings.ledger_key_file), settings.ledger_origin)

@@ -24,7 +24,6 @@ from clearway.ledger.note import (
     NoteError,
     NoteSigner,
     NoteVerifier,
-    add_signature_lines,
     cosign,
     parse_checkpoint,
     verify_cosignature,
@@ -130,7 +129,3 @@ def load_or_create_witness_key(path: Path, name: str) -> NoteSigner:
     with os.fdopen(descriptor, "w") as stream:
         stream.write(f"PRIVATE+KEY+{name}+{signer.verifier.key_id.hex()}+{material}\n")
     return signer
-
-
-def with_cosignatures(checkpoint: Checkpoint, lines: Sequence[str]) -> str:
-    return add_signature_lines(checkpoint.note, list(lines))

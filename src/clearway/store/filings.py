@@ -9,7 +9,7 @@ whole or not at all, so a declaration is never half-stored.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -44,13 +44,6 @@ class WriteResult:
     accepted: int = 0
     amended: int = 0
     duplicate: int = 0
-    accepted_keys: list[tuple[str, str, int]] = field(default_factory=list)
-
-    def add(self, other: WriteResult) -> None:
-        self.accepted += other.accepted
-        self.amended += other.amended
-        self.duplicate += other.duplicate
-        self.accepted_keys.extend(other.accepted_keys)
 
 
 @dataclass(slots=True)
@@ -126,7 +119,6 @@ def _plan(
         rows.append(row)
         sources.append(index)
         heads[key] = _Head(version, filing.content_hash, None, row)
-        result.accepted_keys.append((filing.filer_id, filing.ref, version))
     return rows, superseded, sources
 
 

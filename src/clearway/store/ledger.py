@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from hashlib import sha256
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy import Connection, Engine, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from clearway.errors import NotFound
@@ -360,8 +360,3 @@ def verify_log(engine: Engine, log: NoteVerifier, chunk: int = 10_000) -> Verify
             f"{report.checkpoint_size} (truncated)"
         )
     return report
-
-
-def entry_count(engine: Engine) -> int:
-    with engine.connect() as conn:
-        return int(conn.execute(select(func.count()).select_from(ledger_entries)).scalar_one())
