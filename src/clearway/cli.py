@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from clearway.cli_classifier import classifier_app, classify
 from clearway.cli_ledger import ledger_app
 from clearway.duty.assess import Assessment
 from clearway.errors import ClearwayError, ConfigurationError
@@ -37,6 +38,8 @@ app = typer.Typer(
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(ledger_app, name="ledger")
+app.add_typer(classifier_app, name="classifier")
+app.command()(classify)
 
 console = Console()
 err_console = Console(stderr=True)
@@ -174,10 +177,8 @@ def show(
 ) -> None:
     """Print a declaration: its data, quality gaps, versions and filing links."""
     from clearway.store import open_engine
-    from clearway.store.catalogue import read_product_flags
-    from clearway.store.parties import read_party_checks
-    from clearway.store.reading import get_declaration, get_master
-    from clearway.store.resolution import read_parties
+    from clearway.store.reading import get_master
+    from clearway.store.report import declaration_report
 
     engine = open_engine(settings_from_environment().database_url)
     if master:
@@ -192,24 +193,7 @@ def show(
         else:
             _print_mapping(f"Master filing {view.ref} (v{view.version}, {view.filer_id})", data)
         return
-    decl = get_declaration(engine, declaration_id, filer)
-    payload = {
-        "declaration": decl.document,
-        "version": decl.version,
-        "versions": [
-            {"version": v["version"], "received_at": str(v["received_at"])} for v in decl.versions
-        ],
-        "data_quality": {"score": decl.dq_score, "gaps": decl.dq_gaps},
-        "filing": {
-            "complete": decl.link.complete,
-            "master_ref": decl.link.master_ref,
-            "missing": list(decl.link.missing),
-        },
-    }
-    checks = read_party_checks(engine, decl.row_id)
-    payload.update(checks)
-    payload["products"] = read_product_flags(engine, decl.row_id)
-    payload["parties"] = read_parties(engine, decl.row_id)
+    decl, payload = declaration_report(engine, declaration_id, filer)
     if as_json:
         console.print_json(orjson.dumps(payload).decode())
         return
@@ -230,6 +214,16 @@ def show(
             item.get("origin_country", "-"),
         )
     console.print(items)
+    for check in payload["classification"]:
+        suggested = ", ".join(f"{s['hs']} {s['confidence']:.0%}" for s in check["suggestions"][:3])
+        line = f"item {check['item_line']} HS suggestions: {suggested}"
+        if check["flagged"]:
+            line += (
+                f" [red]declared {check['declared_hs']} looks misclassified[/red] "
+                f"(score {check['score']:.2f}, its heading ranks "
+                f"{check['declared_heading_rank']})"
+            )
+        console.print(line)
     console.print(f"data quality {decl.dq_score:.2f}")
     for gap in decl.dq_gaps:
         console.print(f"  - {gap['element']}: {gap['reason']} ({gap['field']})")
@@ -237,22 +231,22 @@ def show(
         "complete" if decl.link.complete else "incomplete: missing " + ", ".join(decl.link.missing)
     )
     console.print(f"multiple filing: {state}")
-    for hit in checks["screening"]:
+    for hit in payload["screening"]:
         console.print(
             f"[red]screening hit[/red] {hit['role']}: {hit['listed_name']} "
             f"({hit['list_name']} {hit['entry_id']}), {hit['reason']}"
         )
-    for party in read_parties(engine, decl.row_id):
+    for party in payload["parties"]:
         console.print(
             f"{party['role']}: entity {party['entity_id']} ({party['entity_name']}), "
             f"{party['evidence']}"
         )
-    for flag in read_product_flags(engine, decl.row_id):
+    for flag in payload["products"]:
         console.print(
             f"[yellow]product[/yellow] item {flag['item_line']} ({flag['product']}): "
             f"{flag['detail']}"
         )
-    for route in checks["routing"]:
+    for route in payload["routing"]:
         console.print(
             f"routed to {route['agency']}: {route['reason']} "
             f"(items {route['item_lines']}: {route['hs_codes']})"

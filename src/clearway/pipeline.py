@@ -26,7 +26,9 @@ from typing import IO
 import orjson
 from sqlalchemy import Engine
 
-from clearway.declarations.batch import PreparedBatch, Rejection, prepare_batch
+from clearway.classification.loading import classifier_for
+from clearway.classification.misclassification import ItemClassification, check_classification
+from clearway.declarations.batch import PreparedBatch, PreparedHouse, Rejection, prepare_batch
 from clearway.declarations.intake import IntakeLimits, RawRecord, read_records
 from clearway.duty import DutyBook, DutyResult, assess, duty_input, load_book
 from clearway.errors import StoreError
@@ -37,6 +39,7 @@ from clearway.store import open_engine
 from clearway.store.filings import WriteResult, write_batch
 
 __all__ = [
+    "ClassificationOptions",
     "DutyOptions",
     "IngestReport",
     "Stages",
@@ -123,6 +126,14 @@ class DutyOptions:
 
 
 @dataclass(frozen=True, slots=True)
+class ClassificationOptions:
+    """Suggest HS codes for every item and weigh the declared code against
+    them, with the model in ``model_file`` (the built-in one when absent)."""
+
+    model_file: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Stages:
     """What happens to accepted filings besides storing them; each stage is
     off when None. Picklable: worker processes receive it."""
@@ -130,6 +141,7 @@ class Stages:
     duty: DutyOptions | None = None
     ledger: LedgerKeys | None = None
     screening_list: str | None = None
+    classification: ClassificationOptions | None = None
 
 
 def stages_for(settings: Settings) -> Stages:
@@ -138,6 +150,7 @@ def stages_for(settings: Settings) -> Stages:
         duty=DutyOptions(load_book(), settings.us_postal_duty_method),
         ledger=keys_for(settings),
         screening_list=settings.screening_sdn_file,
+        classification=ClassificationOptions(settings.classifier_model_file),
     )
 
 
@@ -146,13 +159,31 @@ class _Prepared:
     batch: PreparedBatch
     duty: DutyResult | None
     parties: PartyChecks | None
+    classified: list[list[ItemClassification]] | None
+
+
+def _classify(
+    houses: list[PreparedHouse], options: ClassificationOptions
+) -> list[list[ItemClassification]]:
+    items = [item for house in houses for item in house.items]
+    flat = check_classification(
+        classifier_for(options.model_file),
+        [item["description"] for item in items],
+        [item["hs_code"] for item in items],
+    )
+    out, start = [], 0
+    for house in houses:
+        out.append(flat[start : start + len(house.items)])
+        start += len(house.items)
+    return out
 
 
 def _prepare(records: list[RawRecord], stages: Stages) -> _Prepared:
-    """The pure stages of a batch: validation and shaping, party checks, duty."""
+    """The pure stages of a batch: validation and shaping, party checks,
+    classification, duty."""
     batch = prepare_batch(records)
     if not batch.houses:
-        return _Prepared(batch, None, None)
+        return _Prepared(batch, None, None, None)
     index = screening_index(stages.screening_list) if stages.screening_list else None
     parties = check_parties(batch.houses, index)
     duty = None
@@ -162,12 +193,18 @@ def _prepare(records: list[RawRecord], stages: Stages) -> _Prepared:
         duty = assess(
             stages.duty.book, duty_input(rows, today), postal_method=stages.duty.postal_method
         )
-    return _Prepared(batch, duty, parties)
+    classified = _classify(batch.houses, stages.classification) if stages.classification else None
+    return _Prepared(batch, duty, parties, classified)
 
 
 def _write(engine: Engine, prepared: _Prepared, stages: Stages) -> WriteResult:
     return write_batch(
-        engine, prepared.batch, duty=prepared.duty, ledger=stages.ledger, parties=prepared.parties
+        engine,
+        prepared.batch,
+        duty=prepared.duty,
+        ledger=stages.ledger,
+        parties=prepared.parties,
+        classified=prepared.classified,
     )
 
 

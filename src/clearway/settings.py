@@ -65,6 +65,11 @@ class Settings(BaseSettings):
         description="OFAC SDN CSV to screen parties against (alt.csv and add.csv beside it "
         "are read too).",
     )
+    classifier_model_file: str = Field(
+        default="./clearway-classifier.npz",
+        description="HS classifier written by `clearway classifier train`; while the file is "
+        "absent, the built-in knowledge (nomenclature and product words) is used.",
+    )
     max_json_document_bytes: int = Field(
         default=256 * 1_048_576,
         ge=1024,

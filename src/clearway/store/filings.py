@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Table, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
+from clearway.classification.misclassification import ItemClassification
 from clearway.declarations.batch import PreparedBatch, PreparedHouse, PreparedMaster
 from clearway.duty.assess import DutyResult
 from clearway.errors import StoreError
@@ -23,6 +24,7 @@ from clearway.ledger.keys import LedgerKeys
 from clearway.parties.checks import PartyChecks
 from clearway.store.bulk import allocate_ids, bulk_insert
 from clearway.store.catalogue import check_catalogue
+from clearway.store.classification import write_item_classifications
 from clearway.store.duty import write_assessments
 from clearway.store.engine import writing
 from clearway.store.ledger import record_batch
@@ -145,6 +147,7 @@ def _write(
     duty: DutyResult | None,
     ledger: LedgerKeys | None,
     parties: PartyChecks | None,
+    classified: Sequence[Sequence[ItemClassification]] | None,
 ) -> WriteResult:
     result = WriteResult()
     house_rows, superseded, sources = _plan(conn, declarations, batch.houses, received_at, result)
@@ -161,6 +164,8 @@ def _write(
         for item in batch.houses[index].items
     ]
     bulk_insert(conn, declaration_items, items)
+    if classified is not None:
+        write_item_classifications(conn, ids, sources, classified)
     check_catalogue(conn, house_rows, items)
     resolve_batch(conn, house_rows)
     master_rows, superseded, sources = _plan(
@@ -185,10 +190,12 @@ def write_batch(
     duty: DutyResult | None = None,
     ledger: LedgerKeys | None = None,
     parties: PartyChecks | None = None,
+    classified: Sequence[Sequence[ItemClassification]] | None = None,
 ) -> WriteResult:
     """Store a prepared batch in one transaction, with the duty assessment of
     its houses when given (aligned with ``batch.houses``, as are ``parties``,
-    the screening hits and routings) and, with ``ledger``
+    the screening hits and routings, and ``classified``, the HS suggestions
+    and misclassification signal per item line) and, with ``ledger``
     keys, every event on the ledger under a new signed checkpoint; retried
     if a concurrent writer stored the same key (or tree size) first."""
     when = received_at or datetime.now(UTC)
@@ -196,7 +203,7 @@ def write_batch(
     for _attempt in range(_RETRIES):
         try:
             with writing(engine).begin() as conn:
-                return _write(conn, batch, when, duty, ledger, parties)
+                return _write(conn, batch, when, duty, ledger, parties, classified)
         except IntegrityError as exc:
             last = exc
         except OperationalError as exc:

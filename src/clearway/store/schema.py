@@ -33,6 +33,7 @@ __all__ = [
     "declarations",
     "duty_assessments",
     "duty_lines",
+    "item_classifications",
     "ledger_checkpoints",
     "ledger_cosignatures",
     "ledger_entries",
@@ -280,6 +281,23 @@ product_flags = Table(
     Column("detail", String(512), nullable=False),
     Column("evidence", Text, nullable=False, comment="JSON list of the other filings"),
     Index("ix_product_flags_declaration", "declaration_id"),
+)
+
+item_classifications = Table(
+    "item_classifications",
+    metadata,
+    Column("declaration_id", Id, ForeignKey("declarations.id"), nullable=False),
+    Column("item_line", Integer, nullable=False),
+    Column("declared_hs", String(10), nullable=False),
+    Column("suggested_hs", String(6), nullable=False),
+    Column("suggested_confidence", Float, nullable=False),
+    Column("declared_heading_confidence", Float, nullable=False),
+    Column("declared_heading_rank", Integer, nullable=False),
+    Column("declared_subheading_rank", Integer, nullable=False, comment="within its heading"),
+    Column("score", Float, nullable=False, comment="misclassification score, 0..1"),
+    Column("flagged", Boolean, nullable=False),
+    Column("suggestions", Text, nullable=False, comment="JSON: top-5 hs with confidence"),
+    Index("ix_item_classifications_declaration", "declaration_id"),
 )
 
 # Resolved parties: stable entities for sellers and consignees, the strong
