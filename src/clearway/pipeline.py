@@ -27,8 +27,8 @@ import orjson
 from sqlalchemy import Engine
 
 from clearway.classification.loading import classifier_for
-from clearway.classification.misclassification import ItemClassification, check_classification
-from clearway.declarations.batch import PreparedBatch, PreparedHouse, Rejection, prepare_batch
+from clearway.classification.misclassification import ItemClassification, check_houses
+from clearway.declarations.batch import PreparedBatch, Rejection, prepare_batch
 from clearway.declarations.intake import IntakeLimits, RawRecord, read_records
 from clearway.duty import DutyBook, DutyResult, assess, duty_input, load_book
 from clearway.errors import StoreError
@@ -162,22 +162,6 @@ class _Prepared:
     classified: list[list[ItemClassification]] | None
 
 
-def _classify(
-    houses: list[PreparedHouse], options: ClassificationOptions
-) -> list[list[ItemClassification]]:
-    items = [item for house in houses for item in house.items]
-    flat = check_classification(
-        classifier_for(options.model_file),
-        [item["description"] for item in items],
-        [item["hs_code"] for item in items],
-    )
-    out, start = [], 0
-    for house in houses:
-        out.append(flat[start : start + len(house.items)])
-        start += len(house.items)
-    return out
-
-
 def _prepare(records: list[RawRecord], stages: Stages) -> _Prepared:
     """The pure stages of a batch: validation and shaping, party checks,
     classification, duty."""
@@ -193,7 +177,10 @@ def _prepare(records: list[RawRecord], stages: Stages) -> _Prepared:
         duty = assess(
             stages.duty.book, duty_input(rows, today), postal_method=stages.duty.postal_method
         )
-    classified = _classify(batch.houses, stages.classification) if stages.classification else None
+    classified = None
+    if stages.classification is not None:
+        classifier = classifier_for(stages.classification.model_file)
+        classified = check_houses(classifier, batch.houses)
     return _Prepared(batch, duty, parties, classified)
 
 

@@ -16,10 +16,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
-from clearway.classification.model import HSClassifier
+from clearway.classification.model import Distribution, HSClassifier
+from clearway.declarations.batch import PreparedHouse
 
-__all__ = ["FLAG_SCORE", "ItemClassification", "check_classification"]
+__all__ = ["FLAG_SCORE", "ItemClassification", "check_classification", "check_houses"]
 
 # A score at or above this marks the item as likely misclassified: the
 # description's best heading is at least this much more probable than the
@@ -63,34 +65,77 @@ def check_classification(
 ) -> list[ItemClassification]:
     """Suggestions and the misclassification signal for each item, in order.
     An item without a declared code gets suggestions and a score of 0 (the
-    missing code is a data-quality gap, not a misclassification)."""
-    out: list[ItemClassification] = []
-    offset = 0
-    for dist in classifier.distributions(descriptions):
-        n = dist.heading.shape[0]
-        given = list(declared[offset : offset + n])
-        codes = [code or "" for code in given]
+    missing code is a data-quality gap, not a misclassification).
+
+    Each distinct description is scored once: parcel traffic repeats the
+    same listings many times over."""
+    unique: dict[str, int] = {}
+    position = [unique.setdefault(text, len(unique)) for text in descriptions]
+    texts = list(unique)
+    codes_of: list[list[str]] = []
+    confidence_of: list[list[float]] = []
+    best_of: list[float] = []
+    dists = []
+    for dist in classifier.distributions(texts):
         top = classifier.top(dist, 5)
-        p_heading, heading_rank, _p_sub, sub_rank = classifier.declared(dist, codes)
-        best = dist.heading.max(axis=1)
-        has_code = np.array([bool(code) for code in codes])
-        score = np.where(has_code, np.clip(best - p_heading, 0.0, 1.0), 0.0)
-        p_heading = np.where(has_code, p_heading, 0.0)
-        heading_rank = np.where(has_code, heading_rank, 0)
-        sub_rank = np.where(has_code, sub_rank, 0)
-        for i in range(n):
-            suggestions = [{"hs": r["hs"], "confidence": r["confidence"]} for r in top.row(i)]
-            out.append(
-                ItemClassification(
-                    suggestions=suggestions,
-                    suggested_hs=str(top.codes[i, 0]),
-                    suggested_confidence=round(float(top.confidence[i, 0]), 4),
-                    declared_hs=codes[i],
-                    declared_heading_confidence=round(float(p_heading[i]), 4),
-                    declared_heading_rank=int(heading_rank[i]),
-                    declared_subheading_rank=int(sub_rank[i]),
-                    score=round(float(score[i]), 4),
-                )
+        codes_of.extend(top.codes.tolist())
+        confidence_of.extend(np.round(top.confidence, 4).tolist())
+        best_of.extend(dist.heading.max(axis=1).tolist())
+        dists.append(dist)
+    # The declared code's place is looked up per item: one description may be
+    # filed under different codes.
+    offsets = np.cumsum([0] + [d.heading.shape[0] for d in dists])
+    p_heading = np.zeros(len(descriptions))
+    heading_rank = np.zeros(len(descriptions), dtype=np.intp)
+    sub_rank = np.zeros(len(descriptions), dtype=np.intp)
+    where = np.array(position, dtype=np.intp)
+    codes = [code or "" for code in declared]
+    has_code = np.array([bool(code) for code in codes], dtype=bool)
+    for chunk, dist in enumerate(dists):
+        mine = np.flatnonzero((where >= offsets[chunk]) & (where < offsets[chunk + 1]) & has_code)
+        if not mine.size:
+            continue
+        rows = where[mine] - offsets[chunk]
+        sub = _rows(dist, rows)
+        p, rank, _p_sub, s_rank = classifier.declared(sub, [codes[i] for i in mine])
+        p_heading[mine], heading_rank[mine], sub_rank[mine] = p, rank, s_rank
+    best = np.array(best_of)[where] if len(where) else np.zeros(0)
+    score = np.where(has_code, np.clip(best - p_heading, 0.0, 1.0), 0.0)
+    out: list[ItemClassification] = []
+    for i, k in enumerate(position):
+        out.append(
+            ItemClassification(
+                suggestions=[
+                    {"hs": c, "confidence": p}
+                    for c, p in zip(codes_of[k], confidence_of[k], strict=True)
+                ],
+                suggested_hs=codes_of[k][0],
+                suggested_confidence=confidence_of[k][0],
+                declared_hs=codes[i],
+                declared_heading_confidence=round(float(p_heading[i]), 4),
+                declared_heading_rank=int(heading_rank[i]),
+                declared_subheading_rank=int(sub_rank[i]),
+                score=round(float(score[i]), 4),
             )
-        offset += n
+        )
+    return out
+
+
+def _rows(dist: Distribution, rows: npt.NDArray[np.intp]) -> Distribution:
+    return Distribution(dist.heading[rows], dist.subheading_scores[rows])
+
+
+def check_houses(
+    classifier: HSClassifier, houses: Sequence[PreparedHouse]
+) -> list[list[ItemClassification]]:
+    """:func:`check_classification` for every item of a batch, one list per
+    house (the pipeline's classification stage)."""
+    items = [item for house in houses for item in house.items]
+    flat = check_classification(
+        classifier, [item["description"] for item in items], [item["hs_code"] for item in items]
+    )
+    out, start = [], 0
+    for house in houses:
+        out.append(flat[start : start + len(house.items)])
+        start += len(house.items)
     return out

@@ -4,7 +4,8 @@ words and the customs office's own labelled history.
 Every known text (an *example*) is a TF-IDF vector of words and word pairs
 (:func:`clearway.classification.text.terms`). A description is scored against
 all examples at once (one sparse product per chunk). A heading's score is the
-best match among its examples plus a share of its chapter's; a subheading's
+best match among its examples, plus half the second best (two pieces of
+evidence beat one stray word), plus a share of its chapter's; a subheading's
 score is the best match among its own examples. Probabilities are
 hierarchical, so a heading with many subheadings gets no head start:
 ``P(subheading) = P(heading) x P(subheading | heading)``, each a softmax whose
@@ -98,18 +99,29 @@ def _group_max(
     group_of_col: npt.NDArray[np.intp],
     n_rows: int,
     n_groups: int,
+    second: float = 0.0,
 ) -> Floats:
-    """Per row, the best value among the columns of each group, as a dense
-    (n_rows, n_groups) array. Examples are sorted by code, so within a row
-    the groups of sorted columns never decrease: each (row, group) is one
-    contiguous run of the data, and one ``reduceat`` takes every maximum."""
+    """Per row, the best value among the columns of each group plus
+    ``second`` times the runner-up, as a dense (n_rows, n_groups) array.
+
+    Examples are sorted by code, so within a row the groups of sorted
+    columns never decrease: each (row, group) is one contiguous run of the
+    data, and ``reduceat`` takes every run's maximum at once."""
     out = np.zeros(n_rows * n_groups)
     group = group_of_col[cols]
     keep = group >= 0
     key = rows[keep] * n_groups + group[keep]
+    kept = values[keep]
     if key.size:
         starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
-        out[key[starts]] = np.maximum.reduceat(values[keep], starts)
+        best = np.maximum.reduceat(kept, starts)
+        if second:
+            run = np.repeat(np.arange(starts.size), np.diff(np.r_[starts, key.size]))
+            is_best = kept == best[run]
+            runner_up = np.maximum.reduceat(np.where(is_best, 0.0, kept), starts)
+            tied = np.add.reduceat(is_best.astype(np.intp), starts) > 1
+            best = best + second * np.where(tied, best, runner_up)
+        out[key[starts]] = best
     return out.reshape(n_rows, n_groups)
 
 
@@ -129,7 +141,9 @@ class HSClassifier:
     ``product_terms`` adds the everyday product words shipped with clearway;
     ``history_weight`` scales the office's labelled history against them;
     ``chapter_weight`` is the share of a chapter's match added to each of its
-    headings; ``max_history_examples`` bounds the examples kept from history
+    headings; ``second_match_weight`` adds the runner-up match within a
+    heading (or chapter), so two independent pieces of evidence beat one
+    stray word; ``max_history_examples`` bounds the examples kept from history
     (a random sample beyond it); ``calibration_share`` of the product words
     and history is held out to fit the temperatures.
     """
@@ -140,6 +154,7 @@ class HSClassifier:
         product_terms: bool = True,
         history_weight: float = 1.0,
         chapter_weight: float = 0.3,
+        second_match_weight: float = 0.5,
         max_history_examples: int = 50_000,
         calibration_share: float = 0.2,
         random_state: int = 0,
@@ -147,6 +162,7 @@ class HSClassifier:
         self.product_terms = product_terms
         self.history_weight = history_weight
         self.chapter_weight = chapter_weight
+        self.second_match_weight = second_match_weight
         self.max_history_examples = max_history_examples
         self.calibration_share = calibration_share
         self.random_state = random_state
@@ -276,8 +292,13 @@ class HSClassifier:
         n = len(texts)
         rows = np.repeat(np.arange(n), np.diff(similarity.indptr))
         cols, values = similarity.indices, similarity.data
-        chapter = _group_max(rows, cols, values, self._group["chapter"], n, len(self.chapters_))
-        heading = _group_max(rows, cols, values, self._group["heading"], n, len(self.headings_))
+        second = self.second_match_weight
+        chapter = _group_max(
+            rows, cols, values, self._group["chapter"], n, len(self.chapters_), second
+        )
+        heading = _group_max(
+            rows, cols, values, self._group["heading"], n, len(self.headings_), second
+        )
         heading += self.chapter_weight * chapter[:, self._heading_chapter]
         subheading = _group_max(
             rows, cols, values, self._group["subheading"], n, len(self.subheadings_) + 1
@@ -436,6 +457,7 @@ class HSClassifier:
                 "product_terms": self.product_terms,
                 "history_weight": self.history_weight,
                 "chapter_weight": self.chapter_weight,
+                "second_match_weight": self.second_match_weight,
                 "max_history_examples": self.max_history_examples,
                 "calibration_share": self.calibration_share,
                 "random_state": self.random_state,
