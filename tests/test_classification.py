@@ -305,3 +305,27 @@ def test_cli_classify_train_and_evaluate(tmp_path: Path, sqlite_url: str) -> Non
     assert set(result) == {"n", "chapter", "heading", "per_second"}
     assert result["n"] == 2
     assert result["chapter"]["top1"] == 1.0
+
+
+def test_signal_finds_simulated_misclassifications(tmp_path: Path, model: HSClassifier) -> None:
+    import csv
+
+    from clearway.classification.misclassification import check_houses
+    from clearway.declarations.batch import prepare_batch
+    from clearway.declarations.intake import IntakeLimits, read_records
+    from clearway.simulate import SimulationConfig, write_simulation
+
+    out, truth_file = tmp_path / "t.jsonl", tmp_path / "t.csv"
+    write_simulation(SimulationConfig(days=1, per_day=2000, seed=5), out, truth_file)
+    with truth_file.open() as stream:
+        truth = {
+            r["declaration_id"]: "misclassification" in r["violations"]
+            for r in csv.DictReader(stream)
+        }
+    houses = prepare_batch(list(read_records([out], IntakeLimits()))).houses
+    flagged = [any(c.flagged for c in checks) for checks in check_houses(model, houses)]
+    actual = [truth[h.ref] for h in houses]
+    hits = sum(f and a for f, a in zip(flagged, actual, strict=True))
+    assert sum(actual) >= 20
+    assert hits / sum(actual) >= 0.8  # recall
+    assert hits / sum(flagged) >= 0.35  # precision, against a ~3% base rate

@@ -24,6 +24,8 @@ from clearway.simulate.world import (
     World,
     build_world,
     load_restricted_names,
+    pick_description,
+    product_codes,
 )
 
 __all__ = ["VIOLATIONS", "SimulationConfig", "TruthRow", "simulate"]
@@ -220,14 +222,14 @@ class _Simulation:
             candidates = [p for p in cat.products if any(b in _LUXURY for b in p.get("brands", []))]
             product = rng.choice(candidates)
             brand = rng.choice([b for b in product["brands"] if b in _LUXURY])
-            template = rng.choice(product["descriptions"])
+            template, hs_code = pick_description(rng, product)
             text = template.format(brand=brand, colour="black", size="M", material="leather")
             if brand not in text:
                 text = f"{brand} {text}"
             items[0].update(
                 description=" ".join(text.split()),
                 brand=brand,
-                hs_code=rng.choice(product["hs"]),
+                hs_code=hs_code,
                 gtin=None,
                 unit_value=round(product["value"][0] * rng.uniform(0.6, 1.4) * rate, 2),
             )
@@ -245,9 +247,13 @@ class _Simulation:
             detail.append(f"{bad['key']} (true HS {bad['true_hs']})")
         if "misclassification" in violations:
             item = rng.choice(items)
-            own = {p["key"] for p in cat.products if item["hs_code"] in p["hs"]}
-            other = rng.choice([p for p in cat.products if p["key"] not in own])
-            wrong = rng.choice(other["hs"])
+            # Another heading altogether: a code of the same heading is a
+            # subheading slip, not the evasion this violation stands for.
+            heading = item["hs_code"][:4]
+            other = rng.choice(
+                [p for p in cat.products if all(c[:4] != heading for c in product_codes(p))]
+            )
+            wrong = rng.choice(product_codes(other))
             detail.append(f"declared {wrong} for {item['hs_code']}")
             item["hs_code"] = wrong
         if "undervaluation" in violations:

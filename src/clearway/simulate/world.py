@@ -17,7 +17,17 @@ import yaml
 from clearway.errors import ConfigurationError
 from clearway.reference import is_hs_subheading
 
-__all__ = ["Catalogue", "Consignee", "Listing", "Seller", "World", "build_world", "catalogue"]
+__all__ = [
+    "Catalogue",
+    "Consignee",
+    "Listing",
+    "Seller",
+    "World",
+    "build_world",
+    "catalogue",
+    "pick_description",
+    "product_codes",
+]
 
 # Origin mix of cross-border parcels: a few countries send most of them.
 ORIGINS: tuple[tuple[str, float], ...] = (
@@ -178,6 +188,21 @@ class Catalogue:
     restricted: list[tuple[str, str]]
 
 
+def product_codes(product: dict[str, Any]) -> list[str]:
+    """Every code goods of this type are filed under."""
+    paired = [d["hs"] for d in product.get("descriptions", []) if isinstance(d, dict)]
+    return list(product.get("hs", [])) + paired
+
+
+def pick_description(rng: random.Random, product: dict[str, Any]) -> tuple[str, str]:
+    """A description template and the code it is filed under: its own code
+    when the template names one, else any of the type's codes."""
+    choice = rng.choice(product["descriptions"])
+    if isinstance(choice, dict):
+        return str(choice["text"]), str(choice["hs"])
+    return str(choice), str(rng.choice(product["hs"]))
+
+
 @cache
 def catalogue() -> Catalogue:
     """The product types, prohibited goods and fallback restricted names."""
@@ -185,7 +210,7 @@ def catalogue() -> Catalogue:
     data = yaml.safe_load(resources.files("clearway").joinpath(source).read_text())
     for section in ("products", "prohibited"):
         for entry in data[section]:
-            codes = entry.get("hs", []) + entry.get("declared_hs", [])
+            codes = product_codes(entry) + entry.get("declared_hs", [])
             codes += [entry["true_hs"]] if "true_hs" in entry else []
             for code in codes:
                 if not is_hs_subheading(code):
@@ -282,10 +307,11 @@ def _listing(rng: random.Random, product: dict[str, Any], seller_no: int, n: int
     brand = rng.choice(product.get("brands", [""]))
     median, sigma = product["value"]
     kg_median, kg_sigma = product["kg"]
+    template, hs_code = pick_description(rng, product)
     return Listing(
         product=product,
-        description=_fill(rng.choice(product["descriptions"]), rng, brand),
-        hs_code=rng.choice(product["hs"]),
+        description=_fill(template, rng, brand),
+        hs_code=hs_code,
         brand=brand,
         gtin=gtin13(rng) if rng.random() < 0.7 else None,
         sku=f"SKU-{seller_no:05d}-{n:03d}",
