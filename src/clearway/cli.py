@@ -21,6 +21,7 @@ from rich.table import Table
 
 from clearway.cli_classifier import classifier_app, classify
 from clearway.cli_ledger import ledger_app
+from clearway.cli_risk import risk_app
 from clearway.duty.assess import Assessment
 from clearway.errors import ClearwayError, ConfigurationError
 from clearway.ledger.keys import keys_for
@@ -39,6 +40,7 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(classifier_app, name="classifier")
+app.add_typer(risk_app, name="risk")
 app.command()(classify)
 
 console = Console()

@@ -70,6 +70,10 @@ class Settings(BaseSettings):
         description="HS classifier written by `clearway classifier train`; while the file is "
         "absent, the built-in knowledge (nomenclature and product words) is used.",
     )
+    risk_model_file: str = Field(
+        default="./clearway-risk.json",
+        description="Learned risk model written by `clearway risk train`.",
+    )
     max_json_document_bytes: int = Field(
         default=256 * 1_048_576,
         ge=1024,

@@ -1,0 +1,79 @@
+"""Training on outcomes, and replacing the model in use only when the new
+one is better on the most recent period."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from clearway.errors import InputError
+from clearway.risk.korean import KOREAN_SPEC, KoreanData
+from clearway.risk.metrics import ranking_report
+from clearway.risk.model import RiskModel
+
+__all__ = ["TrainingOutcome", "recent_period", "train_risk_model"]
+
+
+def recent_period(
+    dates: npt.NDArray[np.str_], share: float = 0.2
+) -> tuple[npt.NDArray[np.bool_], str]:
+    """Rows of the latest ``share`` of the data by date (whole days), and the
+    first day of that period. Validation is time-ordered: a model is judged
+    on a period after everything it learned from."""
+    ordered = np.sort(dates)
+    cut = str(ordered[min(len(ordered) - 1, int(len(ordered) * (1 - share)))])
+    recent = dates >= cut
+    if recent.all() or not recent.any():
+        raise InputError("the data span too few days to hold out a recent period")
+    return recent, cut
+
+
+@dataclass(frozen=True, slots=True)
+class TrainingOutcome:
+    """What training did: the model to keep, and the comparison behind it."""
+
+    model: RiskModel
+    replaced: bool
+    recent_from: str
+    candidate: dict[str, float]
+    current: dict[str, float] | None
+    metadata: dict[str, Any]
+
+
+def _subset(data: KoreanData, rows: npt.NDArray[np.bool_]) -> dict[str, npt.NDArray[Any]]:
+    return {name: values[rows] for name, values in data.frame.items()}
+
+
+def train_risk_model(
+    data: KoreanData, current: RiskModel | None, *, random_state: int = 0
+) -> TrainingOutcome:
+    """Fit a candidate on all but the most recent period and score it there
+    against ``current``; when it is better (precision at 10%, then AUC), fit
+    it again on everything and return it, else keep ``current``."""
+    recent, cut = recent_period(data.dates)
+    candidate = RiskModel(KOREAN_SPEC, random_state=random_state).fit(
+        _subset(data, ~recent), data.fraud[~recent]
+    )
+    recent_frame, recent_labels = _subset(data, recent), data.fraud[recent]
+    candidate_scores = ranking_report(candidate.predict_proba(recent_frame), recent_labels)
+    current_scores = (
+        ranking_report(current.predict_proba(recent_frame), recent_labels) if current else None
+    )
+    better = current_scores is None or (
+        candidate_scores["precision_at_10"],
+        candidate_scores["auc"],
+    ) > (current_scores["precision_at_10"], current_scores["auc"])
+    metadata = {
+        "data_from": min(data.dates.tolist()),
+        "data_to": max(data.dates.tolist()),
+        "rows": len(data.fraud),
+        "recent_from": cut,
+        "recent_metrics": candidate_scores,
+    }
+    if not better and current is not None:
+        return TrainingOutcome(current, False, cut, candidate_scores, current_scores, metadata)
+    model = RiskModel(KOREAN_SPEC, random_state=random_state).fit(data.frame, data.fraud)
+    return TrainingOutcome(model, True, cut, candidate_scores, current_scores, metadata)
