@@ -47,13 +47,26 @@ def _subset(data: KoreanData, rows: npt.NDArray[np.bool_]) -> dict[str, npt.NDAr
     return {name: values[rows] for name, values in data.frame.items()}
 
 
+# Fewest rows after the current model's data for a comparison on them alone.
+_MIN_NEW_ROWS = 200
+
+
 def train_risk_model(
     data: KoreanData, current: RiskModel | None, *, random_state: int = 0
 ) -> TrainingOutcome:
     """Fit a candidate on all but the most recent period and score it there
     against ``current``; when it is better (precision at 10%, then AUC), fit
-    it again on everything and return it, else keep ``current``."""
-    recent, cut = recent_period(data.dates)
+    it again on everything and return it, else keep ``current``.
+
+    The recent period is what came after the current model's data (so
+    neither model has seen it) when there are enough such rows; otherwise
+    the latest 20% of the data."""
+    current_to = current.stored_metadata_.get("data_to") if current is not None else None
+    newer = data.dates > current_to if current_to else np.zeros(len(data.dates), dtype=bool)
+    if newer.sum() >= _MIN_NEW_ROWS and not newer.all():
+        recent, cut = newer, min(data.dates[newer].tolist())
+    else:
+        recent, cut = recent_period(data.dates)
     candidate = RiskModel(KOREAN_SPEC, random_state=random_state).fit(
         _subset(data, ~recent), data.fraud[~recent]
     )
