@@ -61,7 +61,8 @@ def train_risk_model(
     The recent period is what came after the current model's data (so
     neither model has seen it) when there are enough such rows; otherwise
     the latest 20% of the data."""
-    current_to = current.stored_metadata_.get("data_to") if current is not None else None
+    stored = getattr(current, "stored_metadata_", {}) if current is not None else {}
+    current_to = stored.get("data_to")
     newer = data.dates > current_to if current_to else np.zeros(len(data.dates), dtype=bool)
     if newer.sum() >= _MIN_NEW_ROWS and not newer.all():
         recent, cut = newer, min(data.dates[newer].tolist())
