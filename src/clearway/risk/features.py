@@ -1,0 +1,229 @@
+"""Risk features of a batch of declarations, vectorised: one array per
+feature, one value per declaration.
+
+Pure: a batch of shaped declarations (with the checks the pipeline ran on
+them) in, a frame out. Aggregations over time (parcels to one consignee in
+24 h / 72 h) are over the declarations given, in order of filing time, so a
+caller that wants history passes it along with the batch.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cache
+from importlib import resources
+from typing import Self
+
+import numpy as np
+import numpy.typing as npt
+import yaml
+
+from clearway.classification.misclassification import ItemClassification
+from clearway.declarations.batch import PreparedHouse
+from clearway.parties.checks import PartyChecks
+
+__all__ = ["FEATURES", "ValueReference", "risk_features"]
+
+Floats = npt.NDArray[np.float64]
+
+# Every feature, with what it means to an officer (rules and reasons use these).
+FEATURES: dict[str, str] = {
+    "dq_score": "data-quality score of the filing (1 = complete)",
+    "dq_gaps": "number of data-quality gaps",
+    "items": "item lines",
+    "total_value": "declared total value",
+    "misclassification": "largest misclassification score of an item (declared HS vs description)",
+    "screening_score": "best restricted-party screening match (0 = none)",
+    "value_z": "lowest robust z-score of an item's value per kg against the same HS6 and currency",
+    "consignee_parcels_24h": "parcels to the same consignee within 24 h (incl. this one)",
+    "consignee_parcels_72h": "parcels to the same consignee within 72 h (incl. this one)",
+    "consignee_value_72h": "total declared value to the same consignee within 72 h",
+    "luxury_brand_below_floor": "1 if an item names a luxury brand at an implausibly low price",
+    "prohibited_terms": "number of watched prohibited-goods terms in the descriptions",
+    "missing_identifier_share": "share of items without GTIN",
+    "unidentified_item_share": "share of items with neither GTIN nor seller SKU",
+    "consignee_seller_parcels_24h": "parcels from one seller to one consignee within 24 h",
+    "consignee_seller_value_24h": "their total declared value",
+    "transshipment": "1 if goods originate elsewhere than the departure country",
+}
+
+_DAY = 86_400.0
+
+
+@cache
+def _signals() -> tuple[dict[str, float], re.Pattern[str]]:
+    text = resources.files("clearway.risk").joinpath("data/signals.yaml").read_text()
+    data = yaml.safe_load(text)
+    brands = {str(k).lower(): float(v) for k, v in data["luxury_brands"].items()}
+    terms = sorted((re.escape(str(t).lower()) for t in data["prohibited_terms"]), key=len)
+    return brands, re.compile(r"\b(?:" + "|".join(reversed(terms)) + r")\b")
+
+
+@dataclass
+class ValueReference:
+    """Median and spread of log(value per kg) per HS6 and currency, learned
+    from filings, for robust z-scores. Groups seen fewer than
+    ``min_count`` times give no score (NaN)."""
+
+    min_count: int = 5
+    medians_: dict[tuple[str, str], tuple[float, float]] = field(default_factory=dict)
+
+    def fit(self, hs6: Sequence[str], currency: Sequence[str], log_value_per_kg: Floats) -> Self:
+        keys = np.array([f"{h}|{c}" for h, c in zip(hs6, currency, strict=True)])
+        finite = np.isfinite(log_value_per_kg)
+        keys, values = keys[finite], log_value_per_kg[finite]
+        order = np.argsort(keys, kind="stable")
+        keys, values = keys[order], values[order]
+        unique, starts, counts = np.unique(keys, return_index=True, return_counts=True)
+        self.medians_ = {}
+        for key, start, count in zip(unique.tolist(), starts, counts, strict=True):
+            if count < self.min_count:
+                continue
+            group = values[start : start + count]
+            median = float(np.median(group))
+            # 1.4826 x MAD estimates the standard deviation of normal data.
+            spread = max(1.4826 * float(np.median(np.abs(group - median))), 0.05)
+            hs, cur = key.split("|")
+            self.medians_[(hs, cur)] = (median, spread)
+        return self
+
+    def zscores(
+        self, hs6: Sequence[str], currency: Sequence[str], log_value_per_kg: Floats
+    ) -> Floats:
+        stats = np.array(
+            [
+                self.medians_.get((h, c), (np.nan, np.nan))
+                for h, c in zip(hs6, currency, strict=True)
+            ]
+        ).reshape(-1, 2)
+        z: Floats = (log_value_per_kg - stats[:, 0]) / stats[:, 1]
+        return z
+
+
+def item_value_frame(
+    houses: Sequence[PreparedHouse],
+) -> tuple[list[str], list[str], Floats, npt.NDArray[np.intp]]:
+    """Per item: HS6, currency, log(unit value per kg) and its house's index."""
+    hs6: list[str] = []
+    currency: list[str] = []
+    values: list[float] = []
+    owner: list[int] = []
+    for index, house in enumerate(houses):
+        for item in house.items:
+            kg = item.get("net_weight_kg")
+            quantity = item.get("quantity") or 1
+            per_kg = item["unit_value"] * quantity / kg if kg else np.nan
+            hs6.append((item.get("hs_code") or "")[:6])
+            currency.append(item["currency"])
+            values.append(np.log(per_kg) if per_kg and per_kg > 0 else np.nan)
+            owner.append(index)
+    return hs6, currency, np.array(values, dtype=np.float64), np.array(owner, dtype=np.intp)
+
+
+def _windows(
+    keys: list[str], times: Floats, values: Floats, seconds: float
+) -> tuple[Floats, Floats]:
+    """For each row: rows with the same key within ``seconds`` before it
+    (itself included), and their total value."""
+    n = len(keys)
+    _, code = np.unique(np.array(keys), return_inverse=True)
+    order = np.lexsort((times, code))
+    code_s, time_s, value_s = code[order], times[order], values[order]
+    # Sorted by (key, time): a window is a range ending at the row.
+    position = code_s.astype(np.float64) * 1e12 + time_s
+    first = np.searchsorted(position, position - seconds, side="left")
+    cumulative = np.r_[0.0, np.cumsum(value_s)]
+    counts, totals = np.empty(n), np.empty(n)
+    counts[order] = np.arange(n) - first + 1
+    totals[order] = cumulative[np.arange(n) + 1] - cumulative[first]
+    return counts, totals
+
+
+def risk_features(
+    houses: Sequence[PreparedHouse],
+    *,
+    classified: Sequence[Sequence[ItemClassification]] | None = None,
+    parties: PartyChecks | None = None,
+    reference: ValueReference | None = None,
+) -> dict[str, Floats]:
+    """The features of :data:`FEATURES` for each declaration of ``houses``."""
+    n = len(houses)
+    columns = [h.columns for h in houses]
+    brands, prohibited = _signals()
+    frame: dict[str, Floats] = {
+        "dq_score": np.array([c["dq_score"] for c in columns], dtype=np.float64),
+        "dq_gaps": np.array([c["dq_gaps"].count('"element"') for c in columns], dtype=np.float64),
+        "items": np.array([c["item_count"] for c in columns], dtype=np.float64),
+        "total_value": np.array([c["total_value"] for c in columns], dtype=np.float64),
+    }
+    frame["misclassification"] = np.array(
+        [max((c.score for c in checks), default=0.0) for checks in classified]
+        if classified is not None
+        else np.zeros(n),
+        dtype=np.float64,
+    )
+    frame["screening_score"] = np.array(
+        [max((hit.score for _role, hit in hits), default=0.0) for hits in parties.hits]
+        if parties is not None
+        else np.zeros(n),
+        dtype=np.float64,
+    )
+    hs6, currency, log_values, owner = item_value_frame(houses)
+    z = reference.zscores(hs6, currency, log_values) if reference else np.full(len(owner), np.nan)
+    lowest = np.full(n, np.inf)
+    np.minimum.at(lowest, owner, np.where(np.isfinite(z), z, np.inf))
+    frame["value_z"] = np.where(np.isfinite(lowest), lowest, 0.0)
+    keys = [
+        f"{' '.join(str(c['consignee_name']).lower().split())}|{c['consignee_country']}"
+        for c in columns
+    ]
+    times = np.array(
+        [c["filed_at"].timestamp() if isinstance(c["filed_at"], datetime) else 0.0 for c in columns]
+    )
+    frame["consignee_parcels_24h"], _ = _windows(keys, times, frame["total_value"], _DAY)
+    frame["consignee_parcels_72h"], frame["consignee_value_72h"] = _windows(
+        keys, times, frame["total_value"], 3 * _DAY
+    )
+    # One order split into parcels that each stay under the low-value
+    # threshold: same seller, same consignee, same day.
+    pair_keys = [
+        f"{key}|{' '.join(str(c['seller_name']).lower().split())}"
+        for key, c in zip(keys, columns, strict=True)
+    ]
+    frame["consignee_seller_parcels_24h"], frame["consignee_seller_value_24h"] = _windows(
+        pair_keys, times, frame["total_value"], _DAY
+    )
+    luxury = np.zeros(n)
+    terms = np.zeros(n)
+    missing = np.zeros(n)
+    unidentified = np.zeros(n)
+    transshipment = np.zeros(n)
+    for index, house in enumerate(houses):
+        departure = house.columns["departure_country"]
+        for item in house.items:
+            text = item["description"].lower()
+            brand = (item.get("brand") or "").lower()
+            for name, floor in brands.items():
+                if (name == brand or name in text) and item["unit_value"] < floor:
+                    luxury[index] = 1.0
+            terms[index] += len(prohibited.findall(text))
+            missing[index] += not item.get("gtin")
+            unidentified[index] += not item.get("gtin") and not item.get("sku")
+            origin = item.get("origin_country")
+            if origin and departure and origin != departure:
+                transshipment[index] = 1.0
+        missing[index] /= max(1, len(house.items))
+        unidentified[index] /= max(1, len(house.items))
+    frame["luxury_brand_below_floor"] = luxury
+    frame["prohibited_terms"] = terms
+    frame["missing_identifier_share"] = missing
+    frame["unidentified_item_share"] = unidentified
+    frame["transshipment"] = transshipment
+    return frame
+
+
+def describe(feature: str) -> str:
+    return FEATURES.get(feature, feature.replace("_", " "))

@@ -1,0 +1,126 @@
+"""From features, rules and model scores to a lane for every declaration,
+with its reasons.
+
+Lanes: green (release), yellow (document check or request for
+information), red (physical or non-intrusive inspection), black (do not
+load; only for pre-loading filings). The red lane is bounded by the
+inspection capacity: rules that demand red take it first (by score), then
+the highest scores, except a share kept for random selection among all the
+rest. Inspecting only by score starves the model of outcomes on what it
+scores low and hides drift; the random share keeps measuring that.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from clearway.risk.rules import LANES, RuleSet, evaluate_rules
+
+__all__ = ["Decisions", "LanePolicy", "decide"]
+
+Floats = npt.NDArray[np.float64]
+_RANK = {lane: i for i, lane in enumerate(LANES)}
+
+
+@dataclass(frozen=True, slots=True)
+class LanePolicy:
+    """``capacity``: red-lane inspections available for the batch (None:
+    ``capacity_share`` of it); ``exploration_share`` of that capacity goes to
+    random selection; a score of ``yellow_score`` or more asks for documents."""
+
+    capacity: int | None = None
+    capacity_share: float = 0.05
+    exploration_share: float = 0.10
+    yellow_score: float = 0.5
+    random_state: int = 0
+
+    def red_capacity(self, n: int) -> int:
+        return self.capacity if self.capacity is not None else int(n * self.capacity_share)
+
+
+@dataclass(frozen=True, slots=True)
+class Decisions:
+    """Per declaration: composite score, lane, why it is red (``rule``,
+    ``score``, ``exploration``, or empty) and the reasons in words."""
+
+    score: Floats
+    lane: npt.NDArray[np.str_]
+    selected_by: npt.NDArray[np.str_]
+    reasons: list[list[str]]
+    fired: list[list[str]]
+
+
+def decide(
+    frame: Mapping[str, npt.NDArray[Any]],
+    rules: RuleSet,
+    day: date,
+    policy: LanePolicy,
+    *,
+    model_scores: Floats | None = None,
+    model_reasons: Sequence[Sequence[tuple[str, float]]] | None = None,
+    pre_loading: npt.NDArray[np.bool_] | None = None,
+) -> Decisions:
+    """Score and lane every row of ``frame`` (features and fields)."""
+    n = len(next(iter(frame.values())))
+    active, hits = evaluate_rules(rules, frame, day)
+    weights = np.array([r.weight for r in active], dtype=np.float64)
+    # Rules combine as independent evidence (noisy-or), then with the model.
+    rule_score = (
+        1.0 - np.prod(np.where(hits, 1.0 - weights, 1.0), axis=1) if active else np.zeros(n)
+    )
+    score = rule_score if model_scores is None else 1.0 - (1.0 - rule_score) * (1.0 - model_scores)
+    floors = np.array([_RANK[r.min_lane] for r in active], dtype=np.intp)
+    minimum = np.where(hits, floors, 0).max(axis=1) if active else np.zeros(n, dtype=np.intp)
+    loading = pre_loading if pre_loading is not None else np.zeros(n, dtype=bool)
+    black = (minimum == _RANK["black"]) & loading
+    minimum = np.where((minimum == _RANK["black"]) & ~loading, _RANK["red"], minimum)
+
+    lane = np.full(n, "green", dtype="<U6")
+    selected = np.full(n, "", dtype="<U13")
+    lane[black] = "black"
+    selected[black] = "rule"
+    capacity = policy.red_capacity(n)
+    explore = int(capacity * policy.exploration_share)
+    # 1. Rules that demand red, riskiest first.
+    forced = np.flatnonzero((minimum >= _RANK["red"]) & ~black)
+    forced = forced[np.argsort(-score[forced], kind="stable")]
+    taken = forced[: max(0, capacity)]
+    lane[taken], selected[taken] = "red", "rule"
+    over = forced[len(taken) :]
+    # 2. The highest scores, leaving the exploration share.
+    room = max(0, capacity - len(taken) - explore)
+    open_rows = np.flatnonzero(lane == "green")
+    by_score = open_rows[np.argsort(-score[open_rows], kind="stable")]
+    by_score = by_score[score[by_score] > 0][:room]
+    lane[by_score], selected[by_score] = "red", "score"
+    # 3. Random selection among everything left, whatever its score.
+    left = np.flatnonzero(lane == "green")
+    slots = min(len(left), capacity - int((lane == "red").sum()))
+    if slots > 0:
+        picks = np.random.default_rng(policy.random_state).choice(left, slots, replace=False)
+        lane[picks], selected[picks] = "red", "exploration"
+    yellow = (lane == "green") & ((minimum >= _RANK["yellow"]) | (score >= policy.yellow_score))
+    lane[yellow] = "yellow"
+    lane[over] = "yellow"
+    selected[over] = "over_capacity"
+
+    reasons: list[list[str]] = []
+    fired: list[list[str]] = []
+    for row in range(n):
+        row_rules = [active[j] for j in np.flatnonzero(hits[row])] if active else []
+        fired.append([r.id for r in row_rules])
+        words = [f"{r.reason} (rule {r.id})" for r in row_rules]
+        if model_reasons is not None:
+            words += [f"model: {name} (+{value:.2f})" for name, value in model_reasons[row]]
+        if selected[row] == "exploration":
+            words.append("selected at random to keep measuring what scores low")
+        if selected[row] == "over_capacity":
+            words.append("a rule asks for inspection but the red lane is full: held for documents")
+        reasons.append(words)
+    return Decisions(score, lane, selected, reasons, fired)

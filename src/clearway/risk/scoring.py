@@ -1,0 +1,75 @@
+"""Scoring a batch: features, rules, the learned model when there is one,
+and lanes with reasons: what the pipeline and ``clearway rules backtest``
+call."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from clearway.classification.misclassification import ItemClassification
+from clearway.declarations.batch import PreparedHouse
+from clearway.parties.checks import PartyChecks
+from clearway.risk.features import FEATURES, ValueReference, risk_features
+from clearway.risk.lanes import Decisions, LanePolicy, decide
+from clearway.risk.model import FeatureSpec, RiskModel
+from clearway.risk.rules import FIELDS, RuleSet
+
+__all__ = ["DECLARATION_SPEC", "risk_frame", "score_batch"]
+
+# The learned model's view of a declaration: every feature, the route, and
+# the track record of its seller and filer (outcome rates learned from
+# inspections, out of fold).
+DECLARATION_SPEC = FeatureSpec(
+    categorical=("destination_country", "departure_country", "mode", "filer_role"),
+    numeric=tuple(FEATURES),
+    encoded=(("seller",), ("filer",), ("seller_country",)),
+    descriptions={**FEATURES, "seller": "seller", "filer": "filer"},
+)
+
+
+def risk_frame(
+    houses: Sequence[PreparedHouse],
+    *,
+    classified: Sequence[Sequence[ItemClassification]] | None = None,
+    parties: PartyChecks | None = None,
+    reference: ValueReference | None = None,
+) -> dict[str, npt.NDArray[Any]]:
+    """Features and the text fields rules may test, one array each."""
+    frame: dict[str, npt.NDArray[Any]] = dict(
+        risk_features(houses, classified=classified, parties=parties, reference=reference)
+    )
+    for name in sorted(FIELDS):
+        frame[name] = np.array([str(h.columns.get(name) or "") for h in houses])
+    # Who filed and who receives: the learned model keeps their track record.
+    frame["seller"] = np.array(
+        [f"{h.columns['seller_name']}|{h.columns['seller_country']}".lower() for h in houses]
+    )
+    frame["filer"] = np.array([h.filer_id for h in houses])
+    return frame
+
+
+def score_batch(
+    houses: Sequence[PreparedHouse],
+    rules: RuleSet,
+    policy: LanePolicy,
+    day: date,
+    *,
+    classified: Sequence[Sequence[ItemClassification]] | None = None,
+    parties: PartyChecks | None = None,
+    reference: ValueReference | None = None,
+    model: RiskModel | None = None,
+    explain: bool = True,
+) -> tuple[dict[str, npt.NDArray[Any]], Decisions]:
+    """The frame and the decisions for a batch of declarations."""
+    frame = risk_frame(houses, classified=classified, parties=parties, reference=reference)
+    scores = reasons = None
+    if model is not None:
+        scores = model.predict_proba(frame)
+        if explain:
+            reasons = model.explain(frame)
+    return frame, decide(frame, rules, day, policy, model_scores=scores, model_reasons=reasons)

@@ -1,0 +1,219 @@
+"""Risk features, targeting rules and lanes on hand-made cases."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+import pytest
+
+from clearway.declarations.batch import prepare_batch
+from clearway.declarations.intake import RawRecord
+from clearway.errors import ValidationFailed
+from clearway.risk.features import ValueReference, risk_features
+from clearway.risk.lanes import LanePolicy, decide
+from clearway.risk.rules import builtin_rules, evaluate_rules, load_rules
+from clearway.risk.scoring import risk_frame, score_batch
+from tests import factories as f
+
+DAY = date(2026, 11, 20)
+
+
+def _houses(*docs: dict) -> list:
+    import orjson
+
+    records = [RawRecord("t", i + 1, orjson.dumps(d)) for i, d in enumerate(docs)]
+    batch = prepare_batch(records)
+    assert not batch.rejections, batch.rejections
+    return batch.houses
+
+
+def _parcel(value: str, at: str, consignee: str = "Jane Roe", seller: str = "Shenzhen Gadget Co"):
+    return f.declaration(
+        items=[f.item(unit_value=value, quantity=1)],
+        filed_at=at,
+        consignee__name=consignee,
+        seller__name=seller,
+        totals={"value": value, "currency": "EUR"},
+    )
+
+
+def test_split_shipment_across_three_parcels_is_found() -> None:
+    split = [_parcel("90.00", f"2026-11-20T{h:02d}:00:00Z") for h in (8, 9, 10)]
+    other = _parcel("90.00", "2026-11-20T09:30:00Z", consignee="John Smith")
+    later = _parcel("90.00", "2026-11-23T09:00:00Z")
+    houses = _houses(*split, other, later)
+    frame = risk_frame(houses)
+    assert frame["consignee_seller_parcels_24h"].tolist() == [1, 2, 3, 1, 1]
+    assert frame["consignee_seller_value_24h"][2] == pytest.approx(270.0)
+    rules = builtin_rules()
+    active, hits = evaluate_rules(rules, frame, DAY)
+    fired = hits[:, [r.id for r in active].index("split-shipment")]
+    assert fired.tolist() == [False, True, True, False, False]
+
+
+def test_value_z_scores_against_the_reference() -> None:
+    reference = ValueReference(min_count=3).fit(
+        ["851830"] * 5, ["EUR"] * 5, np.log(np.array([100.0, 110, 90, 105, 95]))
+    )
+    cheap = f.declaration(items=[f.item(unit_value="1.00", net_weight_kg="0.1")])
+    normal = f.declaration(items=[f.item(unit_value="10.00", net_weight_kg="0.1")])
+    unknown = f.declaration(items=[f.item(hs_code="950300", unit_value="1.00")])
+    frame = risk_features(_houses(cheap, normal, unknown), reference=reference)
+    assert frame["value_z"][0] < -5
+    assert abs(frame["value_z"][1]) < 1
+    assert frame["value_z"][2] == 0.0  # no reference for the group: no signal
+
+
+def test_description_signals() -> None:
+    fake = f.declaration(items=[f.item(description="Rolex submariner watch", unit_value="25.00")])
+    real = f.declaration(items=[f.item(description="Rolex submariner watch", unit_value="9000")])
+    banned = f.declaration(items=[f.item(description="Solvent trap kit 1/2x28")])
+    bare = f.declaration(items=[f.item(gtin=None, sku=None), f.item(sku="S2")])
+    frame = risk_features(_houses(fake, real, banned, bare))
+    assert frame["luxury_brand_below_floor"].tolist() == [1, 0, 0, 0]
+    assert frame["prohibited_terms"].tolist() == [0, 0, 1, 0]
+    assert frame["unidentified_item_share"].tolist() == [0, 0, 0, 0.5]
+    assert frame["missing_identifier_share"][3] == 0.5
+
+
+@pytest.mark.parametrize(
+    ("rule", "field", "words"),
+    [
+        ({"feature": "nonsense", "op": ">", "value": 1}, "rule r1.when", "unknown feature"),
+        ({"feature": "dq_score", "op": "~", "value": 1}, "rule r1.when", "op must be one of"),
+        ({"feature": "dq_score", "op": ">", "value": "high"}, "rule r1.when", "is numeric"),
+        ({"feature": "mode", "op": ">", "value": "air"}, "rule r1.when", "is text"),
+    ],
+)
+def test_invalid_rules_are_refused_naming_the_rule(rule: dict, field: str, words: str) -> None:
+    import yaml
+
+    text = yaml.safe_dump(
+        {
+            "version": 1,
+            "rules": [
+                {
+                    "id": "r1",
+                    "owner": "me",
+                    "valid_from": "2026-01-01",
+                    "when": rule,
+                    "weight": 0.5,
+                    "reason": "x",
+                }
+            ],
+        }
+    )
+    with pytest.raises(ValidationFailed) as caught:
+        load_rules(text=text)
+    assert any(d.field.startswith(field) and words in d.message for d in caught.value.details)
+
+
+def test_rule_period_lane_and_ids_are_checked() -> None:
+    text = _rules(
+        {"id": "a", "valid_from": "2026-02-01", "valid_to": "2026-01-01"},
+        {"id": "b", "min_lane": "purple"},
+        {"id": "b", "weight": 2},
+    )
+    with pytest.raises(ValidationFailed) as caught:
+        load_rules(text=text)
+    messages = " | ".join(f"{d.field}: {d.message}" for d in caught.value.details)
+    assert "rule a: valid_to must not be before valid_from" in messages
+    assert "rule b.min_lane" in messages
+    assert "rule b.weight" in messages
+
+
+def test_rules_outside_their_validity_do_not_fire() -> None:
+    rules = load_rules(
+        text=_rules(
+            {"id": "old", "valid_from": "2025-01-01", "valid_to": "2025-12-31"},
+            {"id": "now"},
+            version=2,
+        )
+    )
+    active, hits = evaluate_rules(rules, {"dq_score": np.array([0.5, 0.9])}, DAY)
+    assert [r.id for r in active] == ["now"]
+    assert hits.all()
+
+
+def _rules(*rules: dict, version: int = 1) -> str:
+    import yaml
+
+    base = {"owner": "me", "valid_from": "2026-01-01", "weight": 0.5, "reason": "x"}
+    when = {"feature": "dq_score", "op": "<=", "value": 1}
+    return yaml.safe_dump(
+        {"version": version, "rules": [{**base, "when": when, **rule} for rule in rules]}
+    )
+
+
+def _frame(n: int, forced: int = 0) -> dict[str, np.ndarray]:
+    from clearway.risk.features import FEATURES
+    from clearway.risk.rules import FIELDS
+
+    frame: dict[str, np.ndarray] = {name: np.zeros(n) for name in FEATURES}
+    frame.update({name: np.full(n, "") for name in FIELDS})
+    frame["dq_score"] += 1.0
+    frame["screening_score"][:forced] = 1.0
+    return frame
+
+
+def test_red_lane_capacity_is_never_exceeded() -> None:
+    scores = np.linspace(0, 1, 1000)
+    policy = LanePolicy(capacity=30, exploration_share=0.1)
+    # More rules asking for red than there is capacity.
+    done = decide(_frame(1000, forced=50), builtin_rules(), DAY, policy, model_scores=scores)
+    assert (done.lane == "red").sum() == 30
+    assert (done.selected_by == "rule").sum() == 30
+    assert (done.selected_by == "over_capacity").sum() == 20
+    assert all(done.lane[done.selected_by == "over_capacity"] == "yellow")
+
+
+def test_capacity_goes_to_the_riskiest_then_to_random_selection() -> None:
+    rng = np.random.default_rng(0)
+    scores = rng.random(1000)
+    done = decide(
+        _frame(1000),
+        builtin_rules(),
+        DAY,
+        LanePolicy(capacity=50, exploration_share=0.2),
+        model_scores=scores,
+    )
+    red = done.lane == "red"
+    assert red.sum() == 50
+    by_score = done.selected_by == "score"
+    assert by_score.sum() == 40
+    assert scores[by_score].min() >= np.sort(scores)[-40]
+    explored = done.selected_by == "exploration"
+    assert explored.sum() == 10
+    assert all("selected at random" in " ".join(done.reasons[i]) for i in np.flatnonzero(explored))
+
+
+def test_black_lane_only_for_pre_loading_filings() -> None:
+    rules = load_rules(
+        text=_rules(
+            {
+                "id": "dnl",
+                "when": {"feature": "screening_score", "op": ">=", "value": 1},
+                "weight": 1,
+                "min_lane": "black",
+            }
+        )
+    )
+    frame = _frame(4, forced=2)
+    done = decide(
+        frame,
+        rules,
+        DAY,
+        LanePolicy(capacity=5),
+        pre_loading=np.array([True, False, True, False]),
+    )
+    assert done.lane.tolist()[:2] == ["black", "red"]
+
+
+def test_reasons_name_the_rule_and_the_model_features() -> None:
+    doc = f.declaration(items=[f.item(description="Solvent trap kit", hs_code="732690")])
+    _, done = score_batch(_houses(doc), builtin_rules(), LanePolicy(capacity=1), DAY)
+    assert done.lane.tolist() == ["red"]
+    assert done.fired == [["prohibited-terms"]]
+    assert "(rule prohibited-terms)" in done.reasons[0][0]
+    assert done.score[0] == pytest.approx(0.9)
