@@ -72,6 +72,7 @@ def _time_scoring(
     args: tuple[list[PreparedHouse], list, PartyChecks, ValueReference, RiskModel],
 ) -> tuple[int, float]:
     houses, classified, parties, reference, model = args
+    model.serve_with_threads(1)
     rules, policy = builtin_rules(), LanePolicy()
     started = time.perf_counter()
     for s in range(0, len(houses), 20_000):

@@ -44,17 +44,19 @@ def test_split_shipment_across_three_parcels_is_found() -> None:
     later = _parcel("90.00", "2026-11-23T09:00:00Z")
     houses = _houses(*split, other, later)
     frame = risk_frame(houses)
-    assert frame["consignee_seller_parcels_24h"].tolist() == [1, 2, 3, 1, 1]
-    assert frame["consignee_seller_value_24h"][2] == pytest.approx(270.0)
+    # Every part counts all three: the later parts are filed before arrival.
+    assert frame["consignee_seller_parcels_24h"].tolist() == [3, 3, 3, 1, 1]
+    assert frame["consignee_seller_value_24h"][0] == pytest.approx(270.0)
     rules = builtin_rules()
     active, hits = evaluate_rules(rules, frame, DAY)
     fired = hits[:, [r.id for r in active].index("split-shipment")]
-    assert fired.tolist() == [False, True, True, False, False]
+    assert fired.tolist() == [True, True, True, False, False]
 
 
 def test_value_z_scores_against_the_reference() -> None:
+    per_kg = np.log(np.array([100.0, 110, 90, 105, 95]))
     reference = ValueReference(min_count=3).fit(
-        ["851830"] * 5, ["EUR"] * 5, np.log(np.array([100.0, 110, 90, 105, 95]))
+        ["851830"] * 5, ["EUR"] * 5, np.column_stack([per_kg, per_kg - np.log(10)])
     )
     cheap = f.declaration(items=[f.item(unit_value="1.00", net_weight_kg="0.1")])
     normal = f.declaration(items=[f.item(unit_value="10.00", net_weight_kg="0.1")])
@@ -63,6 +65,8 @@ def test_value_z_scores_against_the_reference() -> None:
     assert frame["value_z"][0] < -5
     assert abs(frame["value_z"][1]) < 1
     assert frame["value_z"][2] == 0.0  # no reference for the group: no signal
+    assert frame["unit_value_z"][0] < -5
+    assert abs(frame["unit_value_z"][1]) < 1
 
 
 def test_description_signals() -> None:
@@ -214,6 +218,6 @@ def test_reasons_name_the_rule_and_the_model_features() -> None:
     doc = f.declaration(items=[f.item(description="Solvent trap kit", hs_code="732690")])
     _, done = score_batch(_houses(doc), builtin_rules(), LanePolicy(capacity=1), DAY)
     assert done.lane.tolist() == ["red"]
-    assert done.fired == [["prohibited-terms"]]
+    assert done.fired == [("prohibited-terms",)]
     assert "(rule prohibited-terms)" in done.reasons[0][0]
     assert done.score[0] == pytest.approx(0.9)

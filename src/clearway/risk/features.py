@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
 from importlib import resources
-from typing import Self
+from typing import Any, Self
 
 import numpy as np
 import numpy.typing as npt
@@ -37,10 +37,11 @@ FEATURES: dict[str, str] = {
     "total_value": "declared total value",
     "misclassification": "largest misclassification score of an item (declared HS vs description)",
     "screening_score": "best restricted-party screening match (0 = none)",
-    "value_z": "lowest robust z-score of an item's value per kg against the same HS6 and currency",
-    "consignee_parcels_24h": "parcels to the same consignee within 24 h (incl. this one)",
-    "consignee_parcels_72h": "parcels to the same consignee within 72 h (incl. this one)",
-    "consignee_value_72h": "total declared value to the same consignee within 72 h",
+    "value_z": "lowest robust z-score of an item's value per kg (same HS6 and currency)",
+    "unit_value_z": "lowest robust z-score of an item's unit value (same HS6 and currency)",
+    "consignee_parcels_24h": "parcels to the same consignee filed within 24 h of this one",
+    "consignee_parcels_72h": "parcels to the same consignee filed within 72 h of this one",
+    "consignee_value_72h": "their total declared value",
     "luxury_brand_below_floor": "1 if an item names a luxury brand at an implausibly low price",
     "prohibited_terms": "number of watched prohibited-goods terms in the descriptions",
     "missing_identifier_share": "share of items without GTIN",
@@ -54,91 +55,106 @@ _DAY = 86_400.0
 
 
 @cache
-def _signals() -> tuple[dict[str, float], re.Pattern[str]]:
+def _signals() -> tuple[dict[str, float], re.Pattern[str], re.Pattern[str]]:
     text = resources.files("clearway.risk").joinpath("data/signals.yaml").read_text()
     data = yaml.safe_load(text)
     brands = {str(k).lower(): float(v) for k, v in data["luxury_brands"].items()}
-    terms = sorted((re.escape(str(t).lower()) for t in data["prohibited_terms"]), key=len)
-    return brands, re.compile(r"\b(?:" + "|".join(reversed(terms)) + r")\b")
+    return brands, _alternation(brands), _alternation(data["prohibited_terms"])
+
+
+def _alternation(words: Any) -> re.Pattern[str]:
+    """One pattern for a list of phrases, longest first, on word boundaries."""
+    escaped = sorted((re.escape(str(w).lower()) for w in words), key=len, reverse=True)
+    return re.compile(r"\b(?:" + "|".join(escaped) + r")\b")
 
 
 @dataclass
 class ValueReference:
-    """Median and spread of log(value per kg) per HS6 and currency, learned
-    from filings, for robust z-scores. Groups seen fewer than
-    ``min_count`` times give no score (NaN)."""
+    """Median and spread of each value measure (columns: log value per kg,
+    log unit value) per HS6 and currency, learned from filings, for robust
+    z-scores. A group seen fewer than ``min_count`` times gives no score
+    (NaN)."""
 
     min_count: int = 5
-    medians_: dict[tuple[str, str], tuple[float, float]] = field(default_factory=dict)
+    medians_: dict[tuple[str, str], tuple[Floats, Floats]] = field(default_factory=dict)
 
-    def fit(self, hs6: Sequence[str], currency: Sequence[str], log_value_per_kg: Floats) -> Self:
+    def fit(self, hs6: Sequence[str], currency: Sequence[str], measures: Floats) -> Self:
         keys = np.array([f"{h}|{c}" for h, c in zip(hs6, currency, strict=True)])
-        finite = np.isfinite(log_value_per_kg)
-        keys, values = keys[finite], log_value_per_kg[finite]
         order = np.argsort(keys, kind="stable")
-        keys, values = keys[order], values[order]
+        keys, values = keys[order], measures[order]
         unique, starts, counts = np.unique(keys, return_index=True, return_counts=True)
         self.medians_ = {}
         for key, start, count in zip(unique.tolist(), starts, counts, strict=True):
-            if count < self.min_count:
-                continue
             group = values[start : start + count]
-            median = float(np.median(group))
+            if np.isfinite(group).all(axis=1).sum() < self.min_count:
+                continue
+            median = np.nanmedian(group, axis=0)
             # 1.4826 x MAD estimates the standard deviation of normal data.
-            spread = max(1.4826 * float(np.median(np.abs(group - median))), 0.05)
+            spread = np.maximum(1.4826 * np.nanmedian(np.abs(group - median), axis=0), 0.05)
             hs, cur = key.split("|")
             self.medians_[(hs, cur)] = (median, spread)
         return self
 
-    def zscores(
-        self, hs6: Sequence[str], currency: Sequence[str], log_value_per_kg: Floats
-    ) -> Floats:
-        stats = np.array(
-            [
-                self.medians_.get((h, c), (np.nan, np.nan))
-                for h, c in zip(hs6, currency, strict=True)
-            ]
-        ).reshape(-1, 2)
-        z: Floats = (log_value_per_kg - stats[:, 0]) / stats[:, 1]
+    def zscores(self, hs6: Sequence[str], currency: Sequence[str], measures: Floats) -> Floats:
+        width = measures.shape[1]
+        missing = (np.full(width, np.nan), np.full(width, np.nan))
+        found = [self.medians_.get((h, c), missing) for h, c in zip(hs6, currency, strict=True)]
+        medians = np.array([m for m, _ in found]).reshape(-1, width)
+        spreads = np.array([s for _, s in found]).reshape(-1, width)
+        z: Floats = (measures - medians) / spreads
         return z
 
 
 def item_value_frame(
     houses: Sequence[PreparedHouse],
 ) -> tuple[list[str], list[str], Floats, npt.NDArray[np.intp]]:
-    """Per item: HS6, currency, log(unit value per kg) and its house's index."""
+    """Per item: HS6, currency, the value measures (log value per kg, log
+    unit value; NaN where unknown) and the index of its house."""
     hs6: list[str] = []
     currency: list[str] = []
-    values: list[float] = []
+    values: list[tuple[float, float]] = []
     owner: list[int] = []
     for index, house in enumerate(houses):
         for item in house.items:
             kg = item.get("net_weight_kg")
             quantity = item.get("quantity") or 1
-            per_kg = item["unit_value"] * quantity / kg if kg else np.nan
+            unit = item["unit_value"]
+            per_kg = unit * quantity / kg if kg else 0.0
             hs6.append((item.get("hs_code") or "")[:6])
             currency.append(item["currency"])
-            values.append(np.log(per_kg) if per_kg and per_kg > 0 else np.nan)
+            values.append(
+                (
+                    float(np.log(per_kg)) if per_kg > 0 else np.nan,
+                    float(np.log(unit)) if unit > 0 else np.nan,
+                )
+            )
             owner.append(index)
-    return hs6, currency, np.array(values, dtype=np.float64), np.array(owner, dtype=np.intp)
+    return (
+        hs6,
+        currency,
+        np.array(values, dtype=np.float64).reshape(-1, 2),
+        np.array(owner, dtype=np.intp),
+    )
 
 
 def _windows(
     keys: list[str], times: Floats, values: Floats, seconds: float
 ) -> tuple[Floats, Floats]:
-    """For each row: rows with the same key within ``seconds`` before it
-    (itself included), and their total value."""
+    """For each row: rows with the same key filed within ``seconds`` either
+    side of it (itself included), and their total value. Both sides: filings
+    arrive before the goods, so the later parts of a split order are known
+    when the first part is targeted."""
     n = len(keys)
     _, code = np.unique(np.array(keys), return_inverse=True)
     order = np.lexsort((times, code))
-    code_s, time_s, value_s = code[order], times[order], values[order]
-    # Sorted by (key, time): a window is a range ending at the row.
-    position = code_s.astype(np.float64) * 1e12 + time_s
+    # Sorted by (key, time), a window is a contiguous range around the row.
+    position = code[order].astype(np.float64) * 1e12 + times[order]
     first = np.searchsorted(position, position - seconds, side="left")
-    cumulative = np.r_[0.0, np.cumsum(value_s)]
+    last = np.searchsorted(position, position + seconds, side="right")
+    cumulative = np.r_[0.0, np.cumsum(values[order])]
     counts, totals = np.empty(n), np.empty(n)
-    counts[order] = np.arange(n) - first + 1
-    totals[order] = cumulative[np.arange(n) + 1] - cumulative[first]
+    counts[order] = last - first
+    totals[order] = cumulative[last] - cumulative[first]
     return counts, totals
 
 
@@ -152,7 +168,7 @@ def risk_features(
     """The features of :data:`FEATURES` for each declaration of ``houses``."""
     n = len(houses)
     columns = [h.columns for h in houses]
-    brands, prohibited = _signals()
+    brands, brand_names, prohibited = _signals()
     frame: dict[str, Floats] = {
         "dq_score": np.array([c["dq_score"] for c in columns], dtype=np.float64),
         "dq_gaps": np.array([c["dq_gaps"].count('"element"') for c in columns], dtype=np.float64),
@@ -171,11 +187,12 @@ def risk_features(
         else np.zeros(n),
         dtype=np.float64,
     )
-    hs6, currency, log_values, owner = item_value_frame(houses)
-    z = reference.zscores(hs6, currency, log_values) if reference else np.full(len(owner), np.nan)
-    lowest = np.full(n, np.inf)
-    np.minimum.at(lowest, owner, np.where(np.isfinite(z), z, np.inf))
-    frame["value_z"] = np.where(np.isfinite(lowest), lowest, 0.0)
+    hs6, currency, measures, owner = item_value_frame(houses)
+    z = reference.zscores(hs6, currency, measures) if reference else np.full(measures.shape, np.nan)
+    for column, name in enumerate(("value_z", "unit_value_z")):
+        lowest = np.full(n, np.inf)
+        np.minimum.at(lowest, owner, np.where(np.isfinite(z[:, column]), z[:, column], np.inf))
+        frame[name] = np.where(np.isfinite(lowest), lowest, 0.0)
     keys = [
         f"{' '.join(str(c['consignee_name']).lower().split())}|{c['consignee_country']}"
         for c in columns
@@ -206,9 +223,11 @@ def risk_features(
         for item in house.items:
             text = item["description"].lower()
             brand = (item.get("brand") or "").lower()
-            for name, floor in brands.items():
-                if (name == brand or name in text) and item["unit_value"] < floor:
-                    luxury[index] = 1.0
+            named = set(brand_names.findall(text))
+            if brand in brands:
+                named.add(brand)
+            if any(item["unit_value"] < brands[name] for name in named):
+                luxury[index] = 1.0
             terms[index] += len(prohibited.findall(text))
             missing[index] += not item.get("gtin")
             unidentified[index] += not item.get("gtin") and not item.get("sku")

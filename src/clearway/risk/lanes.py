@@ -52,8 +52,8 @@ class Decisions:
     score: Floats
     lane: npt.NDArray[np.str_]
     selected_by: npt.NDArray[np.str_]
-    reasons: list[list[str]]
-    fired: list[list[str]]
+    reasons: list[tuple[str, ...]]
+    fired: list[tuple[str, ...]]
 
 
 def decide(
@@ -110,17 +110,27 @@ def decide(
     lane[over] = "yellow"
     selected[over] = "over_capacity"
 
-    reasons: list[list[str]] = []
-    fired: list[list[str]] = []
-    for row in range(n):
-        row_rules = [active[j] for j in np.flatnonzero(hits[row])] if active else []
-        fired.append([r.id for r in row_rules])
-        words = [f"{r.reason} (rule {r.id})" for r in row_rules]
-        if model_reasons is not None:
-            words += [f"model: {name} (+{value:.2f})" for name, value in model_reasons[row]]
-        if selected[row] == "exploration":
-            words.append("selected at random to keep measuring what scores low")
-        if selected[row] == "over_capacity":
-            words.append("a rule asks for inspection but the red lane is full: held for documents")
-        reasons.append(words)
+    # Only rows with something to say get their own lists: a list per row
+    # for a batch of 100,000 costs more in allocation than the rest of this.
+    fired_at: dict[int, list[str]] = {}
+    said: dict[int, list[str]] = {}
+    if active:
+        for row, j in zip(*np.nonzero(hits), strict=True):
+            fired_at.setdefault(int(row), []).append(active[j].id)
+            said.setdefault(int(row), []).append(f"{active[j].reason} (rule {active[j].id})")
+    if model_reasons is not None:
+        for row, found in enumerate(model_reasons):
+            if found:
+                said.setdefault(row, []).extend(
+                    f"model: {name} (+{value:.2f})" for name, value in found
+                )
+    for row in np.flatnonzero(selected == "exploration"):
+        said.setdefault(int(row), []).append("selected at random to keep measuring what scores low")
+    for row in over:
+        said.setdefault(int(row), []).append(
+            "a rule asks for inspection but the red lane is full: held for documents"
+        )
+    none: tuple[str, ...] = ()
+    reasons = [tuple(said[i]) if i in said else none for i in range(n)]
+    fired = [tuple(fired_at[i]) if i in fired_at else none for i in range(n)]
     return Decisions(score, lane, selected, reasons, fired)

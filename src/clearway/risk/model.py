@@ -221,6 +221,14 @@ class RiskModel:
             encoded += [rate, count]
         return self._dmatrix(self._matrix(frame, encoded))
 
+    def serve_with_threads(self, n_threads: int) -> Self:
+        """Pin prediction to ``n_threads`` (one per worker process when
+        several score side by side, so they do not fight over cores)."""
+        self.n_threads = n_threads
+        if hasattr(self, "booster_"):
+            self.booster_.set_param({"nthread": n_threads})
+        return self
+
     def predict_proba(self, frame: Frame) -> npt.NDArray[np.float64]:
         """Probability of fault per row."""
         return np.asarray(self.booster_.predict(self._features(frame)), dtype=np.float64)
