@@ -221,3 +221,32 @@ def test_reasons_name_the_rule_and_the_model_features() -> None:
     assert done.fired == [("prohibited-terms",)]
     assert "(rule prohibited-terms)" in done.reasons[0][0]
     assert done.score[0] == pytest.approx(0.9)
+
+
+def test_pipeline_stores_lanes_and_show_prints_them(tmp_path, sqlite_url: str) -> None:
+    from tests.test_cli import clearway
+
+    banned = f.declaration(items=[f.item(description="Solvent trap kit", hs_code="732690")])
+    fine = [f.declaration() for _ in range(30)]
+    path = tmp_path / "in.jsonl"
+    path.write_bytes(f.jsonl(banned, *fine))
+    done = clearway("ingest", str(path), cwd=tmp_path, url=sqlite_url)
+    assert done.returncode == 0, done.stderr
+    shown = clearway("show", banned["declaration_id"], cwd=tmp_path, url=sqlite_url)
+    assert "lane red" in shown.stdout
+    assert "(rule prohibited-terms)" in shown.stdout
+    import orjson
+
+    data = orjson.loads(
+        clearway("show", fine[0]["declaration_id"], "--json", cwd=tmp_path, url=sqlite_url).stdout
+    )
+    assert data["risk"]["lane"] in {"green", "yellow", "red"}
+    assert data["risk"]["rules_version"] == 1
+    # 31 declarations at 5%: one red slot, taken by the rule.
+    from sqlalchemy import create_engine, text
+
+    with create_engine(sqlite_url).connect() as conn:
+        lanes = dict(
+            conn.execute(text("select lane, count(*) from risk_decisions group by lane")).all()
+        )
+    assert lanes.get("red") == 1

@@ -226,6 +226,17 @@ def show(
                 f"{check['declared_heading_rank']})"
             )
         console.print(line)
+    risk = payload["risk"]
+    if risk is not None:
+        colour = {"green": "green", "yellow": "yellow", "red": "red", "black": "bold red"}
+        console.print(
+            f"lane [{colour[risk['lane']]}]{risk['lane']}[/{colour[risk['lane']]}] "
+            f"(score {risk['score']:.2f}"
+            + (f", selected by {risk['selected_by']}" if risk["selected_by"] else "")
+            + ")"
+        )
+        for reason in risk["reasons"]:
+            console.print(f"  - {reason}")
     console.print(f"data quality {decl.dq_score:.2f}")
     for gap in decl.dq_gaps:
         console.print(f"  - {gap['element']}: {gap['reason']} ({gap['field']})")

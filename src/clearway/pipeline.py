@@ -34,6 +34,8 @@ from clearway.duty import DutyBook, DutyResult, assess, duty_input, load_book
 from clearway.errors import StoreError
 from clearway.ledger.keys import LedgerKeys, keys_for
 from clearway.parties.checks import PartyChecks, check_parties, screening_index
+from clearway.risk.lanes import LanePolicy
+from clearway.risk.scoring import BatchRisk, assess_batch
 from clearway.settings import Settings
 from clearway.store import open_engine
 from clearway.store.filings import WriteResult, write_batch
@@ -42,6 +44,7 @@ __all__ = [
     "ClassificationOptions",
     "DutyOptions",
     "IngestReport",
+    "RiskOptions",
     "Stages",
     "ingest_files",
     "ingest_records",
@@ -134,6 +137,18 @@ class ClassificationOptions:
 
 
 @dataclass(frozen=True, slots=True)
+class RiskOptions:
+    """Score every declaration and give it a lane: ``rules_file`` (None:
+    built-in rules), the learned model in ``model_file`` when it fits
+    declarations, and the red-lane capacity per batch."""
+
+    rules_file: str | None = None
+    model_file: str | None = None
+    inspection_share: float = 0.05
+    exploration_share: float = 0.10
+
+
+@dataclass(frozen=True, slots=True)
 class Stages:
     """What happens to accepted filings besides storing them; each stage is
     off when None. Picklable: worker processes receive it."""
@@ -142,6 +157,7 @@ class Stages:
     ledger: LedgerKeys | None = None
     screening_list: str | None = None
     classification: ClassificationOptions | None = None
+    risk: RiskOptions | None = None
 
 
 def stages_for(settings: Settings) -> Stages:
@@ -151,6 +167,12 @@ def stages_for(settings: Settings) -> Stages:
         ledger=keys_for(settings),
         screening_list=settings.screening_sdn_file,
         classification=ClassificationOptions(settings.classifier_model_file),
+        risk=RiskOptions(
+            settings.risk_rules_file,
+            settings.risk_model_file,
+            settings.risk_inspection_share,
+            settings.risk_exploration_share,
+        ),
     )
 
 
@@ -160,6 +182,7 @@ class _Prepared:
     duty: DutyResult | None
     parties: PartyChecks | None
     classified: list[list[ItemClassification]] | None
+    risk: BatchRisk | None = None
 
 
 def _prepare(records: list[RawRecord], stages: Stages) -> _Prepared:
@@ -167,7 +190,7 @@ def _prepare(records: list[RawRecord], stages: Stages) -> _Prepared:
     classification, duty."""
     batch = prepare_batch(records)
     if not batch.houses:
-        return _Prepared(batch, None, None, None)
+        return _Prepared(batch, None, None, None, None)
     index = screening_index(stages.screening_list) if stages.screening_list else None
     parties = check_parties(batch.houses, index)
     duty = None
@@ -181,7 +204,23 @@ def _prepare(records: list[RawRecord], stages: Stages) -> _Prepared:
     if stages.classification is not None:
         classifier = classifier_for(stages.classification.model_file)
         classified = check_houses(classifier, batch.houses)
-    return _Prepared(batch, duty, parties, classified)
+    risk = None
+    if stages.risk is not None:
+        options = stages.risk
+        policy = LanePolicy(
+            capacity_share=options.inspection_share,
+            exploration_share=options.exploration_share,
+        )
+        risk = assess_batch(
+            batch.houses,
+            datetime.now(UTC).date(),
+            policy,
+            rules_file=options.rules_file,
+            model_file=options.model_file,
+            classified=classified,
+            parties=parties,
+        )
+    return _Prepared(batch, duty, parties, classified, risk)
 
 
 def _write(engine: Engine, prepared: _Prepared, stages: Stages) -> WriteResult:
@@ -192,6 +231,7 @@ def _write(engine: Engine, prepared: _Prepared, stages: Stages) -> WriteResult:
         ledger=stages.ledger,
         parties=prepared.parties,
         classified=prepared.classified,
+        risk=prepared.risk,
     )
 
 

@@ -74,6 +74,22 @@ class Settings(BaseSettings):
         default="./clearway-risk.json",
         description="Learned risk model written by `clearway risk train`.",
     )
+    risk_rules_file: str | None = Field(
+        default=None,
+        description="Targeting rules YAML; the built-in rules when unset.",
+    )
+    risk_inspection_share: float = Field(
+        default=0.05,
+        ge=0.0,
+        le=1.0,
+        description="Red-lane capacity as a share of each intake batch.",
+    )
+    risk_exploration_share: float = Field(
+        default=0.10,
+        ge=0.0,
+        le=1.0,
+        description="Share of the red-lane capacity given to random selection.",
+    )
     max_json_document_bytes: int = Field(
         default=256 * 1_048_576,
         ge=1024,

@@ -5,6 +5,7 @@ call."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -14,12 +15,13 @@ import numpy.typing as npt
 from clearway.classification.misclassification import ItemClassification
 from clearway.declarations.batch import PreparedHouse
 from clearway.parties.checks import PartyChecks
-from clearway.risk.features import FEATURES, ValueReference, risk_features
+from clearway.risk.features import FEATURES, ValueReference, item_value_frame, risk_features
 from clearway.risk.lanes import Decisions, LanePolicy, decide
+from clearway.risk.loading import declaration_model_for, rules_for
 from clearway.risk.model import FeatureSpec, RiskModel
 from clearway.risk.rules import FIELDS, RuleSet
 
-__all__ = ["DECLARATION_SPEC", "risk_frame", "score_batch"]
+__all__ = ["DECLARATION_SPEC", "BatchRisk", "assess_batch", "risk_frame", "score_batch"]
 
 # The learned model's view of a declaration: every feature, the route, and
 # the track record of its seller and filer (outcome rates learned from
@@ -73,3 +75,42 @@ def score_batch(
         if explain:
             reasons = model.explain(frame)
     return frame, decide(frame, rules, day, policy, model_scores=scores, model_reasons=reasons)
+
+
+@dataclass(frozen=True, slots=True)
+class BatchRisk:
+    """A batch's decisions, with the rules version and model behind them."""
+
+    decisions: Decisions
+    rules_version: int
+    model: str
+
+
+def assess_batch(
+    houses: Sequence[PreparedHouse],
+    day: date,
+    policy: LanePolicy,
+    *,
+    rules_file: str | None = None,
+    model_file: str | None = None,
+    classified: Sequence[Sequence[ItemClassification]] | None = None,
+    parties: PartyChecks | None = None,
+) -> BatchRisk:
+    """The intake pipeline's risk stage. Values are compared with the batch
+    itself (median and spread per HS6 and currency: robust to the few
+    undervalued filings among many)."""
+    rules = rules_for(rules_file)
+    model = declaration_model_for(model_file)
+    hs6, currency, measures, _ = item_value_frame(houses)
+    reference = ValueReference().fit(hs6, currency, measures)
+    _, decisions = score_batch(
+        houses,
+        rules,
+        policy,
+        day,
+        classified=classified,
+        parties=parties,
+        reference=reference,
+        model=model,
+    )
+    return BatchRisk(decisions, rules.version, model.trained_at_ if model else "")

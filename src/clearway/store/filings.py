@@ -22,6 +22,7 @@ from clearway.duty.assess import DutyResult
 from clearway.errors import StoreError
 from clearway.ledger.keys import LedgerKeys
 from clearway.parties.checks import PartyChecks
+from clearway.risk.scoring import BatchRisk
 from clearway.store.bulk import allocate_ids, bulk_insert
 from clearway.store.catalogue import check_catalogue
 from clearway.store.classification import write_item_classifications
@@ -30,6 +31,7 @@ from clearway.store.engine import writing
 from clearway.store.ledger import record_batch
 from clearway.store.parties import write_party_checks
 from clearway.store.resolution import resolve_batch
+from clearway.store.risk import write_risk_decisions
 from clearway.store.schema import declaration_items, declarations, master_filings, master_houses
 
 __all__ = ["WriteResult", "write_batch"]
@@ -148,6 +150,7 @@ def _write(
     ledger: LedgerKeys | None,
     parties: PartyChecks | None,
     classified: Sequence[Sequence[ItemClassification]] | None,
+    risk: BatchRisk | None,
 ) -> WriteResult:
     result = WriteResult()
     house_rows, superseded, sources = _plan(conn, declarations, batch.houses, received_at, result)
@@ -166,6 +169,10 @@ def _write(
     bulk_insert(conn, declaration_items, items)
     if classified is not None:
         write_item_classifications(conn, ids, sources, classified)
+    if risk is not None:
+        write_risk_decisions(
+            conn, ids, sources, risk.decisions, risk.rules_version, risk.model, received_at
+        )
     check_catalogue(conn, house_rows, items)
     resolve_batch(conn, house_rows)
     master_rows, superseded, sources = _plan(
@@ -191,11 +198,13 @@ def write_batch(
     ledger: LedgerKeys | None = None,
     parties: PartyChecks | None = None,
     classified: Sequence[Sequence[ItemClassification]] | None = None,
+    risk: BatchRisk | None = None,
 ) -> WriteResult:
     """Store a prepared batch in one transaction, with the duty assessment of
     its houses when given (aligned with ``batch.houses``, as are ``parties``,
     the screening hits and routings, and ``classified``, the HS suggestions
-    and misclassification signal per item line) and, with ``ledger``
+    and misclassification signal per item line, and ``risk``, the lanes
+    and reasons) and, with ``ledger``
     keys, every event on the ledger under a new signed checkpoint; retried
     if a concurrent writer stored the same key (or tree size) first."""
     when = received_at or datetime.now(UTC)
@@ -203,7 +212,7 @@ def write_batch(
     for _attempt in range(_RETRIES):
         try:
             with writing(engine).begin() as conn:
-                return _write(conn, batch, when, duty, ledger, parties, classified)
+                return _write(conn, batch, when, duty, ledger, parties, classified, risk)
         except IntegrityError as exc:
             last = exc
         except OperationalError as exc:

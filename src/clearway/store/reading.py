@@ -11,7 +11,13 @@ from sqlalchemy import Engine, func, select
 
 from clearway.errors import InputError, NotFound
 from clearway.store.bulk import row_dict
-from clearway.store.schema import declaration_items, declarations, master_filings, master_houses
+from clearway.store.schema import (
+    declaration_items,
+    declarations,
+    master_filings,
+    master_houses,
+    risk_decisions,
+)
 
 __all__ = [
     "DeclarationView",
@@ -196,6 +202,14 @@ def summary(engine: Engine) -> dict[str, Any]:
                 .group_by(d.c.destination_country)
             ).all()
         )
+        lanes: dict[str, int] = dict(
+            conn.execute(
+                select(risk_decisions.c.lane, func.count())
+                .select_from(d.join(risk_decisions, risk_decisions.c.declaration_id == d.c.id))
+                .where(d.c.current)
+                .group_by(risk_decisions.c.lane)
+            ).all()
+        )
         linked = conn.execute(
             select(func.count())
             .select_from(
@@ -220,4 +234,5 @@ def summary(engine: Engine) -> dict[str, Any]:
         "linked_to_master": linked,
         "missing_master_part": current[0] - linked,
         "by_destination": dict(sorted(by_destination.items())),
+        "lanes": {lane: lanes.get(lane, 0) for lane in ("green", "yellow", "red", "black")},
     }

@@ -12,6 +12,7 @@ from clearway.store.classification import read_item_classifications
 from clearway.store.parties import read_party_checks
 from clearway.store.reading import DeclarationView, get_declaration
 from clearway.store.resolution import read_parties
+from clearway.store.risk import read_risk_decision
 
 __all__ = ["declaration_report"]
 
@@ -20,8 +21,9 @@ def declaration_report(
     engine: Engine, ref: str, filer_id: str | None = None
 ) -> tuple[DeclarationView, dict[str, Any]]:
     """The current version of a declaration and, as plain JSON-ready data,
-    its quality, filing links, HS suggestions, screening hits, routings,
-    product flags and resolved parties."""
+    its quality, filing links, risk decision (lane, score, reasons), HS
+    suggestions, screening hits, routings, product flags and resolved
+    parties."""
     decl = get_declaration(engine, ref, filer_id)
     report: dict[str, Any] = {
         "declaration": decl.document,
@@ -43,4 +45,5 @@ def declaration_report(
     report.update(read_party_checks(engine, decl.row_id))
     report["products"] = read_product_flags(engine, decl.row_id)
     report["parties"] = read_parties(engine, decl.row_id)
+    report["risk"] = read_risk_decision(engine, decl.row_id)
     return decl, report

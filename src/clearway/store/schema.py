@@ -44,6 +44,7 @@ __all__ = [
     "party_entities",
     "party_identifiers",
     "product_flags",
+    "risk_decisions",
     "screening_hits",
 ]
 
@@ -298,6 +299,21 @@ item_classifications = Table(
     Column("flagged", Boolean, nullable=False),
     Column("suggestions", Text, nullable=False, comment="JSON: top-5 hs with confidence"),
     Index("ix_item_classifications_declaration", "declaration_id"),
+)
+
+risk_decisions = Table(
+    "risk_decisions",
+    metadata,
+    Column("declaration_id", Id, ForeignKey("declarations.id"), primary_key=True),
+    Column("score", Float, nullable=False, comment="composite of rules and model, 0..1"),
+    Column("lane", String(8), nullable=False, comment="green, yellow, red or black"),
+    Column("selected_by", String(16), nullable=False, comment="rule, score, exploration, ..."),
+    Column("rules", Text, nullable=False, comment="JSON: ids of the rules that fired"),
+    Column("reasons", Text, nullable=False, comment="JSON: reasons in words"),
+    Column("rules_version", Integer, nullable=False),
+    Column("model", String(64), nullable=False, comment="trained_at of the model, or empty"),
+    Column("decided_at", DateTime(timezone=True), nullable=False),
+    Index("ix_risk_decisions_lane", "lane"),
 )
 
 # Resolved parties: stable entities for sellers and consignees, the strong

@@ -1,0 +1,59 @@
+"""Storing and reading risk decisions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, Engine, select
+
+from clearway.risk.lanes import Decisions
+from clearway.store.bulk import bulk_insert, row_dict
+from clearway.store.schema import risk_decisions
+
+__all__ = ["read_risk_decision", "write_risk_decisions"]
+
+
+def write_risk_decisions(
+    conn: Connection,
+    declaration_ids: list[int],
+    indices: list[int],
+    decisions: Decisions,
+    rules_version: int,
+    model: str,
+    decided_at: datetime,
+) -> list[dict[str, Any]]:
+    """Store the decisions of batch positions ``indices`` for rows
+    ``declaration_ids``; return the rows written."""
+    rows = [
+        {
+            "declaration_id": row_id,
+            "score": round(float(decisions.score[k]), 4),
+            "lane": str(decisions.lane[k]),
+            "selected_by": str(decisions.selected_by[k]),
+            "rules": orjson.dumps(list(decisions.fired[k])).decode(),
+            "reasons": orjson.dumps(list(decisions.reasons[k])).decode(),
+            "rules_version": rules_version,
+            "model": model,
+            "decided_at": decided_at,
+        }
+        for row_id, k in zip(declaration_ids, indices, strict=True)
+    ]
+    bulk_insert(conn, risk_decisions, rows)
+    return rows
+
+
+def read_risk_decision(engine: Engine, declaration_row_id: int) -> dict[str, Any] | None:
+    with engine.connect() as conn:
+        row = conn.execute(
+            select(risk_decisions).where(risk_decisions.c.declaration_id == declaration_row_id)
+        ).first()
+    if row is None:
+        return None
+    found = row_dict(row)
+    found["rules"] = orjson.loads(found["rules"])
+    found["reasons"] = orjson.loads(found["reasons"])
+    found["decided_at"] = str(found["decided_at"])
+    del found["declaration_id"]
+    return found
