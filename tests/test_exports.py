@@ -101,8 +101,11 @@ PUBLIC = {
         "SimulationConfig",
         "TruthRow",
         "simulate",
+        "truth_outcome",
         "write_simulation",
     ],
+    "clearway.classification": ["HSClassifier", "Suggestions"],
+    "clearway.risk": ["FeatureSpec", "RiskModel", "ranking_report"],
 }
 
 

@@ -131,8 +131,10 @@ def test_korean_validation_precision_beats_the_target() -> None:
 
 @needs_korean
 def test_training_replaces_only_a_worse_model(tmp_path: Path) -> None:
+    from clearway.risk.korean import KOREAN_SPEC
+
     data = read_korean(KOREAN / "df_syn_valid_eng.csv")
-    first = train_risk_model(data, None)
+    first = train_risk_model(data.labelled(), None, KOREAN_SPEC)
     assert first.replaced
     assert first.current is None
     # A model trained on shuffled labels must lose to the candidate...
@@ -140,10 +142,10 @@ def test_training_replaces_only_a_worse_model(tmp_path: Path) -> None:
     from clearway.risk.korean import KOREAN_SPEC
 
     noise = RiskModel(KOREAN_SPEC, n_estimators=20).fit(data.frame, rng.permutation(data.fraud))
-    second = train_risk_model(data, noise)
+    second = train_risk_model(data.labelled(), noise, KOREAN_SPEC)
     assert second.replaced
     # ...and the good model is kept against a candidate trained on less.
-    kept = train_risk_model(data, first.model)
+    kept = train_risk_model(data.labelled(), first.model, KOREAN_SPEC)
     assert not kept.replaced
     assert kept.model is first.model
 

@@ -21,7 +21,7 @@ from rich.table import Table
 
 from clearway.cli_classifier import classifier_app, classify
 from clearway.cli_ledger import ledger_app
-from clearway.cli_risk import risk_app
+from clearway.cli_risk import outcomes_app, risk_app, rules_app
 from clearway.duty.assess import Assessment
 from clearway.errors import ClearwayError, ConfigurationError
 from clearway.ledger.keys import keys_for
@@ -41,6 +41,8 @@ app.add_typer(db_app, name="db")
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(classifier_app, name="classifier")
 app.add_typer(risk_app, name="risk")
+app.add_typer(rules_app, name="rules")
+app.add_typer(outcomes_app, name="outcomes", no_args_is_help=True)
 app.command()(classify)
 
 console = Console()

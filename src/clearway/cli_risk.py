@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import orjson
 import typer
 from rich.console import Console
 from rich.table import Table
 
-__all__ = ["risk_app"]
+__all__ = ["outcomes_app", "risk_app", "rules_app"]
 
 risk_app = typer.Typer(help="Risk targeting: train and measure the model.", no_args_is_help=True)
 console = Console()
@@ -53,23 +53,50 @@ def evaluate(
 @risk_app.command("train")
 def train(
     data: Annotated[
-        Path,
-        typer.Argument(exists=True, dir_okay=False, help="Korean declarations CSV (22 columns)."),
-    ],
+        Path | None,
+        typer.Argument(
+            exists=True,
+            dir_okay=False,
+            help="Korean declarations CSV; without it, the stored declarations "
+            "with recorded outcomes.",
+        ),
+    ] = None,
     output: Annotated[
         Path | None, typer.Option(help="Model file (default: the risk_model_file setting).")
     ] = None,
 ) -> None:
     """Train on outcomes; the new model replaces the current one only if it
-    scores better on the most recent 20% of the data (comparison printed)."""
+    scores better on the most recent period (comparison printed). A model
+    trained on stored declarations is the one intake then scores with."""
     from clearway.cli import settings_from_environment
     from clearway.risk import RiskModel
-    from clearway.risk.korean import read_korean
     from clearway.risk.training import train_risk_model
 
-    target = output or Path(settings_from_environment().risk_model_file)
+    settings = settings_from_environment()
+    target = output or Path(settings.risk_model_file)
     current = RiskModel.load(target) if target.is_file() else None
-    outcome = train_risk_model(read_korean(data), current)
+    if data is not None:
+        from clearway.risk.korean import KOREAN_SPEC, read_korean
+
+        labelled, spec = read_korean(data).labelled(), KOREAN_SPEC
+    else:
+        from clearway.classification.loading import classifier_for
+        from clearway.parties.checks import screening_index
+        from clearway.risk.backtest import labelled_declarations
+        from clearway.risk.scoring import DECLARATION_SPEC
+        from clearway.store import open_engine
+        from clearway.store.outcomes import labelled_history
+
+        labelled = labelled_declarations(
+            labelled_history(open_engine(settings.database_url)),
+            classifier_for(settings.classifier_model_file),
+            screening_index(settings.screening_sdn_file) if settings.screening_sdn_file else None,
+        )
+        spec = DECLARATION_SPEC
+    if current is not None and current.spec.feature_names() != spec.feature_names():
+        console.print(f"[yellow]{target} holds a model of other features: replacing it[/yellow]")
+        current = None
+    outcome = train_risk_model(labelled, current, spec)
     console.print(f"compared on the period from {outcome.recent_from}:")
     rows = {"candidate": outcome.candidate}
     if outcome.current is not None:
@@ -82,3 +109,104 @@ def train(
         console.print(f"[yellow]kept the current model in {target}: it scores better[/yellow]")
     summary = {"replaced": outcome.replaced, "model": str(target), **outcome.metadata}
     sys.stdout.write(orjson.dumps(summary).decode() + "\n")
+
+
+outcomes_app = typer.Typer(help="Inspection outcomes: what interventions found.")
+rules_app = typer.Typer(help="Targeting rules: check and backtest.", no_args_is_help=True)
+
+
+def _outcome_rows(path: Path) -> list[Any]:
+    """Rows of an outcomes CSV: ``declaration_id,outcome[,reason][,filer_id]``,
+    or the simulator's labels (``declaration_id,...,violations``)."""
+    import csv
+
+    from clearway.errors import InputError
+    from clearway.simulate import truth_outcome
+    from clearway.store.outcomes import OutcomeRow
+
+    with path.open(newline="", encoding="utf-8") as stream:
+        reader = csv.DictReader(stream)
+        columns = set(reader.fieldnames or [])
+        if "declaration_id" not in columns or not columns & {"outcome", "violations"}:
+            raise InputError(
+                f"{path}: the header must name declaration_id and outcome (or violations). "
+                f"Got {sorted(columns)}"
+            )
+        rows = []
+        for row in reader:
+            if "outcome" in columns:
+                outcome, reason = row["outcome"].strip(), (row.get("reason") or "").strip()
+            else:
+                found = [v for v in (row.get("violations") or "").split(";") if v]
+                outcome, reason = truth_outcome(found)
+            rows.append(
+                OutcomeRow(row["declaration_id"].strip(), outcome, reason, row.get("filer_id"))
+            )
+    return rows
+
+
+@outcomes_app.command("record")
+def record(
+    outcomes_file: Annotated[
+        Path, typer.Argument(exists=True, dir_okay=False, help="Outcomes CSV.")
+    ],
+) -> None:
+    """Record inspection outcomes (seized, duty_corrected, data_corrected,
+    cleared) for stored declarations; bad rows are named and skipped."""
+    from datetime import UTC, datetime
+
+    from clearway.cli import settings_from_environment
+    from clearway.store import open_engine
+    from clearway.store.outcomes import record_outcomes
+
+    engine = open_engine(settings_from_environment().database_url)
+    recorded, problems = record_outcomes(engine, _outcome_rows(outcomes_file), datetime.now(UTC))
+    for problem in problems[:20]:
+        console.print(f"[yellow]skipped[/yellow] {problem.field}: {problem.message}")
+    sys.stdout.write(orjson.dumps({"recorded": recorded, "skipped": len(problems)}).decode() + "\n")
+    if problems:
+        raise typer.Exit(2)
+
+
+@rules_app.command("backtest")
+def backtest(
+    rules_file: Annotated[
+        Path, typer.Argument(exists=True, dir_okay=False, help="Rules YAML to try.")
+    ],
+) -> None:
+    """Run rules over the stored history (whatever their validity dates);
+    print per rule the hits, share of traffic and precision against the
+    recorded outcomes; the last line is the same as JSON."""
+    from clearway.classification.loading import classifier_for
+    from clearway.cli import settings_from_environment
+    from clearway.parties.checks import screening_index
+    from clearway.risk.backtest import backtest_rules
+    from clearway.risk.rules import load_rules
+    from clearway.store import open_engine
+    from clearway.store.outcomes import labelled_history
+
+    settings = settings_from_environment()
+    rules = load_rules(rules_file)
+    total, stats = backtest_rules(
+        rules,
+        labelled_history(open_engine(settings.database_url)),
+        classifier_for(settings.classifier_model_file),
+        screening_index(settings.screening_sdn_file) if settings.screening_sdn_file else None,
+    )
+    rows = [s.as_dict(total) for s in stats]
+    table = Table("rule", "hits", "share", "with outcome", "precision")
+    for row in rows:
+        precision = row["precision"]
+        table.add_row(
+            str(row["rule"]),
+            f"{row['hits']:,}",
+            f"{row['share']:.2%}",
+            f"{row['with_outcome']:,}",
+            "-" if precision is None else f"{precision:.2f}",
+        )
+    console.print(f"{total:,} declarations, rules version {rules.version}")
+    console.print(table)
+    sys.stdout.write(
+        orjson.dumps({"declarations": total, "version": rules.version, "rules": rows}).decode()
+        + "\n"
+    )

@@ -14,6 +14,7 @@ import numpy.typing as npt
 
 from clearway.errors import InputError
 from clearway.risk.model import FeatureSpec
+from clearway.risk.training import LabelledFrame
 
 __all__ = ["KOREAN_SPEC", "KoreanData", "read_korean"]
 
@@ -98,6 +99,9 @@ class KoreanData:
     frame: dict[str, npt.NDArray[Any]]
     fraud: npt.NDArray[np.int_]
     dates: npt.NDArray[np.str_]
+
+    def labelled(self) -> LabelledFrame:
+        return LabelledFrame(self.frame, self.fraud, self.dates)
 
 
 def read_korean(path: Path) -> KoreanData:

@@ -208,11 +208,11 @@ def _test(condition: Any, frame: Mapping[str, npt.NDArray[Any]]) -> npt.NDArray[
 
 
 def evaluate_rules(
-    rules: RuleSet, frame: Mapping[str, npt.NDArray[Any]], day: date
+    rules: RuleSet, frame: Mapping[str, npt.NDArray[Any]], day: date | None
 ) -> tuple[list[Rule], npt.NDArray[np.bool_]]:
-    """The rules active on ``day`` and which rows each one hits: a boolean
-    matrix (rows, rules)."""
-    active = [rule for rule in rules.rules if rule.active(day)]
+    """The rules active on ``day`` (every rule when None: a backtest of a
+    draft) and which rows each one hits: a boolean matrix (rows, rules)."""
+    active = [rule for rule in rules.rules if day is None or rule.active(day)]
     n = len(next(iter(frame.values()))) if frame else 0
     if not active:
         return [], np.zeros((n, 0), dtype=bool)

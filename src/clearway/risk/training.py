@@ -10,11 +10,20 @@ import numpy as np
 import numpy.typing as npt
 
 from clearway.errors import InputError
-from clearway.risk.korean import KOREAN_SPEC, KoreanData
 from clearway.risk.metrics import ranking_report
-from clearway.risk.model import RiskModel
+from clearway.risk.model import FeatureSpec, RiskModel
 
-__all__ = ["TrainingOutcome", "recent_period", "train_risk_model"]
+__all__ = ["LabelledFrame", "TrainingOutcome", "recent_period", "train_risk_model"]
+
+
+@dataclass(frozen=True, slots=True)
+class LabelledFrame:
+    """Rows to learn from: the frame, 0/1 outcomes (1 = at fault) and the
+    ISO date of each row (for time-ordered validation)."""
+
+    frame: dict[str, npt.NDArray[Any]]
+    labels: npt.NDArray[np.int_]
+    dates: npt.NDArray[np.str_]
 
 
 def recent_period(
@@ -43,7 +52,7 @@ class TrainingOutcome:
     metadata: dict[str, Any]
 
 
-def _subset(data: KoreanData, rows: npt.NDArray[np.bool_]) -> dict[str, npt.NDArray[Any]]:
+def _subset(data: LabelledFrame, rows: npt.NDArray[np.bool_]) -> dict[str, npt.NDArray[Any]]:
     return {name: values[rows] for name, values in data.frame.items()}
 
 
@@ -52,7 +61,11 @@ _MIN_NEW_ROWS = 200
 
 
 def train_risk_model(
-    data: KoreanData, current: RiskModel | None, *, random_state: int = 0
+    data: LabelledFrame,
+    current: RiskModel | None,
+    spec: FeatureSpec,
+    *,
+    random_state: int = 0,
 ) -> TrainingOutcome:
     """Fit a candidate on all but the most recent period and score it there
     against ``current``; when it is better (precision at 10%, then AUC), fit
@@ -68,10 +81,10 @@ def train_risk_model(
         recent, cut = newer, min(data.dates[newer].tolist())
     else:
         recent, cut = recent_period(data.dates)
-    candidate = RiskModel(KOREAN_SPEC, random_state=random_state).fit(
-        _subset(data, ~recent), data.fraud[~recent]
+    candidate = RiskModel(spec, random_state=random_state).fit(
+        _subset(data, ~recent), data.labels[~recent]
     )
-    recent_frame, recent_labels = _subset(data, recent), data.fraud[recent]
+    recent_frame, recent_labels = _subset(data, recent), data.labels[recent]
     candidate_scores = ranking_report(candidate.predict_proba(recent_frame), recent_labels)
     current_scores = (
         ranking_report(current.predict_proba(recent_frame), recent_labels) if current else None
@@ -83,11 +96,11 @@ def train_risk_model(
     metadata = {
         "data_from": min(data.dates.tolist()),
         "data_to": max(data.dates.tolist()),
-        "rows": len(data.fraud),
+        "rows": len(data.labels),
         "recent_from": cut,
         "recent_metrics": candidate_scores,
     }
     if not better and current is not None:
         return TrainingOutcome(current, False, cut, candidate_scores, current_scores, metadata)
-    model = RiskModel(KOREAN_SPEC, random_state=random_state).fit(data.frame, data.fraud)
+    model = RiskModel(spec, random_state=random_state).fit(data.frame, data.labels)
     return TrainingOutcome(model, True, cut, candidate_scores, current_scores, metadata)

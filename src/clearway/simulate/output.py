@@ -10,7 +10,7 @@ import orjson
 
 from clearway.simulate.traffic import SimulationConfig, simulate
 
-__all__ = ["TRUTH_COLUMNS", "write_simulation"]
+__all__ = ["TRUTH_COLUMNS", "truth_outcome", "write_simulation"]
 
 TRUTH_COLUMNS = ("declaration_id", "filer_id", "day", "violations", "detail")
 
@@ -42,3 +42,23 @@ def write_simulation(
             if on_progress and houses % 10_000 == 0:
                 on_progress(10_000)
     return houses, masters
+
+
+# What an inspection of a simulated declaration finds, by its labelled
+# violations: goods taken for the gravest, corrections for the rest.
+_SEIZED = {"prohibited_goods", "counterfeit", "restricted_party"}
+_DUTY = {"undervaluation", "misclassification", "split_shipment"}
+
+
+def truth_outcome(violations: list[str]) -> tuple[str, str]:
+    """The inspection outcome (see ``clearway.store.outcomes.OUTCOMES``) and
+    its reason for a simulated declaration with these violations."""
+    found = set(violations)
+    reason = ", ".join(sorted(found)) or "nothing found"
+    if found & _SEIZED:
+        return "seized", reason
+    if found & _DUTY:
+        return "duty_corrected", reason
+    if found:
+        return "data_corrected", reason
+    return "cleared", reason

@@ -33,6 +33,7 @@ __all__ = [
     "declarations",
     "duty_assessments",
     "duty_lines",
+    "inspection_outcomes",
     "item_classifications",
     "ledger_checkpoints",
     "ledger_cosignatures",
@@ -314,6 +315,21 @@ risk_decisions = Table(
     Column("model", String(64), nullable=False, comment="trained_at of the model, or empty"),
     Column("decided_at", DateTime(timezone=True), nullable=False),
     Index("ix_risk_decisions_lane", "lane"),
+)
+
+inspection_outcomes = Table(
+    "inspection_outcomes",
+    metadata,
+    Column("declaration_id", Id, ForeignKey("declarations.id"), primary_key=True),
+    Column(
+        "outcome",
+        String(16),
+        nullable=False,
+        comment="seized, duty_corrected, data_corrected or cleared",
+    ),
+    Column("reason", String(512), nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    Index("ix_inspection_outcomes_outcome", "outcome"),
 )
 
 # Resolved parties: stable entities for sellers and consignees, the strong
