@@ -218,17 +218,26 @@ def risk_features(
     missing = np.zeros(n)
     unidentified = np.zeros(n)
     transshipment = np.zeros(n)
+    seen: dict[str, tuple[frozenset[str], int]] = {}
     for index, house in enumerate(houses):
         departure = house.columns["departure_country"]
         for item in house.items:
-            text = item["description"].lower()
+            description = item["description"]
+            found = seen.get(description)
+            if found is None:
+                # Parcel traffic repeats its listings: read each text once.
+                text = description.lower()
+                found = seen[description] = (
+                    frozenset(brand_names.findall(text)),
+                    len(prohibited.findall(text)),
+                )
+            named, watched = found
             brand = (item.get("brand") or "").lower()
-            named = set(brand_names.findall(text))
             if brand in brands:
-                named.add(brand)
-            if any(item["unit_value"] < brands[name] for name in named):
+                named = named | {brand}
+            if named and any(item["unit_value"] < brands[name] for name in named):
                 luxury[index] = 1.0
-            terms[index] += len(prohibited.findall(text))
+            terms[index] += watched
             missing[index] += not item.get("gtin")
             unidentified[index] += not item.get("gtin") and not item.get("sku")
             origin = item.get("origin_country")

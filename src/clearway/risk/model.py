@@ -99,11 +99,29 @@ def _apply(
     return array[:, 0], array[:, 1]
 
 
+def _lookup(
+    keys: npt.NDArray[np.str_],
+    table: tuple[npt.NDArray[np.str_], npt.NDArray[np.float64]],
+    default: npt.NDArray[np.float64],
+) -> npt.NDArray[np.float64]:
+    """Rows of ``table`` (sorted keys, values) for ``keys``; ``default``
+    for keys not in it. Vectorised: one binary search per key."""
+    known, values = table
+    if not len(known):
+        return np.broadcast_to(default, (len(keys), *default.shape)).copy()
+    position = np.clip(np.searchsorted(known, keys), 0, len(known) - 1)
+    found = known[position] == keys
+    out = values[position].copy()
+    out[~found] = default
+    return out
+
+
 class RiskModel:
     """Probability that a declaration is found at fault, from its features."""
 
     # Set by load(): what save() wrote, including the caller's extra keys.
     stored_metadata_: dict[str, Any]
+    _table_cache: dict[str, tuple[npt.NDArray[np.str_], npt.NDArray[np.float64]]] | None
 
     def __init__(
         self,
@@ -141,9 +159,10 @@ class RiskModel:
         n = self._check_frame(frame)
         columns: list[npt.NDArray[np.float64]] = []
         for name in self.spec.categorical:
-            vocabulary = self.vocabulary_[name]
-            values = frame[name].astype(str).tolist()
-            columns.append(np.array([vocabulary.get(v, np.nan) for v in values], dtype=np.float64))
+            table = self._tables().get(f"vocabulary:{name}")
+            assert table is not None
+            keys = frame[name].astype(str)
+            columns.append(_lookup(keys, table, np.array([np.nan]))[:, 0])
         for name in self.spec.numeric:
             columns.append(np.asarray(frame[name], dtype=np.float64))
         columns.extend(encoded)
@@ -172,6 +191,7 @@ class RiskModel:
                 f"need one label per row and at least one row: {n} rows, {len(y)} labels"
             )
         self.prior_ = float(y.mean())
+        self._table_cache = None
         self.vocabulary_: dict[str, dict[str, int]] = {
             name: {v: i for i, v in enumerate(np.unique(frame[name].astype(str)).tolist())}
             for name in self.spec.categorical
@@ -210,15 +230,34 @@ class RiskModel:
         self.n_rows_ = n
         return self
 
+    def _tables(self) -> dict[str, tuple[npt.NDArray[np.str_], npt.NDArray[np.float64]]]:
+        """The learned vocabularies and outcome rates as sorted arrays, for
+        vectorised look-ups; built once from the dicts (which are what is
+        saved)."""
+        if getattr(self, "_table_cache", None) is not None:
+            assert self._table_cache is not None
+            return self._table_cache
+        cached: dict[str, tuple[npt.NDArray[np.str_], npt.NDArray[np.float64]]] = {}
+        for name, vocabulary in self.vocabulary_.items():
+            keys = np.array(sorted(vocabulary), dtype=str)
+            values = np.array([[vocabulary[k]] for k in keys.tolist()], dtype=np.float64)
+            cached[f"vocabulary:{name}"] = (keys, values.reshape(-1, 1))
+        for name, rates in self.encodings_.items():
+            keys = np.array(sorted(rates), dtype=str)
+            values = np.array([rates[k] for k in keys.tolist()], dtype=np.float64)
+            cached[f"rate:{name}"] = (keys, values.reshape(-1, 2))
+        self._table_cache = cached
+        return cached
+
     def _features(self, frame: Frame) -> xgb.DMatrix:
         if not hasattr(self, "booster_"):
             raise ConfigurationError("this RiskModel is not fitted: call fit() or load()")
         encoded: list[npt.NDArray[np.float64]] = []
+        default = np.array([self.prior_, 0.0])
         for columns in self.spec.encoded:
-            rate, count = _apply(
-                _keys(frame, columns), self.encodings_["+".join(columns)], self.prior_
-            )
-            encoded += [rate, count]
+            table = self._tables()[f"rate:{'+'.join(columns)}"]
+            found = _lookup(_keys(frame, columns), table, default)
+            encoded += [found[:, 0], found[:, 1]]
         return self._dmatrix(self._matrix(frame, encoded))
 
     def serve_with_threads(self, n_threads: int) -> Self:
@@ -305,6 +344,7 @@ class RiskModel:
         )
         model = cls(spec, **document["params"])
         model.vocabulary_ = document["vocabulary"]
+        model._table_cache = None
         model.encodings_ = {
             key: {k: (float(v[0]), int(v[1])) for k, v in table.items()}
             for key, table in document["encodings"].items()
