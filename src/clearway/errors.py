@@ -13,6 +13,8 @@ once and prints it; the API maps it to the one JSON error shape
     ├── InputError               a file or record could not be read at all
     │   └── ValidationFailed     a record was read but breaks the rules (has details)
     ├── StoreError               the database refused or is not reachable
+    ├── NotAuthenticated         no valid API key (401)
+    ├── Forbidden                the caller's role may not do this (403)
     └── NotFound                 a declaration, filing or resource does not exist
 
 Validation problems about one field are :class:`ErrorDetail` values, never
@@ -28,7 +30,9 @@ __all__ = [
     "ClearwayError",
     "ConfigurationError",
     "ErrorDetail",
+    "Forbidden",
     "InputError",
+    "NotAuthenticated",
     "NotFound",
     "StoreError",
     "ValidationFailed",
@@ -131,6 +135,26 @@ class StoreError(ClearwayError):
             f"{self.message}\nCheck CLEARWAY_DATABASE_URL and that the database is "
             "reachable; run `clearway db upgrade` if the schema is out of date."
         )
+
+
+class NotAuthenticated(ClearwayError):
+    """The request carries no valid API key (missing, unknown, expired, revoked)."""
+
+    code = "unauthenticated"
+    status = 401
+
+    def diagnostics(self) -> str:
+        return f"{self.message}\nSend 'Authorization: Bearer <API key>' with a current key."
+
+
+class Forbidden(ClearwayError):
+    """The caller is known but its role may not do this."""
+
+    code = "forbidden"
+    status = 403
+
+    def diagnostics(self) -> str:
+        return f"{self.message}\nThe data-sharing policy decides what each role may do."
 
 
 class NotFound(ClearwayError):

@@ -90,6 +90,11 @@ class Settings(BaseSettings):
         le=1.0,
         description="Share of the red-lane capacity given to random selection.",
     )
+    sharing_policy_file: str | None = Field(
+        default=None,
+        description="Data-sharing policy YAML (who may do and see what); the built-in one "
+        "when unset.",
+    )
     max_json_document_bytes: int = Field(
         default=256 * 1_048_576,
         ge=1024,

@@ -28,6 +28,7 @@ from sqlalchemy import (
 
 __all__ = [
     "agency_routings",
+    "api_keys",
     "declaration_items",
     "declaration_parties",
     "declarations",
@@ -42,6 +43,7 @@ __all__ = [
     "master_filings",
     "master_houses",
     "metadata",
+    "participants",
     "party_entities",
     "party_identifiers",
     "product_flags",
@@ -330,6 +332,29 @@ inspection_outcomes = Table(
     Column("reason", String(512), nullable=False),
     Column("recorded_at", DateTime(timezone=True), nullable=False),
     Index("ix_inspection_outcomes_outcome", "outcome"),
+)
+
+participants = Table(
+    "participants",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("name", String(200), nullable=False),
+    Column("role", String(32), nullable=False),
+    Column("filer_id", String(128), comment="the filer id it files under (filers)"),
+    Column("agency", String(128), comment="the agency it speaks for (partner agencies)"),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("participant_id", Id, ForeignKey("participants.id"), nullable=False),
+    Column("prefix", String(16), nullable=False, unique=True, comment="public part of the key"),
+    Column("key_hash", String(64), nullable=False, comment="SHA-256 of the secret part"),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True)),
+    Column("revoked_at", DateTime(timezone=True)),
 )
 
 # Resolved parties: stable entities for sellers and consignees, the strong

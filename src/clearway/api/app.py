@@ -1,0 +1,199 @@
+"""The HTTP API: filers submit declarations and read their own, officers
+read queues and declarations, anyone checks the ledger's checkpoint.
+
+Each endpoint parses, asks the data-sharing policy (one place:
+:class:`clearway.federation.Policy`), calls one core function and formats.
+Errors use the one JSON shape of :mod:`clearway.errors`, whatever raised
+them (clearway, request validation, unknown routes).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import orjson
+from fastapi import Depends, FastAPI, Header, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from sqlalchemy import Engine
+from starlette.exceptions import HTTPException
+
+from clearway import __version__
+from clearway.declarations.intake import RawRecord
+from clearway.errors import ClearwayError, ErrorDetail, InputError, NotFound
+from clearway.federation.policy import Caller, Policy, load_policy
+from clearway.pipeline import Stages, ingest_records, stages_for
+from clearway.settings import Settings
+from clearway.store import open_engine
+from clearway.store.ledger_reading import checkpoint_with_cosignatures
+from clearway.store.participants import authenticate
+from clearway.store.report import declaration_report
+from clearway.store.risk import read_lanes, read_queue
+
+__all__ = ["create_app"]
+
+
+def _error(status: int, code: str, message: str, field: str = "") -> JSONResponse:
+    return JSONResponse(
+        {
+            "ok": False,
+            "errors": [{"code": code, "field": field, "message": message}],
+            "status": status,
+        },
+        status_code=status,
+    )
+
+
+def _records(body: bytes, filer_id: str | None) -> tuple[list[RawRecord], list[dict[str, Any]]]:
+    """The body (one declaration or a list) as records; those filed under
+    another filer id than the caller's are refused here, never stored."""
+    try:
+        parsed = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise InputError(f"the body is not JSON: {exc}") from exc
+    documents = parsed if isinstance(parsed, list) else [parsed]
+    records: list[RawRecord] = []
+    refused: list[dict[str, Any]] = []
+    for position, document in enumerate(documents, start=1):
+        filer = document.get("filer", {}).get("id") if isinstance(document, dict) else None
+        if filer is not None and filer != filer_id:
+            refused.append(
+                {
+                    "position": position,
+                    "declaration_id": document.get("declaration_id"),
+                    "errors": [
+                        ErrorDetail(
+                            "filer.id",
+                            "forbidden_filer",
+                            f"must be your filer id {filer_id!r}. Got {filer!r}",
+                        ).as_dict()
+                    ],
+                }
+            )
+            continue
+        records.append(RawRecord("api", position, orjson.dumps(document)))
+    return records, refused
+
+
+def _documents(records: list[RawRecord]) -> list[dict[str, Any]]:
+    out = []
+    for record in records:
+        payload = record.payload
+        document = orjson.loads(payload) if isinstance(payload, bytes) else payload
+        if isinstance(document, dict):
+            out.append(document)
+    return out
+
+
+def _caller(request: Request, authorization: Annotated[str | None, Header()] = None) -> Caller:
+    """The participant behind the request's API key (401 otherwise)."""
+    token = authorization.removeprefix("Bearer ").strip() if authorization else None
+    store: Engine = request.app.state.store
+    return authenticate(store, token)
+
+
+Who = Annotated[Caller, Depends(_caller)]
+
+
+def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
+    """The API over the store of ``settings``."""
+    store = engine or open_engine(settings.database_url)
+    policy: Policy = load_policy(settings.sharing_policy_file)
+    stages: Stages = stages_for(settings)
+    app = FastAPI(
+        title="clearway",
+        version=__version__,
+        description="Clearance and targeting for cross-border e-commerce.",
+    )
+    app.state.store = store
+
+    @app.exception_handler(ClearwayError)
+    async def _clearway_error(_request: Request, exc: ClearwayError) -> JSONResponse:
+        return JSONResponse(exc.as_json(), status_code=exc.status)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            {
+                "code": str(e.get("type", "invalid")),
+                "field": ".".join(str(p) for p in e.get("loc", ())),
+                "message": str(e.get("msg", "")),
+            }
+            for e in exc.errors()
+        ]
+        return JSONResponse({"ok": False, "errors": errors, "status": 422}, status_code=422)
+
+    @app.exception_handler(HTTPException)
+    async def _http(_request: Request, exc: HTTPException) -> JSONResponse:
+        code = "not_found" if exc.status_code == 404 else "http"
+        return _error(exc.status_code, code, str(exc.detail))
+
+    @app.get("/api/health")
+    def health() -> dict[str, Any]:
+        """Liveness: the service answers."""
+        return {"ok": True, "version": __version__}
+
+    @app.post("/api/declarations")
+    async def submit(request: Request, who: Who) -> JSONResponse:
+        """Submit one declaration or a list: validated, stored (idempotent by
+        filer and declaration id), enriched, scored and laned."""
+        policy.require(who, "submit")
+        body = await request.body()
+        if len(body) > settings.max_json_document_bytes:
+            raise InputError(
+                f"the body is {len(body)} bytes; at most {settings.max_json_document_bytes}"
+            )
+        records, refused = _records(body, who.filer_id)
+        report = ingest_records(store, records, stages=stages)
+        rejected = refused + [r.as_dict() for r in report.first_rejections]
+        refs = [str(d["declaration_id"]) for d in _documents(records) if "declaration_id" in d]
+        lanes = read_lanes(store, who.filer_id, refs)
+        result = {
+            "ok": not rejected,
+            "accepted": report.accepted,
+            "amended": report.amended,
+            "duplicate": report.duplicate,
+            "rejected": report.rejected + len(refused),
+            "lanes": lanes,
+            "errors": [
+                {**e, "field": f"[{r['position']}].{e['field']}"}
+                for r in rejected
+                for e in r["errors"]
+            ],
+            "status": 200 if not rejected else 422,
+        }
+        return JSONResponse(result, status_code=200 if not rejected else 422)
+
+    @app.get("/api/declarations/{declaration_id}")
+    def read_declaration(
+        declaration_id: str,
+        who: Who,
+        filer: Annotated[str | None, Query(max_length=128)] = None,
+    ) -> dict[str, Any]:
+        """A declaration with what the caller's role may read of it."""
+        policy.require(who, "read_declarations")
+        if who.filer_id and filer is None and not policy.may(who, "read_queue"):
+            filer = who.filer_id
+        try:
+            _view, report = declaration_report(store, declaration_id, filer)
+        except NotFound:
+            raise NotFound(f"declaration {declaration_id!r} not found.") from None
+        return policy.redact(who, report, declaration_id)
+
+    @app.get("/api/queue")
+    def queue(
+        who: Who,
+        lane: Annotated[str, Query(pattern="^(green|yellow|red|black)$")] = "red",
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    ) -> dict[str, Any]:
+        """Declarations in a lane, riskiest first, with their reasons."""
+        policy.require(who, "read_queue")
+        return {"lane": lane, "declarations": read_queue(store, lane, limit)}
+
+    @app.get("/api/ledger/checkpoint", response_class=PlainTextResponse)
+    def checkpoint() -> Response:
+        """The latest signed checkpoint (C2SP signed note) with its
+        cosignatures: public, so anyone can verify the shared record."""
+        return PlainTextResponse(checkpoint_with_cosignatures(store))
+
+    return app

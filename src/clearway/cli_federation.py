@@ -1,0 +1,103 @@
+"""``clearway serve`` and ``clearway participants ...``: the API and who may use it."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import orjson
+import typer
+from rich.console import Console
+from rich.table import Table
+
+__all__ = ["participants_app", "serve"]
+
+participants_app = typer.Typer(
+    help="Participants of the platform and their API keys.", no_args_is_help=True
+)
+console = Console()
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port.")] = 8000,
+) -> None:
+    """Run the HTTP API (OpenAPI at /openapi.json)."""
+    import uvicorn
+
+    from clearway.api import create_app
+    from clearway.cli import settings_from_environment
+
+    uvicorn.run(create_app(settings_from_environment()), host=host, port=port, log_level="info")
+
+
+@participants_app.command("add")
+def add(
+    name: Annotated[str, typer.Argument(help="Organisation name.")],
+    role: Annotated[
+        str,
+        typer.Option(
+            help="customs_officer, customs_analyst, auditor, "
+            "marketplace, carrier, broker or partner_agency."
+        ),
+    ],
+    filer_id: Annotated[
+        str | None, typer.Option(help="Filer id its filings carry (filers).")
+    ] = None,
+    agency: Annotated[
+        str | None, typer.Option(help="Agency name as routings name it (partner agencies).")
+    ] = None,
+    days: Annotated[int, typer.Option(min=1, help="Days until the key expires.")] = 365,
+) -> None:
+    """Register a participant and print its API key (shown once)."""
+    from clearway.cli import settings_from_environment
+    from clearway.store import open_engine
+    from clearway.store.participants import add_participant
+
+    engine = open_engine(settings_from_environment().database_url)
+    issued = add_participant(engine, name, role, filer_id=filer_id, agency=agency, valid_days=days)
+    console.print(f"participant {issued.participant_id}, key {issued.key_id}; keep the key safe:")
+    sys.stdout.write(
+        orjson.dumps(
+            {
+                "participant_id": issued.participant_id,
+                "key_id": issued.key_id,
+                "key": issued.key,
+                "expires_at": issued.expires_at.isoformat() if issued.expires_at else None,
+            }
+        ).decode()
+        + "\n"
+    )
+
+
+@participants_app.command("list")
+def list_command() -> None:
+    """Participants and the state of their keys (never the keys)."""
+    from clearway.cli import settings_from_environment
+    from clearway.store import open_engine
+    from clearway.store.participants import list_participants
+
+    rows = list_participants(open_engine(settings_from_environment().database_url))
+    table = Table("id", "name", "role", "filer / agency", "key", "expires", "revoked")
+    for row in rows:
+        table.add_row(
+            str(row["id"]),
+            row["name"],
+            row["role"],
+            row["filer_id"] or row["agency"] or "-",
+            f"{row['key_id']} ({row['prefix']})" if row["key_id"] else "-",
+            str(row["expires_at"] or "-"),
+            str(row["revoked_at"] or "-"),
+        )
+    console.print(table)
+
+
+@participants_app.command("revoke")
+def revoke(key_id: Annotated[int, typer.Argument(help="Key id (see participants list).")]) -> None:
+    """Revoke an API key at once."""
+    from clearway.cli import settings_from_environment
+    from clearway.store import open_engine
+    from clearway.store.participants import revoke_key
+
+    revoke_key(open_engine(settings_from_environment().database_url), key_id)
+    console.print(f"key {key_id} revoked")

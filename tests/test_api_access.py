@@ -1,0 +1,229 @@
+"""The API's access matrix: every role against every endpoint and every
+other party's data, with the expected allow or deny in each cell, and no
+field outside the policy in any answer."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import orjson
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, update
+
+from clearway.api import create_app
+from clearway.settings import Settings
+from clearway.store.participants import add_participant
+from clearway.store.schema import api_keys
+from tests import factories as f
+
+TOY = {"description": "plastic building blocks toy", "hs_code": "950300"}
+EARBUDS = {"description": "wireless earbuds bluetooth 5.3", "hs_code": "851830"}
+
+
+def _doc(filer: str, ref: str, item: dict) -> dict:
+    return f.declaration(
+        items=[f.item(**item)],
+        declaration_id=ref,
+        filer={"id": filer, "role": "marketplace", "name": filer},
+        destination_country="US",
+        consignee__address__country="US",
+        totals={"value": "12.50", "currency": "EUR"},
+    )
+
+
+@pytest.fixture
+def api(engine: Engine, tmp_path: Path) -> tuple[TestClient, dict[str, str]]:
+    settings = Settings(
+        database_url=str(engine.url.render_as_string(hide_password=False)),
+        ledger_key_file=str(tmp_path / "ledger.key"),
+        classifier_model_file=str(tmp_path / "none.npz"),
+        risk_model_file=str(tmp_path / "none.json"),
+    )
+    keys: dict[str, str] = {}
+    for name, role, filer, agency in [
+        ("officer", "customs_officer", None, None),
+        ("analyst", "customs_analyst", None, None),
+        ("auditor", "auditor", None, None),
+        ("shop_a", "marketplace", "mkt-a", None),
+        ("shop_b", "marketplace", "mkt-b", None),
+        ("carrier", "carrier", "car-1", None),
+        ("cpsc", "partner_agency", None, "CPSC"),
+        ("fda", "partner_agency", None, "FDA"),
+        ("revoked", "customs_officer", None, None),
+        ("expired", "customs_officer", None, None),
+    ]:
+        issued = add_participant(engine, name, role, filer_id=filer, agency=agency)
+        keys[name] = issued.key
+        if name in {"revoked", "expired"}:
+            column = "revoked_at" if name == "revoked" else "expires_at"
+            moment = datetime.now(UTC) - timedelta(minutes=1)
+            with engine.begin() as conn:
+                conn.execute(
+                    update(api_keys)
+                    .where(api_keys.c.id == issued.key_id)
+                    .values(**{column: moment})
+                )
+    keys["nobody"] = ""
+    keys["forged"] = keys["officer"][:-4] + "AAAA"
+    client = TestClient(create_app(settings, engine=engine))
+    for name, filer, ref, item in [
+        ("shop_a", "mkt-a", "A-1", TOY),
+        ("shop_b", "mkt-b", "B-1", EARBUDS),
+    ]:
+        done = client.post(
+            "/api/declarations",
+            content=orjson.dumps(_doc(filer, ref, item)),
+            headers={"Authorization": f"Bearer {keys[name]}"},
+        )
+        assert done.status_code == 200, done.text
+    return client, keys
+
+
+def _get(client: TestClient, key: str, path: str) -> tuple[int, dict | str]:
+    answer = client.get(path, headers={"Authorization": f"Bearer {key}"} if key else {})
+    body = (
+        answer.json()
+        if answer.headers["content-type"].startswith("application/json")
+        else answer.text
+    )
+    return answer.status_code, body
+
+
+# role: (A-1 by mkt-a, routed to CPSC), (B-1 by mkt-b, routed to FCC), queue, submit
+MATRIX = {
+    "officer": (200, 200, 200, 403),
+    "analyst": (200, 200, 200, 403),
+    "auditor": (200, 200, 403, 403),
+    "shop_a": (200, 404, 403, 200),
+    "shop_b": (404, 200, 403, 200),
+    "carrier": (404, 404, 403, 200),
+    "cpsc": (200, 404, 403, 403),
+    "fda": (404, 404, 403, 403),
+    "revoked": (401, 401, 401, 401),
+    "expired": (401, 401, 401, 401),
+    "nobody": (401, 401, 401, 401),
+    "forged": (401, 401, 401, 401),
+}
+
+# What each role may read of a declaration (top-level keys).
+ALLOWED = {
+    "officer": None,
+    "analyst": None,
+    "auditor": {"version", "versions", "risk"},
+    "shop_a": {"declaration", "version", "versions", "data_quality", "filing", "risk"},
+    "shop_b": {"declaration", "version", "versions", "data_quality", "filing", "risk"},
+    "cpsc": {"declaration", "routing", "classification"},
+}
+
+
+@pytest.mark.parametrize("role", sorted(MATRIX))
+def test_access_matrix(api: tuple[TestClient, dict[str, str]], role: str) -> None:
+    client, keys = api
+    key = keys[role]
+    expected = MATRIX[role]
+    status_a, body_a = _get(client, key, "/api/declarations/A-1")
+    status_b, body_b = _get(client, key, "/api/declarations/B-1")
+    status_q, _ = _get(client, key, "/api/queue?lane=green")
+    filer = {"shop_a": "mkt-a", "shop_b": "mkt-b", "carrier": "car-1"}.get(role, "mkt-a")
+    submitted = client.post(
+        "/api/declarations",
+        content=orjson.dumps(_doc(filer, f"{role}-new", TOY)),
+        headers={"Authorization": f"Bearer {key}"} if key else {},
+    )
+    assert (status_a, status_b, status_q, submitted.status_code) == expected
+    for status, body in ((status_a, body_a), (status_b, body_b)):
+        assert isinstance(body, dict)
+        if status != 200:
+            # The one error shape, and nothing of the declaration in it.
+            assert body["ok"] is False
+            assert body["status"] == status
+            assert {"code", "field", "message"} <= set(body["errors"][0])
+            assert "wireless" not in orjson.dumps(body).decode()
+            continue
+        allowed = ALLOWED[role]
+        if allowed is not None:
+            assert set(body) <= allowed, set(body) - allowed
+
+
+def test_filers_see_their_lane_but_not_the_reasons(api: tuple[TestClient, dict[str, str]]) -> None:
+    client, keys = api
+    _, mine = _get(client, keys["shop_a"], "/api/declarations/A-1")
+    assert isinstance(mine, dict)
+    assert set(mine["risk"]) == {"lane", "decided_at"}
+    assert "screening" not in mine
+    assert "parties" not in mine
+    _, officer = _get(client, keys["officer"], "/api/declarations/A-1")
+    assert isinstance(officer, dict)
+    assert {"reasons", "score"} <= set(officer["risk"])
+
+
+def test_partner_agency_reads_only_the_goods(api: tuple[TestClient, dict[str, str]]) -> None:
+    client, keys = api
+    _, seen = _get(client, keys["cpsc"], "/api/declarations/A-1")
+    assert isinstance(seen, dict)
+    assert set(seen["declaration"]) == {
+        "declaration_id",
+        "items",
+        "destination_country",
+        "transport",
+    }
+    assert [r["agency"] for r in seen["routing"]] == ["CPSC"]
+    text = orjson.dumps(seen).decode()
+    assert "consignee" not in text
+    assert "seller" not in text
+
+
+def test_a_filer_cannot_submit_for_another(api: tuple[TestClient, dict[str, str]]) -> None:
+    client, keys = api
+    answer = client.post(
+        "/api/declarations",
+        content=orjson.dumps([_doc("mkt-b", "X-1", TOY), _doc("mkt-a", "X-2", TOY)]),
+        headers={"Authorization": f"Bearer {keys['shop_a']}"},
+    )
+    assert answer.status_code == 422
+    body = answer.json()
+    assert body["accepted"] == 1
+    assert body["rejected"] == 1
+    assert body["errors"][0]["field"] == "[1].filer.id"
+    assert body["errors"][0]["code"] == "forbidden_filer"
+    assert list(body["lanes"]) == ["X-2"]
+    status, _ = _get(client, keys["officer"], "/api/declarations/X-1")
+    assert status == 404
+
+
+def test_submit_validates_and_is_idempotent(api: tuple[TestClient, dict[str, str]]) -> None:
+    client, keys = api
+    headers = {"Authorization": f"Bearer {keys['shop_a']}"}
+    doc = _doc("mkt-a", "I-1", TOY)
+    first = client.post("/api/declarations", content=orjson.dumps(doc), headers=headers)
+    again = client.post("/api/declarations", content=orjson.dumps(doc), headers=headers)
+    assert first.json()["accepted"] == 1
+    assert again.json()["duplicate"] == 1
+    assert again.json()["lanes"]["I-1"] in {"green", "yellow", "red"}
+    bad = _doc("mkt-a", "I-2", TOY)
+    bad["destination_country"] = "ZZ"
+    refused = client.post("/api/declarations", content=orjson.dumps(bad), headers=headers)
+    assert refused.status_code == 422
+    assert refused.json()["errors"][0]["field"] == "[1].destination_country"
+    junk = client.post("/api/declarations", content=b"{not json", headers=headers)
+    assert junk.status_code == 400
+    assert junk.json()["errors"][0]["code"] == "input"
+
+
+def test_checkpoint_is_public_and_unknown_routes_keep_the_error_shape(
+    api: tuple[TestClient, dict[str, str]],
+) -> None:
+    client, _ = api
+    note = client.get("/api/ledger/checkpoint")
+    assert note.status_code == 200
+    assert note.text.splitlines()[0] == "customs.example/clearway"
+    missing = client.get("/api/nowhere")
+    assert missing.status_code == 404
+    assert missing.json() == {
+        "ok": False,
+        "errors": [{"code": "not_found", "field": "", "message": "Not Found"}],
+        "status": 404,
+    }
+    assert client.get("/openapi.json").json()["info"]["title"] == "clearway"
