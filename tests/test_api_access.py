@@ -227,3 +227,93 @@ def test_checkpoint_is_public_and_unknown_routes_keep_the_error_shape(
         "status": 404,
     }
     assert client.get("/openapi.json").json()["info"]["title"] == "clearway"
+
+
+def test_referral_flow_end_to_end(api: tuple[TestClient, dict[str, str]], engine: Engine) -> None:
+    import time
+
+    from sqlalchemy import select
+
+    from clearway.store.schema import ledger_entries
+
+    client, keys = api
+
+    def post(who: str, path: str, body: dict | None = None) -> tuple[int, dict]:
+        answer = client.post(
+            path, json=body or {}, headers={"Authorization": f"Bearer {keys[who]}"}
+        )
+        return answer.status_code, answer.json()
+
+    status, opened = post(
+        "officer",
+        "/api/declarations/A-1/referrals",
+        {"kind": "rfi", "message": "Send the invoice", "due_hours": 24},
+    )
+    assert status == 201, opened
+    assert opened["state"] == "open"
+    assert opened["addressed_to"] == "mkt-a"
+    rid = opened["id"]
+    # Only the addressee sees and answers it; filers may not open referrals.
+    assert [r["id"] for r in _get(client, keys["shop_a"], "/api/referrals")[1]["referrals"]] == [
+        rid
+    ]
+    assert _get(client, keys["shop_b"], "/api/referrals")[1]["referrals"] == []
+    assert post("shop_b", f"/api/referrals/{rid}/answer", {"text": "x"})[0] == 404
+    assert (
+        post(
+            "shop_a",
+            "/api/declarations/A-1/referrals",
+            {"kind": "rfi", "message": "x", "due_hours": 1},
+        )[0]
+        == 403
+    )
+    status, answered = post("shop_a", f"/api/referrals/{rid}/answer", {"text": "Invoice attached"})
+    assert status == 200
+    assert answered["state"] == "answered"
+    assert answered["response"] == "Invoice attached"
+    status, closed = post("officer", f"/api/referrals/{rid}/close", {"text": "Value confirmed"})
+    assert closed["state"] == "closed"
+    status, conflict = post("shop_a", f"/api/referrals/{rid}/answer", {"text": "again"})
+    assert status == 409
+    assert conflict["errors"][0]["code"] == "conflict"
+    # An unanswered referral past its deadline raises the lane.
+    _, before = _get(client, keys["officer"], "/api/declarations/B-1")
+    assert isinstance(before, dict)
+    status, late = post(
+        "officer",
+        "/api/declarations/B-1/referrals",
+        {"kind": "hold", "message": "Hold for X-ray", "due_hours": 0.0001},
+    )
+    time.sleep(0.5)
+    status, escalated = post("officer", "/api/referrals/escalate")
+    assert [r["id"] for r in escalated["escalated"]] == [late["id"]]
+    _, after = _get(client, keys["officer"], "/api/declarations/B-1")
+    assert isinstance(after, dict)
+    order = ["green", "yellow", "red", "black"]
+    assert order.index(after["risk"]["lane"]) == min(2, order.index(before["risk"]["lane"]) + 1)
+    assert "unanswered by its deadline" in after["risk"]["reasons"][-1]
+    with engine.connect() as conn:
+        types = [
+            t
+            for (t,) in conn.execute(
+                select(ledger_entries.c.event_type).where(
+                    ledger_entries.c.event_type.like("referral.%")
+                )
+            )
+        ]
+    assert types == [
+        "referral.opened",
+        "referral.answered",
+        "referral.closed",
+        "referral.opened",
+        "referral.escalated",
+    ]
+
+
+def test_policy_actions_are_one_list() -> None:
+    from typing import get_args
+
+    from clearway.federation.policy import ACTIONS, _RolePolicy
+
+    (literal,) = get_args(_RolePolicy.model_fields["actions"].annotation)
+    assert set(get_args(literal)) == set(ACTIONS)

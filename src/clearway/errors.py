@@ -15,6 +15,7 @@ once and prints it; the API maps it to the one JSON error shape
     ├── StoreError               the database refused or is not reachable
     ├── NotAuthenticated         no valid API key (401)
     ├── Forbidden                the caller's role may not do this (403)
+    ├── Conflict                 the request contradicts the current state (409)
     └── NotFound                 a declaration, filing or resource does not exist
 
 Validation problems about one field are :class:`ErrorDetail` values, never
@@ -29,6 +30,7 @@ from typing import Any
 __all__ = [
     "ClearwayError",
     "ConfigurationError",
+    "Conflict",
     "ErrorDetail",
     "Forbidden",
     "InputError",
@@ -155,6 +157,13 @@ class Forbidden(ClearwayError):
 
     def diagnostics(self) -> str:
         return f"{self.message}\nThe data-sharing policy decides what each role may do."
+
+
+class Conflict(ClearwayError):
+    """The request contradicts the current state (answering a closed referral)."""
+
+    code = "conflict"
+    status = 409
 
 
 class NotFound(ClearwayError):

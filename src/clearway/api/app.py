@@ -9,12 +9,14 @@ them (clearway, request validation, unknown routes).
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any, Literal
 
 import orjson
 from fastapi import Depends, FastAPI, Header, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Engine
 from starlette.exceptions import HTTPException
 
@@ -27,6 +29,8 @@ from clearway.settings import Settings
 from clearway.store import open_engine
 from clearway.store.ledger_reading import checkpoint_with_cosignatures
 from clearway.store.participants import authenticate
+from clearway.store.reading import get_declaration
+from clearway.store.referrals import escalate_overdue, list_referrals, move_referral, open_referral
 from clearway.store.report import declaration_report
 from clearway.store.risk import read_lanes, read_queue
 
@@ -73,6 +77,28 @@ def _records(body: bytes, filer_id: str | None) -> tuple[list[RawRecord], list[d
             continue
         records.append(RawRecord("api", position, orjson.dumps(document)))
     return records, refused
+
+
+class ReferralRequest(BaseModel):
+    """A referral to open: its kind, the message to the filer, the deadline."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["rfi", "rfs", "dnl", "hold"]
+    message: str = Field(min_length=1, max_length=4000)
+    due_hours: float = Field(gt=0, le=24 * 30)
+
+
+class ReferralText(BaseModel):
+    """An answer or a resolution."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field(min_length=1, max_length=4000)
+
+
+def _jsonable(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: (str(v) if isinstance(v, datetime) else v) for k, v in row.items()}
 
 
 def _documents(records: list[RawRecord]) -> list[dict[str, Any]]:
@@ -189,6 +215,73 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
         """Declarations in a lane, riskiest first, with their reasons."""
         policy.require(who, "read_queue")
         return {"lane": lane, "declarations": read_queue(store, lane, limit)}
+
+    @app.post("/api/declarations/{declaration_id}/referrals", status_code=201)
+    def refer(
+        declaration_id: str,
+        body: ReferralRequest,
+        who: Who,
+        filer: Annotated[str | None, Query(max_length=128)] = None,
+    ) -> dict[str, Any]:
+        """Open a referral on a declaration, addressed to its filer."""
+        policy.require(who, "refer")
+        view = get_declaration(store, declaration_id, filer)
+        now = datetime.now(UTC)
+        return _jsonable(
+            open_referral(
+                store,
+                view.row_id,
+                body.kind,
+                body.message,
+                who.name,
+                timedelta(hours=body.due_hours),
+                now,
+                keys=stages.ledger,
+            )
+        )
+
+    @app.get("/api/referrals")
+    def referrals(
+        who: Who,
+        state: Annotated[
+            str | None, Query(pattern="^(open|answered|escalated|closed|withdrawn)$")
+        ] = None,
+    ) -> dict[str, Any]:
+        """Referrals: all of them for customs, one's own for a filer."""
+        policy.require(who, "read_referrals")
+        mine = None if policy.may(who, "refer") else (who.filer_id or "")
+        return {"referrals": list_referrals(store, addressed_to=mine, state=state)}
+
+    @app.post("/api/referrals/{referral_id}/answer")
+    def answer(referral_id: int, body: ReferralText, who: Who) -> dict[str, Any]:
+        """The filer's answer to a referral addressed to it."""
+        policy.require(who, "answer_referrals")
+        row = move_referral(
+            store,
+            referral_id,
+            "answer",
+            body.text,
+            datetime.now(UTC),
+            addressed_to=who.filer_id or "",
+            keys=stages.ledger,
+        )
+        return _jsonable(row)
+
+    @app.post("/api/referrals/{referral_id}/close")
+    def close(referral_id: int, body: ReferralText, who: Who) -> dict[str, Any]:
+        """Customs closes a referral with its resolution."""
+        policy.require(who, "refer")
+        row = move_referral(
+            store, referral_id, "close", body.text, datetime.now(UTC), keys=stages.ledger
+        )
+        return _jsonable(row)
+
+    @app.post("/api/referrals/escalate")
+    def escalate(who: Who) -> dict[str, Any]:
+        """Escalate every referral past its deadline (lane one up)."""
+        policy.require(who, "refer")
+        done = escalate_overdue(store, datetime.now(UTC), keys=stages.ledger)
+        return {"escalated": [_jsonable(r) for r in done]}
 
     @app.get("/api/ledger/checkpoint", response_class=PlainTextResponse)
     def checkpoint() -> Response:

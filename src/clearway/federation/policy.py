@@ -27,14 +27,32 @@ ROLES = (
     "broker",
     "partner_agency",
 )
-ACTIONS = ("submit", "read_declarations", "read_queue", "record_outcome", "read_ledger")
+ACTIONS = (
+    "submit",
+    "read_declarations",
+    "read_queue",
+    "record_outcome",
+    "read_ledger",
+    "refer",
+    "read_referrals",
+    "answer_referrals",
+)
 
 
 class _RolePolicy(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     actions: list[
-        Literal["submit", "read_declarations", "read_queue", "record_outcome", "read_ledger"]
+        Literal[
+            "submit",
+            "read_declarations",
+            "read_queue",
+            "record_outcome",
+            "read_ledger",
+            "refer",
+            "read_referrals",
+            "answer_referrals",
+        ]
     ]
     scope: Literal["all", "filed", "routed", "none"]
     fields: list[str] = Field(default_factory=list)

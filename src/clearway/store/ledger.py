@@ -21,6 +21,7 @@ from sqlalchemy import Connection, Engine, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from clearway.errors import NotFound
+from clearway.ledger.events import Event
 from clearway.ledger.keys import LedgerKeys
 from clearway.ledger.merkle import (
     CompactRange,
@@ -45,6 +46,7 @@ __all__ = [
     "append_entries",
     "latest_checkpoint",
     "prove",
+    "record_events",
     "verify_log",
 ]
 
@@ -237,6 +239,23 @@ def record_batch(
         + [None] * len(masters)
         + [row["declaration_id"] for row in [*assessments, *checked]]
     )
+    entries = [
+        LedgerEntry(e.event_id, e.type, leaf, owner)
+        for e, leaf, owner in zip(events, leaves(events, keys), owners, strict=True)
+    ]
+    return append_entries(conn, entries, keys.signer, when)
+
+
+def record_events(
+    conn: Connection,
+    keys: LedgerKeys,
+    events: Sequence[Event],
+    owners: Sequence[int | None],
+    when: datetime,
+) -> Checkpoint:
+    """Put events of other stages (referrals, decisions) on the ledger, in
+    the caller's transaction; ``owners`` are the declaration rows they
+    concern."""
     entries = [
         LedgerEntry(e.event_id, e.type, leaf, owner)
         for e, leaf, owner in zip(events, leaves(events, keys), owners, strict=True)

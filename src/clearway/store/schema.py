@@ -47,6 +47,7 @@ __all__ = [
     "party_entities",
     "party_identifiers",
     "product_flags",
+    "referrals",
     "risk_decisions",
     "screening_hits",
 ]
@@ -355,6 +356,25 @@ api_keys = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("expires_at", DateTime(timezone=True)),
     Column("revoked_at", DateTime(timezone=True)),
+)
+
+referrals = Table(
+    "referrals",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("declaration_id", Id, ForeignKey("declarations.id"), nullable=False),
+    Column("kind", String(8), nullable=False, comment="rfi, rfs, dnl or hold"),
+    Column("state", String(12), nullable=False),
+    Column("addressed_to", String(128), nullable=False, comment="filer id that must answer"),
+    Column("requested_by", String(200), nullable=False),
+    Column("message", Text, nullable=False),
+    Column("response", Text),
+    Column("resolution", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("due_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Index("ix_referrals_addressed", "addressed_to", "state"),
+    Index("ix_referrals_due", "state", "due_at"),
 )
 
 # Resolved parties: stable entities for sellers and consignees, the strong
