@@ -79,6 +79,33 @@ def _records(body: bytes, filer_id: str | None) -> tuple[list[RawRecord], list[d
     return records, refused
 
 
+class ErrorItem(BaseModel):
+    code: str
+    field: str
+    message: str
+
+
+class ErrorBody(BaseModel):
+    """The one JSON error shape."""
+
+    ok: bool
+    errors: list[ErrorItem]
+    status: int
+
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorBody, "description": description}
+    for status, description in (
+        (400, "The request could not be read"),
+        (401, "No valid API key"),
+        (403, "The caller's role may not do this"),
+        (404, "Not found, or outside the caller's scope"),
+        (409, "Contradicts the current state"),
+        (422, "Validation failed"),
+    )
+}
+
+
 class ReferralRequest(BaseModel):
     """A referral to open: its kind, the message to the filer, the deadline."""
 
@@ -130,6 +157,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
         title="clearway",
         version=__version__,
         description="Clearance and targeting for cross-border e-commerce.",
+        responses=_ERRORS,
     )
     app.state.store = store
 
@@ -283,7 +311,10 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
         done = escalate_overdue(store, datetime.now(UTC), keys=stages.ledger)
         return {"escalated": [_jsonable(r) for r in done]}
 
-    @app.get("/api/ledger/checkpoint", response_class=PlainTextResponse)
+    @app.get(
+        "/api/ledger/checkpoint",
+        responses={200: {"content": {"text/plain": {}}, "description": "A C2SP signed note"}},
+    )
     def checkpoint() -> Response:
         """The latest signed checkpoint (C2SP signed note) with its
         cosignatures: public, so anyone can verify the shared record."""

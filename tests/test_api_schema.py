@@ -1,0 +1,45 @@
+"""Property-based API testing with schemathesis against /openapi.json:
+whatever the requests, no 5xx and every answer matches the schema."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, given, settings
+
+from clearway.api import create_app
+from clearway.settings import Settings
+from clearway.store import open_engine
+from clearway.store.participants import add_participant
+
+
+@pytest.fixture(scope="module")
+def app_and_key(tmp_path_factory: pytest.TempPathFactory) -> tuple[object, str]:
+    folder: Path = tmp_path_factory.mktemp("schema")
+    url = f"sqlite:///{folder / 'clearway.db'}"
+    engine = open_engine(url)
+    key = add_participant(engine, "officer", "customs_officer").key
+    settings = Settings(
+        database_url=url,
+        ledger_key_file=str(folder / "ledger.key"),
+        classifier_model_file=str(folder / "none.npz"),
+        risk_model_file=str(folder / "none.json"),
+    )
+    return create_app(settings, engine=engine), key
+
+
+def test_no_server_errors_and_schema_conformance(app_and_key: tuple[object, str]) -> None:
+    app, key = app_and_key
+    schema = schemathesis.openapi.from_asgi("/openapi.json", app)
+    operations = [result.ok() for result in schema.get_all_operations()]
+    assert len(operations) >= 9
+    for operation in operations:
+
+        @given(case=operation.as_strategy())
+        @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+        def run(case: schemathesis.Case) -> None:
+            case.call_and_validate(headers={"Authorization": f"Bearer {key}"})
+
+        run()
