@@ -21,10 +21,31 @@ def bulk_insert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> N
     """
     if not rows:
         return
-    keys = list(rows[0])
-    compiled = insert(table).compile(dialect=conn.dialect, column_keys=keys)
-    names = list(compiled.positiontup or ()) if compiled.positional else keys
+    sql, positional, names, converters = _prepared(conn, table, tuple(rows[0]))
+    take = itemgetter(*names)
+    params: list[Any] = []
+    for row in rows:
+        values = list(take(row)) if len(names) > 1 else [row[names[0]]]
+        for index, processor in converters:
+            values[index] = processor(values[index])
+        params.append(tuple(values) if positional else dict(zip(names, values, strict=True)))
+    conn.exec_driver_sql(sql, params)
+
+
+_Prepared = tuple[str, bool, list[str], list[tuple[int, Any]]]
+_statements: dict[tuple[str, str, tuple[str, ...]], _Prepared] = {}
+
+
+def _prepared(conn: Connection, table: Table, keys: tuple[str, ...]) -> _Prepared:
+    """The INSERT for these columns compiled once per dialect: compiling
+    costs more than writing a small batch."""
     dialect = conn.dialect
+    cache_key = (dialect.name, table.name, keys)
+    found = _statements.get(cache_key)
+    if found is not None:
+        return found
+    compiled = insert(table).compile(dialect=dialect, column_keys=list(keys))
+    names = list(compiled.positiontup or ()) if compiled.positional else list(keys)
     converters = [
         (index, processor)
         for index, name in enumerate(names)
@@ -33,16 +54,9 @@ def bulk_insert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> N
         if not isinstance(table.c[name].type, LargeBinary)
         and (processor := table.c[name].type.dialect_impl(dialect).bind_processor(dialect))
     ]
-    take = itemgetter(*names)
-    params: list[Any] = []
-    for row in rows:
-        values = list(take(row)) if len(names) > 1 else [row[names[0]]]
-        for index, processor in converters:
-            values[index] = processor(values[index])
-        params.append(
-            tuple(values) if compiled.positional else dict(zip(names, values, strict=True))
-        )
-    conn.exec_driver_sql(str(compiled), params)
+    found = (str(compiled), bool(compiled.positional), names, converters)
+    _statements[cache_key] = found
+    return found
 
 
 def allocate_ids(conn: Connection, table: Table, count: int) -> list[int]:

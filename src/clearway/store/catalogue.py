@@ -4,10 +4,11 @@ every current filing of the same GTIN or seller SKU, and flags are stored."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cache
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy import Connection, Engine, bindparam, func, select
 
 from clearway.declarations.catalogue import ProductFiling, catalogue_flags
 from clearway.store.bulk import bulk_insert, row_dict
@@ -28,10 +29,14 @@ def _keys(seller: str | None, gtin: str | None, sku: str | None) -> list[str]:
     return keys
 
 
-def _recent(column: Any, values: list[str], exclude: list[int]) -> Any:
+@cache
+def _recent(column_name: str) -> Any:
     """The latest ``RECENT`` current filings of each product: a product filed
-    every day must not make each batch read its whole history."""
+    every day must not make each batch read its whole history. Built once
+    per column (parameters ``values`` and ``exclude``): building the query
+    costs more than running it on a small batch."""
     d, di = declarations.c, declaration_items.c
+    column = di[column_name]
     partition = [column] if column is di.gtin else [d.seller_name, column]
     ranked = (
         select(
@@ -48,10 +53,14 @@ def _recent(column: Any, values: list[str], exclude: list[int]) -> Any:
             .label("recency"),
         )
         .select_from(declaration_items.join(declarations, d.id == di.declaration_id))
-        .where(d.current, column.in_(values), di.declaration_id.not_in(exclude))
+        .where(
+            d.current,
+            column.in_(bindparam("values", expanding=True)),
+            di.declaration_id.not_in(bindparam("exclude", expanding=True)),
+        )
         .subquery()
     )
-    return select(ranked).where(ranked.c.recency <= RECENT)
+    return select(ranked).where(ranked.c.recency <= bindparam("recent"))
 
 
 def check_catalogue(
@@ -80,7 +89,14 @@ def check_catalogue(
     for column, values in ((declaration_items.c.gtin, gtins), (declaration_items.c.sku, skus)):
         by_gtin = column is declaration_items.c.gtin
         for start in range(0, len(values), _CHUNK):
-            for r in conn.execute(_recent(column, values[start : start + _CHUNK], list(seller))):
+            for r in conn.execute(
+                _recent(column.name),
+                {
+                    "values": values[start : start + _CHUNK],
+                    "exclude": list(seller),
+                    "recent": RECENT,
+                },
+            ):
                 key = f"gtin:{r.gtin}" if by_gtin else f"sku:{r.seller_name or ''}:{r.sku}"
                 history.append(
                     ProductFiling(

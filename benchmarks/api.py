@@ -1,0 +1,179 @@
+"""API benchmark: single-declaration submit latency at a fixed request rate,
+and bulk submit throughput, against `clearway serve` on 127.0.0.1.
+
+    .venv/bin/python benchmarks/api.py --rate 500 --seconds 20
+
+Starts `clearway serve` (one uvicorn process) on a fresh SQLite store with a
+marketplace participant, then, from this process (the load generator):
+(1) posts one declaration per request at ``--rate`` requests/s, open loop
+(requests are sent on schedule whether or not earlier ones have returned,
+so slowness shows as latency, not as a lower rate), and reports latency
+percentiles from send to the answer carrying the lane; (2) posts lists of
+``--bulk`` declarations, two at a time, and reports declarations/s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import numpy as np
+import orjson
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "src"))
+sys.path.insert(0, str(HERE))
+
+from traffic import simulated  # noqa: E402
+
+
+def _documents(n: int) -> list[dict]:
+    path = simulated(max(n, 10_000), seed=31, prefix="api-traffic")
+    out = []
+    with path.open("rb") as stream:
+        for line in stream:
+            doc = orjson.loads(line)
+            if "house_refs" in doc or "items" not in doc:
+                continue
+            doc["filer"] = {"id": "bench-mkt", "role": "marketplace", "name": "Bench"}
+            out.append(doc)
+            if len(out) == n:
+                break
+    return out
+
+
+def _start(folder: Path, port: int) -> tuple[subprocess.Popen[bytes], str]:
+    env = {
+        **os.environ,
+        "CLEARWAY_DATABASE_URL": f"sqlite:///{folder / 'clearway.db'}",
+        "CLEARWAY_LEDGER_KEY_FILE": str(folder / "ledger.key"),
+    }
+    add = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from clearway.cli import main; main()",
+            "participants",
+            "add",
+            "Bench",
+            "--role",
+            "marketplace",
+            "--filer-id",
+            "bench-mkt",
+        ],
+        env=env,
+        cwd=folder,
+        capture_output=True,
+        check=True,
+    )
+    key = orjson.loads(add.stdout.strip().splitlines()[-1])["key"]
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "from clearway.cli import main; main()",
+            "serve",
+            "--port",
+            str(port),
+        ],
+        env=env,
+        cwd=folder,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    for _ in range(100):
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=1)
+            break
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    return server, key
+
+
+async def _single(port: int, key: str, docs: list[dict], rate: float, seconds: float) -> None:
+    headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+    latencies: list[float] = []
+    failures = 0
+    limits = httpx.Limits(max_connections=400, max_keepalive_connections=400)
+    async with httpx.AsyncClient(
+        base_url=f"http://127.0.0.1:{port}", limits=limits, timeout=30
+    ) as client:
+        await client.post("/api/declarations", content=orjson.dumps(docs[0]), headers=headers)
+
+        async def one(doc: dict) -> None:
+            nonlocal failures
+            started = time.perf_counter()
+            answer = await client.post(
+                "/api/declarations", content=orjson.dumps(doc), headers=headers
+            )
+            latencies.append(time.perf_counter() - started)
+            if answer.status_code != 200 or not answer.json()["lanes"]:
+                failures += 1
+
+        total = int(rate * seconds)
+        start = time.perf_counter()
+        tasks = []
+        for i in range(total):
+            delay = start + i / rate - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(one(docs[1 + i % (len(docs) - 1)])))
+        await asyncio.gather(*tasks)
+        wall = time.perf_counter() - start
+    ms = np.array(latencies) * 1000
+    print(
+        f"single submit at {rate:.0f}/s offered ({total / wall:,.0f}/s achieved, {failures} failed): "
+        f"p50 {np.percentile(ms, 50):.1f} ms, p90 {np.percentile(ms, 90):.1f} ms, "
+        f"p99 {np.percentile(ms, 99):.1f} ms, max {ms.max():.0f} ms"
+    )
+
+
+def _bulk(port: int, key: str, docs: list[dict], size: int) -> None:
+    headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+    bodies = [orjson.dumps(docs[s : s + size]) for s in range(0, len(docs), size)]
+    started = time.perf_counter()
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=600) as client:
+        accepted = 0
+        for body in bodies:
+            answer = client.post("/api/declarations", content=body, headers=headers)
+            accepted += answer.json()["accepted"]
+    elapsed = time.perf_counter() - started
+    print(
+        f"bulk submit, lists of {size:,}: {accepted:,} accepted, {accepted / elapsed:,.0f} declarations/s"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--rate", type=float, default=500)
+    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--bulk", type=int, default=2000)
+    parser.add_argument("--bulk-total", type=int, default=40_000)
+    parser.add_argument("--port", type=int, default=8765)
+    args = parser.parse_args()
+    docs = _documents(int(args.rate * args.seconds) + args.bulk_total + 1)
+    single, bulk = (
+        docs[: int(args.rate * args.seconds) + 1],
+        docs[int(args.rate * args.seconds) + 1 :],
+    )
+    with tempfile.TemporaryDirectory() as folder:
+        server, key = _start(Path(folder), args.port)
+        try:
+            asyncio.run(_single(args.port, key, single, args.rate, args.seconds))
+            _bulk(args.port, key, bulk, args.bulk)
+        finally:
+            server.terminate()
+            server.wait()
+
+
+if __name__ == "__main__":
+    main()
