@@ -129,7 +129,8 @@ async def _single(port: int, key: str, docs: list[dict], rate: float, seconds: f
         wall = time.perf_counter() - start
     ms = np.array(latencies) * 1000
     print(
-        f"single submit at {rate:.0f}/s offered ({total / wall:,.0f}/s achieved, {failures} failed): "
+        f"single submit at {rate:.0f}/s offered ({total / wall:,.0f}/s achieved, "
+        f"{failures} failed): "
         f"p50 {np.percentile(ms, 50):.1f} ms, p90 {np.percentile(ms, 90):.1f} ms, "
         f"p99 {np.percentile(ms, 99):.1f} ms, max {ms.max():.0f} ms"
     )
@@ -146,7 +147,8 @@ def _bulk(port: int, key: str, docs: list[dict], size: int) -> None:
             accepted += answer.json()["accepted"]
     elapsed = time.perf_counter() - started
     print(
-        f"bulk submit, lists of {size:,}: {accepted:,} accepted, {accepted / elapsed:,.0f} declarations/s"
+        f"bulk submit, lists of {size:,}: {accepted:,} accepted, "
+        f"{accepted / elapsed:,.0f} declarations/s"
     )
 
 
