@@ -250,3 +250,30 @@ def test_pipeline_stores_lanes_and_show_prints_them(tmp_path, sqlite_url: str) -
             conn.execute(text("select lane, count(*) from risk_decisions group by lane")).all()
         )
     assert lanes.get("red") == 1
+
+
+def test_daily_capacity_per_office_is_never_exceeded(engine, tmp_path) -> None:
+    from sqlalchemy import text
+
+    from clearway.pipeline import RiskOptions, Stages, ingest_files
+
+    # Three batches of 40 at a 10% share would take 12 red lanes; the
+    # office's day allows 5. The other office has its own 5.
+    docs = [
+        f.declaration(transport__arrival_office="DEFRA" if i % 2 else "DEMUC") for i in range(120)
+    ]
+    path = tmp_path / "in.jsonl"
+    path.write_bytes(f.jsonl(*docs))
+    stages = Stages(risk=RiskOptions(inspection_share=0.2, daily_capacity=5))
+    ingest_files(engine, [path], batch_size=40, stages=stages)
+    with engine.connect() as conn:
+        red = dict(
+            conn.execute(
+                text(
+                    "select d.arrival_office, count(*) from risk_decisions r "
+                    "join declarations d on d.id = r.declaration_id "
+                    "where r.lane = 'red' group by d.arrival_office"
+                )
+            ).all()
+        )
+    assert red == {"DEFRA": 5, "DEMUC": 5}

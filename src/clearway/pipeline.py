@@ -146,6 +146,7 @@ class RiskOptions:
     model_file: str | None = None
     inspection_share: float = 0.05
     exploration_share: float = 0.10
+    daily_capacity: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,6 +173,7 @@ def stages_for(settings: Settings) -> Stages:
             settings.risk_model_file,
             settings.risk_inspection_share,
             settings.risk_exploration_share,
+            settings.risk_daily_capacity,
         ),
     )
 
@@ -217,6 +219,7 @@ def _prepare(records: list[RawRecord], stages: Stages) -> _Prepared:
             policy,
             rules_file=options.rules_file,
             model_file=options.model_file,
+            daily_capacity=options.daily_capacity,
             classified=classified,
             parties=parties,
         )

@@ -84,6 +84,12 @@ class Settings(BaseSettings):
         le=1.0,
         description="Red-lane capacity as a share of each intake batch.",
     )
+    risk_daily_capacity: int | None = Field(
+        default=None,
+        ge=0,
+        description="Red-lane inspections per customs office (arrival office) per UTC day; "
+        "when set, each batch's red lane is also bounded by what is left of it.",
+    )
     risk_exploration_share: float = Field(
         default=0.10,
         ge=0.0,

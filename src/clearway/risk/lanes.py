@@ -22,7 +22,7 @@ import numpy.typing as npt
 
 from clearway.risk.rules import LANES, RuleSet, evaluate_rules
 
-__all__ = ["Decisions", "LanePolicy", "decide"]
+__all__ = ["Decisions", "LanePolicy", "Scored", "assign_lanes", "decide", "score_rows"]
 
 Floats = npt.NDArray[np.float64]
 _RANK = {lane: i for i, lane in enumerate(LANES)}
@@ -56,17 +56,29 @@ class Decisions:
     fired: list[tuple[str, ...]]
 
 
-def decide(
+@dataclass(frozen=True, slots=True)
+class Scored:
+    """A batch scored, before lanes: composite score, the lowest lane rules
+    demand (index into LANES), whether black is possible (pre-loading
+    filings), and per row the rules that fired and the reasons so far."""
+
+    score: Floats
+    minimum: npt.NDArray[np.intp]
+    black: npt.NDArray[np.bool_]
+    fired: list[tuple[str, ...]]
+    reasons: list[tuple[str, ...]]
+
+
+def score_rows(
     frame: Mapping[str, npt.NDArray[Any]],
     rules: RuleSet,
     day: date,
-    policy: LanePolicy,
     *,
     model_scores: Floats | None = None,
     model_reasons: Sequence[Sequence[tuple[str, float]]] | None = None,
     pre_loading: npt.NDArray[np.bool_] | None = None,
-) -> Decisions:
-    """Score and lane every row of ``frame`` (features and fields)."""
+) -> Scored:
+    """Rules and model combined into one score per row, with reasons."""
     n = len(next(iter(frame.values())))
     active, hits = evaluate_rules(rules, frame, day)
     weights = np.array([r.weight for r in active], dtype=np.float64)
@@ -80,36 +92,6 @@ def decide(
     loading = pre_loading if pre_loading is not None else np.zeros(n, dtype=bool)
     black = (minimum == _RANK["black"]) & loading
     minimum = np.where((minimum == _RANK["black"]) & ~loading, _RANK["red"], minimum)
-
-    lane = np.full(n, "green", dtype="<U6")
-    selected = np.full(n, "", dtype="<U13")
-    lane[black] = "black"
-    selected[black] = "rule"
-    capacity = policy.red_capacity(n)
-    explore = int(capacity * policy.exploration_share)
-    # 1. Rules that demand red, riskiest first.
-    forced = np.flatnonzero((minimum >= _RANK["red"]) & ~black)
-    forced = forced[np.argsort(-score[forced], kind="stable")]
-    taken = forced[: max(0, capacity)]
-    lane[taken], selected[taken] = "red", "rule"
-    over = forced[len(taken) :]
-    # 2. The highest scores, leaving the exploration share.
-    room = max(0, capacity - len(taken) - explore)
-    open_rows = np.flatnonzero(lane == "green")
-    by_score = open_rows[np.argsort(-score[open_rows], kind="stable")]
-    by_score = by_score[score[by_score] > 0][:room]
-    lane[by_score], selected[by_score] = "red", "score"
-    # 3. Random selection among everything left, whatever its score.
-    left = np.flatnonzero(lane == "green")
-    slots = min(len(left), capacity - int((lane == "red").sum()))
-    if slots > 0:
-        picks = np.random.default_rng(policy.random_state).choice(left, slots, replace=False)
-        lane[picks], selected[picks] = "red", "exploration"
-    yellow = (lane == "green") & ((minimum >= _RANK["yellow"]) | (score >= policy.yellow_score))
-    lane[yellow] = "yellow"
-    lane[over] = "yellow"
-    selected[over] = "over_capacity"
-
     # Only rows with something to say get their own lists: a list per row
     # for a batch of 100,000 costs more in allocation than the rest of this.
     fired_at: dict[int, list[str]] = {}
@@ -124,13 +106,93 @@ def decide(
                 said.setdefault(row, []).extend(
                     f"model: {name} (+{value:.2f})" for name, value in found
                 )
-    for row in np.flatnonzero(selected == "exploration"):
-        said.setdefault(int(row), []).append("selected at random to keep measuring what scores low")
-    for row in over:
-        said.setdefault(int(row), []).append(
-            "a rule asks for inspection but the red lane is full: held for documents"
-        )
     none: tuple[str, ...] = ()
-    reasons = [tuple(said[i]) if i in said else none for i in range(n)]
-    fired = [tuple(fired_at[i]) if i in fired_at else none for i in range(n)]
-    return Decisions(score, lane, selected, reasons, fired)
+    return Scored(
+        score,
+        minimum,
+        black,
+        [tuple(fired_at[i]) if i in fired_at else none for i in range(n)],
+        [tuple(said[i]) if i in said else none for i in range(n)],
+    )
+
+
+def assign_lanes(
+    scored: Scored,
+    policy: LanePolicy,
+    *,
+    groups: npt.NDArray[np.str_] | None = None,
+    capacities: Mapping[str, int] | None = None,
+) -> Decisions:
+    """Lanes for a scored batch. The red lane of each group (customs
+    office) holds at most ``capacities[group]`` declarations (default: the
+    policy's share of the group's rows)."""
+    n = len(scored.score)
+    score, minimum = scored.score, scored.minimum
+    lane = np.full(n, "green", dtype="<U6")
+    selected = np.full(n, "", dtype="<U13")
+    lane[scored.black] = "black"
+    selected[scored.black] = "rule"
+    over_all: list[npt.NDArray[np.intp]] = []
+    keys = groups if groups is not None else np.full(n, "")
+    rng = np.random.default_rng(policy.random_state)
+    for group in np.unique(keys):
+        rows = np.flatnonzero(keys == group)
+        capacity = policy.red_capacity(len(rows))
+        if capacities is not None:
+            capacity = min(capacity, max(0, capacities.get(str(group), capacity)))
+        explore = int(capacity * policy.exploration_share)
+        # 1. Rules that demand red, riskiest first.
+        forced = rows[(minimum[rows] >= _RANK["red"]) & ~scored.black[rows]]
+        forced = forced[np.argsort(-score[forced], kind="stable")]
+        taken = forced[:capacity]
+        lane[taken], selected[taken] = "red", "rule"
+        over_all.append(forced[len(taken) :])
+        # 2. The highest scores, leaving the exploration share.
+        room = max(0, capacity - len(taken) - explore)
+        open_rows = rows[lane[rows] == "green"]
+        by_score = open_rows[np.argsort(-score[open_rows], kind="stable")]
+        by_score = by_score[score[by_score] > 0][:room]
+        lane[by_score], selected[by_score] = "red", "score"
+        # 3. Random selection among everything left, whatever its score.
+        left = rows[lane[rows] == "green"]
+        slots = min(len(left), capacity - int((lane[rows] == "red").sum()))
+        if slots > 0:
+            picks = rng.choice(left, slots, replace=False)
+            lane[picks], selected[picks] = "red", "exploration"
+    over = np.concatenate(over_all) if over_all else np.zeros(0, dtype=np.intp)
+    yellow = (lane == "green") & ((minimum >= _RANK["yellow"]) | (score >= policy.yellow_score))
+    lane[yellow] = "yellow"
+    lane[over] = "yellow"
+    selected[over] = "over_capacity"
+    reasons = list(scored.reasons)
+    for row in np.flatnonzero(selected == "exploration"):
+        reasons[row] = (*reasons[row], "selected at random to keep measuring what scores low")
+    for row in over:
+        reasons[row] = (
+            *reasons[row],
+            "a rule asks for inspection but the red lane is full: held for documents",
+        )
+    return Decisions(score, lane, selected, reasons, scored.fired)
+
+
+def decide(
+    frame: Mapping[str, npt.NDArray[Any]],
+    rules: RuleSet,
+    day: date,
+    policy: LanePolicy,
+    *,
+    model_scores: Floats | None = None,
+    model_reasons: Sequence[Sequence[tuple[str, float]]] | None = None,
+    pre_loading: npt.NDArray[np.bool_] | None = None,
+) -> Decisions:
+    """Score and lane every row of ``frame`` (features and fields), the
+    whole batch under one capacity."""
+    scored = score_rows(
+        frame,
+        rules,
+        day,
+        model_scores=model_scores,
+        model_reasons=model_reasons,
+        pre_loading=pre_loading,
+    )
+    return assign_lanes(scored, policy)

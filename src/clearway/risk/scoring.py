@@ -16,7 +16,7 @@ from clearway.classification.misclassification import ItemClassification
 from clearway.declarations.batch import PreparedHouse
 from clearway.parties.checks import PartyChecks
 from clearway.risk.features import FEATURES, ValueReference, item_value_frame, risk_features
-from clearway.risk.lanes import Decisions, LanePolicy, decide
+from clearway.risk.lanes import Decisions, LanePolicy, Scored, assign_lanes, decide, score_rows
 from clearway.risk.loading import declaration_model_for, rules_for
 from clearway.risk.model import FeatureSpec, RiskModel
 from clearway.risk.rules import FIELDS, RuleSet
@@ -79,11 +79,29 @@ def score_batch(
 
 @dataclass(frozen=True, slots=True)
 class BatchRisk:
-    """A batch's decisions, with the rules version and model behind them."""
+    """A batch's decisions (red lane bounded per office by the policy's
+    share of the batch), with what is needed to bound them again by an
+    office's daily capacity when the batch is written, and the rules
+    version and model behind them."""
 
+    scored: Scored
+    offices: npt.NDArray[np.str_]
+    policy: LanePolicy
+    daily_capacity: int | None
     decisions: Decisions
     rules_version: int
     model: str
+
+    def within(self, used_today: dict[str, int]) -> Decisions:
+        """The decisions with each office's red lane bounded by what is left
+        of its daily capacity after ``used_today``."""
+        if self.daily_capacity is None:
+            return self.decisions
+        left = {
+            str(office): self.daily_capacity - used_today.get(str(office), 0)
+            for office in np.unique(self.offices)
+        }
+        return assign_lanes(self.scored, self.policy, groups=self.offices, capacities=left)
 
 
 def assess_batch(
@@ -93,6 +111,7 @@ def assess_batch(
     *,
     rules_file: str | None = None,
     model_file: str | None = None,
+    daily_capacity: int | None = None,
     classified: Sequence[Sequence[ItemClassification]] | None = None,
     parties: PartyChecks | None = None,
 ) -> BatchRisk:
@@ -103,14 +122,18 @@ def assess_batch(
     model = declaration_model_for(model_file)
     hs6, currency, measures, _ = item_value_frame(houses)
     reference = ValueReference().fit(hs6, currency, measures)
-    _, decisions = score_batch(
-        houses,
-        rules,
+    frame = risk_frame(houses, classified=classified, parties=parties, reference=reference)
+    scores = model.predict_proba(frame) if model is not None else None
+    reasons = model.explain(frame) if model is not None else None
+    scored = score_rows(frame, rules, day, model_scores=scores, model_reasons=reasons)
+    offices = np.array([str(h.columns.get("arrival_office") or "") for h in houses])
+    decisions = assign_lanes(scored, policy, groups=offices)
+    return BatchRisk(
+        scored,
+        offices,
         policy,
-        day,
-        classified=classified,
-        parties=parties,
-        reference=reference,
-        model=model,
+        daily_capacity,
+        decisions,
+        rules.version,
+        model.trained_at_ if model else "",
     )
-    return BatchRisk(decisions, rules.version, model.trained_at_ if model else "")

@@ -31,7 +31,7 @@ from clearway.store.engine import writing
 from clearway.store.ledger import record_batch
 from clearway.store.parties import write_party_checks
 from clearway.store.resolution import resolve_batch
-from clearway.store.risk import write_risk_decisions
+from clearway.store.risk import red_lanes_today, write_risk_decisions
 from clearway.store.schema import declaration_items, declarations, master_filings, master_houses
 
 __all__ = ["WriteResult", "write_batch"]
@@ -170,8 +170,12 @@ def _write(
     if classified is not None:
         write_item_classifications(conn, ids, sources, classified)
     if risk is not None:
+        # Lanes are bounded by the offices' daily capacity here, where
+        # batches are written one after another: what earlier batches used
+        # is known exactly.
+        used = red_lanes_today(conn, received_at) if risk.daily_capacity is not None else {}
         write_risk_decisions(
-            conn, ids, sources, risk.decisions, risk.rules_version, risk.model, received_at
+            conn, ids, sources, risk.within(used), risk.rules_version, risk.model, received_at
         )
     check_catalogue(conn, house_rows, items)
     resolve_batch(conn, house_rows)

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine, func, select
 
 from clearway.risk.lanes import Decisions
 from clearway.store.bulk import bulk_insert, row_dict
 from clearway.store.schema import risk_decisions
 
-__all__ = ["read_lanes", "read_queue", "read_risk_decision", "write_risk_decisions"]
+__all__ = [
+    "read_lanes",
+    "read_queue",
+    "read_risk_decision",
+    "red_lanes_today",
+    "write_risk_decisions",
+]
 
 
 def write_risk_decisions(
@@ -104,3 +110,17 @@ def read_lanes(engine: Engine, filer_id: str | None, refs: list[str]) -> dict[st
                 query = query.where(declarations.c.filer_id == filer_id)
             out.update((str(ref), str(lane)) for ref, lane in conn.execute(query))
     return out
+
+
+def red_lanes_today(conn: Connection, moment: datetime) -> dict[str, int]:
+    """Red lanes decided so far on ``moment``'s UTC day, per arrival office."""
+    from clearway.store.schema import declarations
+
+    start = datetime(moment.year, moment.month, moment.day, tzinfo=UTC)
+    query = (
+        select(declarations.c.arrival_office, func.count())
+        .select_from(declarations.join(risk_decisions))
+        .where(risk_decisions.c.lane == "red", risk_decisions.c.decided_at >= start)
+        .group_by(declarations.c.arrival_office)
+    )
+    return {str(office or ""): int(count) for office, count in conn.execute(query)}
