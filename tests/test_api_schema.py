@@ -38,7 +38,12 @@ def test_no_server_errors_and_schema_conformance(app_and_key: tuple[object, str]
     for operation in operations:
 
         @given(case=operation.as_strategy())
-        @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+        @settings(
+            max_examples=25,
+            deadline=None,
+            derandomize=True,
+            suppress_health_check=list(HealthCheck),
+        )
         def run(case: schemathesis.Case) -> None:
             case.call_and_validate(headers={"Authorization": f"Bearer {key}"})
 

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 import orjson
-from fastapi import Depends, FastAPI, Header, Query, Request
+from fastapi import Depends, FastAPI, Header, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
@@ -146,6 +146,8 @@ def _caller(request: Request, authorization: Annotated[str | None, Header()] = N
 
 
 Who = Annotated[Caller, Depends(_caller)]
+# Ids are 64-bit integers in the store: a larger one is refused, not sent on.
+ReferralId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 
 def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
@@ -281,7 +283,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
         return {"referrals": list_referrals(store, addressed_to=mine, state=state)}
 
     @app.post("/api/referrals/{referral_id}/answer")
-    def answer(referral_id: int, body: ReferralText, who: Who) -> dict[str, Any]:
+    def answer(referral_id: ReferralId, body: ReferralText, who: Who) -> dict[str, Any]:
         """The filer's answer to a referral addressed to it."""
         policy.require(who, "answer_referrals")
         row = move_referral(
@@ -296,7 +298,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
         return _jsonable(row)
 
     @app.post("/api/referrals/{referral_id}/close")
-    def close(referral_id: int, body: ReferralText, who: Who) -> dict[str, Any]:
+    def close(referral_id: ReferralId, body: ReferralText, who: Who) -> dict[str, Any]:
         """Customs closes a referral with its resolution."""
         policy.require(who, "refer")
         row = move_referral(
