@@ -317,3 +317,35 @@ def test_policy_actions_are_one_list() -> None:
 
     (literal,) = get_args(_RolePolicy.model_fields["actions"].annotation)
     assert set(get_args(literal)) == set(ACTIONS)
+
+
+def test_officers_record_outcomes_filers_may_not(
+    api: tuple[TestClient, dict[str, str]], engine: Engine
+) -> None:
+    from sqlalchemy import select
+
+    from clearway.store.schema import inspection_outcomes
+
+    client, keys = api
+    body = {"outcome": "seized", "reason": "counterfeit goods found"}
+    denied = client.post(
+        "/api/declarations/A-1/outcome",
+        json=body,
+        headers={"Authorization": f"Bearer {keys['shop_a']}"},
+    )
+    assert denied.status_code == 403
+    done = client.post(
+        "/api/declarations/A-1/outcome",
+        json=body,
+        headers={"Authorization": f"Bearer {keys['officer']}"},
+    )
+    assert done.status_code == 200, done.text
+    assert done.json()["recorded"] == 1
+    bad = client.post(
+        "/api/declarations/A-1/outcome",
+        json={"outcome": "burnt", "reason": "x"},
+        headers={"Authorization": f"Bearer {keys['officer']}"},
+    )
+    assert bad.status_code == 422
+    with engine.connect() as conn:
+        assert [r.outcome for r in conn.execute(select(inspection_outcomes))] == ["seized"]

@@ -22,12 +22,13 @@ from starlette.exceptions import HTTPException
 
 from clearway import __version__
 from clearway.declarations.intake import RawRecord
-from clearway.errors import ClearwayError, ErrorDetail, InputError, NotFound
+from clearway.errors import ClearwayError, ErrorDetail, InputError, NotFound, ValidationFailed
 from clearway.federation.policy import Caller, Policy, load_policy
 from clearway.pipeline import Stages, ingest_records, stages_for
 from clearway.settings import Settings
 from clearway.store import open_engine
 from clearway.store.ledger_reading import checkpoint_with_cosignatures
+from clearway.store.outcomes import OutcomeRow, record_outcomes
 from clearway.store.participants import authenticate
 from clearway.store.reading import get_declaration
 from clearway.store.referrals import escalate_overdue, list_referrals, move_referral, open_referral
@@ -114,6 +115,15 @@ class ReferralRequest(BaseModel):
     kind: Literal["rfi", "rfs", "dnl", "hold"]
     message: str = Field(min_length=1, max_length=4000)
     due_hours: float = Field(gt=0, le=24 * 30)
+
+
+class OutcomeRequest(BaseModel):
+    """What an intervention found."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    outcome: Literal["seized", "duty_corrected", "data_corrected", "cleared"]
+    reason: str = Field(min_length=1, max_length=512)
 
 
 class ReferralText(BaseModel):
@@ -312,6 +322,22 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
         policy.require(who, "refer")
         done = escalate_overdue(store, datetime.now(UTC), keys=stages.ledger)
         return {"escalated": [_jsonable(r) for r in done]}
+
+    @app.post("/api/declarations/{declaration_id}/outcome")
+    def outcome(
+        declaration_id: str,
+        body: OutcomeRequest,
+        who: Who,
+        filer: Annotated[str | None, Query(max_length=128)] = None,
+    ) -> dict[str, Any]:
+        """Record what an intervention found (it feeds `clearway risk train`)."""
+        policy.require(who, "record_outcome")
+        view = get_declaration(store, declaration_id, filer)
+        row = OutcomeRow(view.ref, body.outcome, body.reason, view.filer_id)
+        recorded, problems = record_outcomes(store, [row], datetime.now(UTC))
+        if problems:
+            raise ValidationFailed("the outcome was not recorded", details=problems)
+        return {"declaration_id": view.ref, "outcome": body.outcome, "recorded": recorded}
 
     @app.get(
         "/api/ledger/checkpoint",
