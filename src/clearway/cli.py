@@ -20,7 +20,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from clearway.cli_classifier import classifier_app, classify
-from clearway.cli_federation import participants_app, serve
+from clearway.cli_federation import participants_app, referrals_app, serve
 from clearway.cli_ledger import ledger_app
 from clearway.cli_risk import outcomes_app, risk_app, rules_app
 from clearway.duty.assess import Assessment
@@ -44,6 +44,7 @@ app.add_typer(classifier_app, name="classifier")
 app.add_typer(risk_app, name="risk")
 app.add_typer(rules_app, name="rules")
 app.add_typer(participants_app, name="participants")
+app.add_typer(referrals_app, name="referrals")
 app.command()(serve)
 app.add_typer(outcomes_app, name="outcomes", no_args_is_help=True)
 app.command()(classify)

@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-__all__ = ["participants_app", "serve"]
+__all__ = ["participants_app", "referrals_app", "serve"]
 
 participants_app = typer.Typer(
     help="Participants of the platform and their API keys.", no_args_is_help=True
@@ -101,3 +101,58 @@ def revoke(key_id: Annotated[int, typer.Argument(help="Key id (see participants 
 
     revoke_key(open_engine(settings_from_environment().database_url), key_id)
     console.print(f"key {key_id} revoked")
+
+
+referrals_app = typer.Typer(help="Referrals between customs and filers.", no_args_is_help=True)
+
+
+@referrals_app.command("list")
+def referrals_list(
+    state: Annotated[
+        str | None, typer.Option(help="open, answered, escalated, closed or withdrawn.")
+    ] = None,
+    filer: Annotated[str | None, typer.Option(help="Only those addressed to this filer.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+) -> None:
+    """Referrals, soonest deadline first."""
+    from clearway.cli import settings_from_environment
+    from clearway.store import open_engine
+    from clearway.store.referrals import list_referrals
+
+    rows = list_referrals(
+        open_engine(settings_from_environment().database_url), addressed_to=filer, state=state
+    )
+    if as_json:
+        sys.stdout.write(orjson.dumps(rows).decode() + "\n")
+        return
+    table = Table("id", "declaration", "kind", "state", "to", "due", "message")
+    for row in rows:
+        table.add_row(
+            str(row["id"]),
+            row["declaration"],
+            row["kind"],
+            row["state"],
+            row["addressed_to"],
+            row["due_at"],
+            row["message"],
+        )
+    console.print(table)
+
+
+@referrals_app.command("escalate")
+def referrals_escalate() -> None:
+    """Escalate every open referral past its deadline (its declaration's
+    lane goes one up); run it on a schedule."""
+    from datetime import UTC, datetime
+
+    from clearway.cli import settings_from_environment
+    from clearway.ledger.keys import keys_for
+    from clearway.store import open_engine
+    from clearway.store.referrals import escalate_overdue
+
+    settings = settings_from_environment()
+    done = escalate_overdue(
+        open_engine(settings.database_url), datetime.now(UTC), keys=keys_for(settings)
+    )
+    console.print(f"{len(done)} referral(s) escalated")
+    sys.stdout.write(orjson.dumps({"escalated": [row["id"] for row in done]}).decode() + "\n")
