@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-__all__ = ["participants_app", "referrals_app", "serve"]
+__all__ = ["operators_app", "participants_app", "referrals_app", "serve"]
 
 participants_app = typer.Typer(
     help="Participants of the platform and their API keys.", no_args_is_help=True
@@ -156,3 +156,72 @@ def referrals_escalate() -> None:
     )
     console.print(f"{len(done)} referral(s) escalated")
     sys.stdout.write(orjson.dumps({"escalated": [row["id"] for row in done]}).decode() + "\n")
+
+
+operators_app = typer.Typer(help="The trusted e-commerce operator programme.", no_args_is_help=True)
+
+
+@operators_app.command("register")
+def operators_register(
+    filer_id: Annotated[str, typer.Argument(help="Filer id its filings carry.")],
+    name: Annotated[str, typer.Option(help="Operator name.")],
+    kind: Annotated[
+        str, typer.Option(help="marketplace, seller, carrier, post or broker.")
+    ] = "marketplace",
+) -> None:
+    """Enter an operator in the register (standard tier)."""
+    from datetime import UTC, datetime
+
+    from clearway.cli import settings_from_environment
+    from clearway.store import open_engine
+    from clearway.store.operators import register_operator
+
+    engine = open_engine(settings_from_environment().database_url)
+    register_operator(engine, filer_id, name, kind, datetime.now(UTC))
+    console.print(f"operator {filer_id} registered at the standard tier")
+
+
+@operators_app.command("review")
+def operators_review() -> None:
+    """Measure every operator over the window and move it to the tier it
+    earns (a trusted operator that fails is suspended); prints the changes."""
+    from datetime import UTC, datetime
+
+    from clearway.cli import settings_from_environment
+    from clearway.store import open_engine
+    from clearway.store.operators import review_operators
+
+    changes = review_operators(
+        open_engine(settings_from_environment().database_url), datetime.now(UTC)
+    )
+    for change in changes:
+        console.print(
+            f"{change['filer_id']}: {change['previous']} -> {change['tier']} ({change['reason']})"
+        )
+    sys.stdout.write(orjson.dumps({"changes": changes}).decode() + "\n")
+
+
+@operators_app.command("list")
+def operators_list(
+    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON, with history.")] = False,
+) -> None:
+    """The register: operators, tiers and (with --json) every tier change."""
+    from clearway.cli import settings_from_environment
+    from clearway.store import open_engine
+    from clearway.store.operators import list_operators
+
+    rows = list_operators(open_engine(settings_from_environment().database_url), history=True)
+    if as_json:
+        sys.stdout.write(orjson.dumps(rows, default=str).decode() + "\n")
+        return
+    table = Table("filer", "name", "kind", "tier", "since", "changes")
+    for row in rows:
+        table.add_row(
+            row["filer_id"],
+            row["name"],
+            row["kind"],
+            row["tier"],
+            str(row["tier_since"]),
+            str(len(row["history"])),
+        )
+    console.print(table)

@@ -49,7 +49,7 @@ def run_demo(
             workers=settings.workers,
             rejections_path=None,
             on_batch=on_batch,
-            stages=stages_for(settings),
+            stages=stages_for(settings, engine),
         )
     result: dict[str, Any] = {
         "database": settings.database_url,

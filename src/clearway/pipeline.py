@@ -147,6 +147,8 @@ class RiskOptions:
     inspection_share: float = 0.05
     exploration_share: float = 0.10
     daily_capacity: int | None = None
+    # (filer id, score discount, random-check factor) of trusted operators.
+    operator_benefits: tuple[tuple[str, float, float], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,8 +163,11 @@ class Stages:
     risk: RiskOptions | None = None
 
 
-def stages_for(settings: Settings) -> Stages:
-    """Every stage, configured from settings: what ``clearway ingest`` runs."""
+def stages_for(settings: Settings, engine: Engine | None = None) -> Stages:
+    """Every stage, configured from settings: what ``clearway ingest`` runs.
+    With ``engine``, the trusted operators' benefits are read from it."""
+    from clearway.store.operators import operator_benefits
+
     return Stages(
         duty=DutyOptions(load_book(), settings.us_postal_duty_method),
         ledger=keys_for(settings),
@@ -174,6 +179,7 @@ def stages_for(settings: Settings) -> Stages:
             settings.risk_inspection_share,
             settings.risk_exploration_share,
             settings.risk_daily_capacity,
+            operator_benefits(engine) if engine is not None else (),
         ),
     )
 
@@ -220,6 +226,7 @@ def _prepare(records: list[RawRecord], stages: Stages) -> _Prepared:
             rules_file=options.rules_file,
             model_file=options.model_file,
             daily_capacity=options.daily_capacity,
+            operator_benefits=options.operator_benefits,
             classified=classified,
             parties=parties,
         )

@@ -164,7 +164,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
     """The API over the store of ``settings``."""
     store = engine or open_engine(settings.database_url)
     policy: Policy = load_policy(settings.sharing_policy_file)
-    stages: Stages = stages_for(settings)
+    stages: Stages = stages_for(settings, store)
     app = FastAPI(
         title="clearway",
         version=__version__,

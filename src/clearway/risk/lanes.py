@@ -77,8 +77,11 @@ def score_rows(
     model_scores: Floats | None = None,
     model_reasons: Sequence[Sequence[tuple[str, float]]] | None = None,
     pre_loading: npt.NDArray[np.bool_] | None = None,
+    discount: Floats | None = None,
 ) -> Scored:
-    """Rules and model combined into one score per row, with reasons."""
+    """Rules and model combined into one score per row, with reasons.
+    ``discount`` (trusted operators) lowers the score, never the lane a rule
+    demands: screening and prohibited-goods rules keep their force."""
     n = len(next(iter(frame.values())))
     active, hits = evaluate_rules(rules, frame, day)
     weights = np.array([r.weight for r in active], dtype=np.float64)
@@ -87,6 +90,8 @@ def score_rows(
         1.0 - np.prod(np.where(hits, 1.0 - weights, 1.0), axis=1) if active else np.zeros(n)
     )
     score = rule_score if model_scores is None else 1.0 - (1.0 - rule_score) * (1.0 - model_scores)
+    if discount is not None:
+        score = score * (1.0 - discount)
     floors = np.array([_RANK[r.min_lane] for r in active], dtype=np.intp)
     minimum = np.where(hits, floors, 0).max(axis=1) if active else np.zeros(n, dtype=np.intp)
     loading = pre_loading if pre_loading is not None else np.zeros(n, dtype=bool)
@@ -106,6 +111,11 @@ def score_rows(
                 said.setdefault(row, []).extend(
                     f"model: {name} (+{value:.2f})" for name, value in found
                 )
+    if discount is not None:
+        for row in np.flatnonzero(discount > 0):
+            said.setdefault(int(row), []).append(
+                f"trusted operator: score lowered by {discount[row]:.0%}"
+            )
     none: tuple[str, ...] = ()
     return Scored(
         score,
@@ -122,6 +132,7 @@ def assign_lanes(
     *,
     groups: npt.NDArray[np.str_] | None = None,
     capacities: Mapping[str, int] | None = None,
+    random_weights: Floats | None = None,
 ) -> Decisions:
     """Lanes for a scored batch. The red lane of each group (customs
     office) holds at most ``capacities[group]`` declarations (default: the
@@ -156,8 +167,15 @@ def assign_lanes(
         # 3. Random selection among everything left, whatever its score.
         left = rows[lane[rows] == "green"]
         slots = min(len(left), capacity - int((lane[rows] == "red").sum()))
+        if random_weights is not None:
+            # Fewer random checks for trusted operators: less chance, not none.
+            left = left[random_weights[left] > 0]
+        slots = min(slots, len(left))
         if slots > 0:
-            picks = rng.choice(left, slots, replace=False)
+            chance = None
+            if random_weights is not None:
+                chance = random_weights[left] / random_weights[left].sum()
+            picks = rng.choice(left, slots, replace=False, p=chance)
             lane[picks], selected[picks] = "red", "exploration"
     over = np.concatenate(over_all) if over_all else np.zeros(0, dtype=np.intp)
     yellow = (lane == "green") & ((minimum >= _RANK["yellow"]) | (score >= policy.yellow_score))

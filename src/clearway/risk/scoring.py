@@ -86,6 +86,7 @@ class BatchRisk:
 
     scored: Scored
     offices: npt.NDArray[np.str_]
+    random_weights: npt.NDArray[np.float64]
     policy: LanePolicy
     daily_capacity: int | None
     decisions: Decisions
@@ -101,7 +102,13 @@ class BatchRisk:
             str(office): self.daily_capacity - used_today.get(str(office), 0)
             for office in np.unique(self.offices)
         }
-        return assign_lanes(self.scored, self.policy, groups=self.offices, capacities=left)
+        return assign_lanes(
+            self.scored,
+            self.policy,
+            groups=self.offices,
+            capacities=left,
+            random_weights=self.random_weights,
+        )
 
 
 def assess_batch(
@@ -112,6 +119,7 @@ def assess_batch(
     rules_file: str | None = None,
     model_file: str | None = None,
     daily_capacity: int | None = None,
+    operator_benefits: Sequence[tuple[str, float, float]] = (),
     classified: Sequence[Sequence[ItemClassification]] | None = None,
     parties: PartyChecks | None = None,
 ) -> BatchRisk:
@@ -125,12 +133,19 @@ def assess_batch(
     frame = risk_frame(houses, classified=classified, parties=parties, reference=reference)
     scores = model.predict_proba(frame) if model is not None else None
     reasons = model.explain(frame) if model is not None else None
-    scored = score_rows(frame, rules, day, model_scores=scores, model_reasons=reasons)
+    benefits = {filer: (discount, factor) for filer, discount, factor in operator_benefits}
+    found = [benefits.get(h.filer_id, (0.0, 1.0)) for h in houses]
+    discount = np.array([d for d, _ in found], dtype=np.float64)
+    random_factor = np.array([r for _, r in found], dtype=np.float64)
+    scored = score_rows(
+        frame, rules, day, model_scores=scores, model_reasons=reasons, discount=discount
+    )
     offices = np.array([str(h.columns.get("arrival_office") or "") for h in houses])
-    decisions = assign_lanes(scored, policy, groups=offices)
+    decisions = assign_lanes(scored, policy, groups=offices, random_weights=random_factor)
     return BatchRisk(
         scored,
         offices,
+        random_factor,
         policy,
         daily_capacity,
         decisions,

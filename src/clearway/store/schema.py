@@ -43,6 +43,8 @@ __all__ = [
     "master_filings",
     "master_houses",
     "metadata",
+    "operator_tier_history",
+    "operators",
     "participants",
     "party_entities",
     "party_identifiers",
@@ -375,6 +377,31 @@ referrals = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Index("ix_referrals_addressed", "addressed_to", "state"),
     Index("ix_referrals_due", "state", "due_at"),
+)
+
+operators = Table(
+    "operators",
+    metadata,
+    Column("filer_id", String(128), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column(
+        "kind", String(32), nullable=False, comment="marketplace, seller, carrier, post, broker"
+    ),
+    Column("tier", String(32), nullable=False),
+    Column("tier_since", DateTime(timezone=True), nullable=False),
+)
+
+operator_tier_history = Table(
+    "operator_tier_history",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("filer_id", String(128), ForeignKey("operators.filer_id"), nullable=False),
+    Column("previous", String(32), nullable=False),
+    Column("tier", String(32), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("measures", Text, nullable=False, comment="JSON: the measures behind the change"),
+    Column("changed_at", DateTime(timezone=True), nullable=False),
+    Index("ix_operator_tier_history_filer", "filer_id"),
 )
 
 # Resolved parties: stable entities for sellers and consignees, the strong
