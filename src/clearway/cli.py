@@ -20,7 +20,13 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from clearway.cli_classifier import classifier_app, classify
-from clearway.cli_federation import operators_app, participants_app, referrals_app, serve
+from clearway.cli_federation import (
+    operators_app,
+    participants_app,
+    referrals_app,
+    serve,
+    webhooks_app,
+)
 from clearway.cli_ledger import ledger_app
 from clearway.cli_risk import outcomes_app, risk_app, rules_app
 from clearway.duty.assess import Assessment
@@ -46,6 +52,7 @@ app.add_typer(rules_app, name="rules")
 app.add_typer(participants_app, name="participants")
 app.add_typer(referrals_app, name="referrals")
 app.add_typer(operators_app, name="operators")
+app.add_typer(webhooks_app, name="webhooks")
 app.command()(serve)
 app.add_typer(outcomes_app, name="outcomes", no_args_is_help=True)
 app.command()(classify)

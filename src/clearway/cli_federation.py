@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-__all__ = ["operators_app", "participants_app", "referrals_app", "serve"]
+__all__ = ["operators_app", "participants_app", "referrals_app", "serve", "webhooks_app"]
 
 participants_app = typer.Typer(
     help="Participants of the platform and their API keys.", no_args_is_help=True
@@ -225,3 +225,50 @@ def operators_list(
             str(len(row["history"])),
         )
     console.print(table)
+
+
+webhooks_app = typer.Typer(help="Signed webhooks to participants.", no_args_is_help=True)
+
+
+@webhooks_app.command("add")
+def webhooks_add(
+    participant_id: Annotated[int, typer.Argument(help="Participant (see participants list).")],
+    url: Annotated[str, typer.Argument(help="Where to POST notifications.")],
+    events: Annotated[
+        str, typer.Option(help="Comma-separated event type prefixes (empty: all).")
+    ] = "declaration.,duty.,referral.",
+) -> None:
+    """Subscribe a participant to events on its declarations; prints the
+    signing secret once."""
+    from datetime import UTC, datetime
+
+    from clearway.cli import settings_from_environment
+    from clearway.store import open_engine
+    from clearway.store.webhooks import add_subscription
+
+    engine = open_engine(settings_from_environment().database_url)
+    subscription, secret = add_subscription(engine, participant_id, url, events, datetime.now(UTC))
+    sys.stdout.write(orjson.dumps({"subscription": subscription, "secret": secret}).decode() + "\n")
+
+
+def _post(url: str, body: bytes, headers: dict[str, str]) -> int:
+    import httpx
+
+    return httpx.post(url, content=body, headers=headers, timeout=10).status_code
+
+
+@webhooks_app.command("deliver")
+def webhooks_deliver() -> None:
+    """Queue new events for subscribers and send what is due (failures are
+    retried with backoff on later runs); run it on a schedule."""
+    from datetime import UTC, datetime
+
+    from clearway.cli import settings_from_environment
+    from clearway.store import open_engine
+    from clearway.store.webhooks import deliver_webhooks, queue_webhooks
+
+    engine = open_engine(settings_from_environment().database_url)
+    now = datetime.now(UTC)
+    queued = queue_webhooks(engine, now)
+    result = deliver_webhooks(engine, _post, now)
+    sys.stdout.write(orjson.dumps({"queued": queued, **result}).decode() + "\n")

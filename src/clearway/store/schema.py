@@ -52,6 +52,8 @@ __all__ = [
     "referrals",
     "risk_decisions",
     "screening_hits",
+    "webhook_deliveries",
+    "webhook_subscriptions",
 ]
 
 metadata = MetaData()
@@ -402,6 +404,33 @@ operator_tier_history = Table(
     Column("measures", Text, nullable=False, comment="JSON: the measures behind the change"),
     Column("changed_at", DateTime(timezone=True), nullable=False),
     Index("ix_operator_tier_history_filer", "filer_id"),
+)
+
+webhook_subscriptions = Table(
+    "webhook_subscriptions",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("participant_id", Id, ForeignKey("participants.id"), nullable=False),
+    Column("url", String(2000), nullable=False),
+    Column("secret", String(128), nullable=False, comment="HMAC key shared with the receiver"),
+    Column("events", String(500), nullable=False, comment="comma-separated event type prefixes"),
+    Column("cursor", BigInteger, nullable=False, comment="ledger index already scanned"),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("subscription_id", Id, ForeignKey("webhook_subscriptions.id"), nullable=False),
+    Column("event_id", String(200), nullable=False, comment="also the idempotency key"),
+    Column("payload", Text, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=False),
+    Column("delivered_at", DateTime(timezone=True)),
+    Column("last_error", String(500)),
+    Index("ux_webhook_deliveries_event", "subscription_id", "event_id", unique=True),
+    Index("ix_webhook_deliveries_due", "delivered_at", "next_attempt_at"),
 )
 
 # Resolved parties: stable entities for sellers and consignees, the strong
