@@ -11,11 +11,11 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import ClassVar
 
-import httpx
 import orjson
 import pytest
 from sqlalchemy import Engine
 
+from clearway.cli_federation import post_webhook
 from clearway.federation.webhooks import next_attempt, sign, verify
 from clearway.ledger.keys import load_or_create_keys
 from clearway.pipeline import Stages, ingest_files
@@ -52,10 +52,6 @@ def receiver() -> Iterator[tuple[str, type[_Receiver]]]:
     server.server_close()
 
 
-def _send(url: str, body: bytes, headers: dict[str, str]) -> int:
-    return httpx.post(url, content=body, headers=headers, timeout=10).status_code
-
-
 def test_signature_round_trip_and_backoff() -> None:
     body = b'{"a":1}'
     header = sign("s3cret", body, 1_700_000_000)
@@ -84,11 +80,14 @@ def test_deliveries_are_signed_scoped_and_retried(
     queued = queue_webhooks(engine, now)
     assert queued >= 2
     assert queue_webhooks(engine, now) == 0, "each event is queued once"
-    first = deliver_webhooks(engine, _send, now)
+    first = deliver_webhooks(engine, post_webhook, now)
     assert first == {"sent": queued - 1, "failed": 1}
     # Not due yet: the failed one waits for its backoff.
-    assert deliver_webhooks(engine, _send, now) == {"sent": 0, "failed": 0}
-    assert deliver_webhooks(engine, _send, now + timedelta(seconds=5)) == {"sent": 1, "failed": 0}
+    assert deliver_webhooks(engine, post_webhook, now) == {"sent": 0, "failed": 0}
+    assert deliver_webhooks(engine, post_webhook, now + timedelta(seconds=5)) == {
+        "sent": 1,
+        "failed": 0,
+    }
     received = handler.received
     assert len(received) == queued + 1
     keys_seen = [headers["Idempotency-Key"] for headers, _ in received]

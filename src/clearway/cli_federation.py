@@ -10,7 +10,14 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-__all__ = ["operators_app", "participants_app", "referrals_app", "serve", "webhooks_app"]
+__all__ = [
+    "operators_app",
+    "participants_app",
+    "post_webhook",
+    "referrals_app",
+    "serve",
+    "webhooks_app",
+]
 
 participants_app = typer.Typer(
     help="Participants of the platform and their API keys.", no_args_is_help=True
@@ -251,10 +258,22 @@ def webhooks_add(
     sys.stdout.write(orjson.dumps({"subscription": subscription, "secret": secret}).decode() + "\n")
 
 
-def _post(url: str, body: bytes, headers: dict[str, str]) -> int:
-    import httpx
+def post_webhook(url: str, body: bytes, headers: dict[str, str]) -> int:
+    """POST one notification; the HTTP status (errors raise)."""
+    import urllib.error
+    import urllib.request
 
-    return httpx.post(url, content=body, headers=headers, timeout=10).status_code
+    from clearway.errors import InputError
+
+    if not url.startswith(("http://", "https://")):
+        raise InputError(f"webhook URLs must be http(s). Got {url!r}")
+    # The scheme is checked just above: no file: or custom schemes.
+    request = urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+            return int(response.status)
+    except urllib.error.HTTPError as exc:
+        return int(exc.code)
 
 
 @webhooks_app.command("deliver")
@@ -270,5 +289,5 @@ def webhooks_deliver() -> None:
     engine = open_engine(settings_from_environment().database_url)
     now = datetime.now(UTC)
     queued = queue_webhooks(engine, now)
-    result = deliver_webhooks(engine, _post, now)
+    result = deliver_webhooks(engine, post_webhook, now)
     sys.stdout.write(orjson.dumps({"queued": queued, **result}).decode() + "\n")
