@@ -114,7 +114,7 @@ ALLOWED = {
     "auditor": {"version", "versions", "risk"},
     "shop_a": {"declaration", "version", "versions", "data_quality", "filing", "risk"},
     "shop_b": {"declaration", "version", "versions", "data_quality", "filing", "risk"},
-    "cpsc": {"declaration", "routing", "classification"},
+    "cpsc": {"declaration", "routing", "classification", "findings"},
 }
 
 
@@ -349,3 +349,35 @@ def test_officers_record_outcomes_filers_may_not(
     assert bad.status_code == 422
     with engine.connect() as conn:
         assert [r.outcome for r in conn.execute(select(inspection_outcomes))] == ["seized"]
+
+
+def test_partner_agency_records_findings_only_where_routed(
+    api: tuple[TestClient, dict[str, str]],
+) -> None:
+    client, keys = api
+    body = {"finding": "refused", "note": "toy fails the small-parts test"}
+    mine = client.post(
+        "/api/declarations/A-1/findings",
+        json=body,
+        headers={"Authorization": f"Bearer {keys['cpsc']}"},
+    )
+    assert mine.status_code == 201, mine.text
+    assert mine.json()["agency"] == "CPSC"
+    not_routed = client.post(
+        "/api/declarations/B-1/findings",
+        json=body,
+        headers={"Authorization": f"Bearer {keys['cpsc']}"},
+    )
+    assert not_routed.status_code == 404
+    officer_try = client.post(
+        "/api/declarations/A-1/findings",
+        json=body,
+        headers={"Authorization": f"Bearer {keys['officer']}"},
+    )
+    assert officer_try.status_code == 403
+    _, seen = _get(client, keys["officer"], "/api/declarations/A-1")
+    assert isinstance(seen, dict)
+    assert [(x["agency"], x["finding"]) for x in seen["findings"]] == [("CPSC", "refused")]
+    _, filer_view = _get(client, keys["shop_a"], "/api/declarations/A-1")
+    assert isinstance(filer_view, dict)
+    assert "findings" not in filer_view

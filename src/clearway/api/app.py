@@ -30,6 +30,7 @@ from clearway.store import open_engine
 from clearway.store.ledger_reading import checkpoint_with_cosignatures
 from clearway.store.outcomes import OutcomeRow, record_outcomes
 from clearway.store.participants import authenticate
+from clearway.store.parties import record_finding
 from clearway.store.reading import get_declaration
 from clearway.store.referrals import escalate_overdue, list_referrals, move_referral, open_referral
 from clearway.store.report import declaration_report
@@ -124,6 +125,15 @@ class OutcomeRequest(BaseModel):
 
     outcome: Literal["seized", "duty_corrected", "data_corrected", "cleared"]
     reason: str = Field(min_length=1, max_length=512)
+
+
+class FindingRequest(BaseModel):
+    """A partner agency's finding."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    finding: Literal["admissible", "refused", "sampled"]
+    note: str = Field(min_length=1, max_length=4000)
 
 
 class ReferralText(BaseModel):
@@ -338,6 +348,21 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
         if problems:
             raise ValidationFailed("the outcome was not recorded", details=problems)
         return {"declaration_id": view.ref, "outcome": body.outcome, "recorded": recorded}
+
+    @app.post("/api/declarations/{declaration_id}/findings", status_code=201)
+    def findings(declaration_id: str, body: FindingRequest, who: Who) -> dict[str, Any]:
+        """A partner agency's finding on a declaration routed to it."""
+        policy.require(who, "record_findings")
+        try:
+            view, report = declaration_report(store, declaration_id)
+        except NotFound:
+            raise NotFound(f"declaration {declaration_id!r} not found.") from None
+        # Outside the agency's scope it answers 404, as reads do.
+        policy.redact(who, report, declaration_id)
+        row = record_finding(
+            store, view.row_id, who.agency or who.name, body.finding, body.note, datetime.now(UTC)
+        )
+        return _jsonable({k: v for k, v in row.items() if k != "declaration_id"})
 
     @app.get(
         "/api/ledger/checkpoint",

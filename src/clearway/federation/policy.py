@@ -36,6 +36,7 @@ ACTIONS = (
     "refer",
     "read_referrals",
     "answer_referrals",
+    "record_findings",
 )
 
 
@@ -52,6 +53,7 @@ class _RolePolicy(BaseModel):
             "refer",
             "read_referrals",
             "answer_referrals",
+            "record_findings",
         ]
     ]
     scope: Literal["all", "filed", "routed", "none"]

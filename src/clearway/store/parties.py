@@ -10,7 +10,7 @@ from clearway.parties.checks import PartyChecks
 from clearway.store.bulk import bulk_insert, row_dict
 from clearway.store.schema import agency_routings, screening_hits
 
-__all__ = ["read_party_checks", "write_party_checks"]
+__all__ = ["read_findings", "read_party_checks", "record_finding", "write_party_checks"]
 
 
 def write_party_checks(
@@ -71,3 +71,44 @@ def read_party_checks(engine: Engine, declaration_row_id: int) -> dict[str, list
             )
         ]
     return {"screening": hits, "routing": routes}
+
+
+def record_finding(
+    engine: Engine, declaration_row_id: int, agency: str, finding: str, note: str, now: Any
+) -> dict[str, Any]:
+    """A partner agency's finding on a declaration routed to it."""
+    from sqlalchemy import insert
+
+    from clearway.store.engine import writing
+    from clearway.store.schema import agency_findings
+
+    values = {
+        "declaration_id": declaration_row_id,
+        "agency": agency,
+        "finding": finding,
+        "note": note,
+        "recorded_at": now,
+    }
+    with writing(engine).begin() as conn:
+        values["id"] = conn.execute(
+            insert(agency_findings).values(**values).returning(agency_findings.c.id)
+        ).scalar_one()
+    return values
+
+
+def read_findings(engine: Engine, declaration_row_id: int) -> list[dict[str, Any]]:
+    from clearway.store.schema import agency_findings
+
+    with engine.connect() as conn:
+        rows = [
+            row_dict(r)
+            for r in conn.execute(
+                select(agency_findings)
+                .where(agency_findings.c.declaration_id == declaration_row_id)
+                .order_by(agency_findings.c.id)
+            )
+        ]
+    for row in rows:
+        row["recorded_at"] = str(row["recorded_at"])
+        del row["declaration_id"]
+    return rows

@@ -9,7 +9,7 @@ from sqlalchemy import Engine
 
 from clearway.store.catalogue import read_product_flags
 from clearway.store.classification import read_item_classifications
-from clearway.store.parties import read_party_checks
+from clearway.store.parties import read_findings, read_party_checks
 from clearway.store.reading import DeclarationView, get_declaration
 from clearway.store.resolution import read_parties
 from clearway.store.risk import read_risk_decision
@@ -46,4 +46,5 @@ def declaration_report(
     report["products"] = read_product_flags(engine, decl.row_id)
     report["parties"] = read_parties(engine, decl.row_id)
     report["risk"] = read_risk_decision(engine, decl.row_id)
+    report["findings"] = read_findings(engine, decl.row_id)
     return decl, report

@@ -27,6 +27,7 @@ from sqlalchemy import (
 )
 
 __all__ = [
+    "agency_findings",
     "agency_routings",
     "api_keys",
     "declaration_items",
@@ -431,6 +432,18 @@ webhook_deliveries = Table(
     Column("last_error", String(500)),
     Index("ux_webhook_deliveries_event", "subscription_id", "event_id", unique=True),
     Index("ix_webhook_deliveries_due", "delivered_at", "next_attempt_at"),
+)
+
+agency_findings = Table(
+    "agency_findings",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("declaration_id", Id, ForeignKey("declarations.id"), nullable=False),
+    Column("agency", String(128), nullable=False),
+    Column("finding", String(16), nullable=False, comment="admissible, refused or sampled"),
+    Column("note", Text, nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    Index("ix_agency_findings_declaration", "declaration_id"),
 )
 
 # Resolved parties: stable entities for sellers and consignees, the strong
