@@ -35,7 +35,7 @@ from clearway.classification.misclassification import check_houses  # noqa: E402
 from clearway.declarations.batch import PreparedHouse, prepare_batch  # noqa: E402
 from clearway.declarations.intake import IntakeLimits, read_records  # noqa: E402
 from clearway.parties.checks import PartyChecks, check_parties, screening_index  # noqa: E402
-from clearway.risk.features import ValueReference, item_value_frame  # noqa: E402
+from clearway.risk.features import ValueReference  # noqa: E402
 from clearway.risk.lanes import LanePolicy  # noqa: E402
 from clearway.risk.model import RiskModel  # noqa: E402
 from clearway.risk.rules import builtin_rules  # noqa: E402
@@ -108,8 +108,7 @@ def main() -> None:
     index = screening_index(str(SDN)) if SDN.is_file() else None
     classifier = builtin_classifier()
     first = by_day[days[0]]
-    hs6, currency, values, _ = item_value_frame(first)
-    reference = ValueReference().fit(hs6, currency, values)
+    reference = ValueReference().fit_houses(first)
 
     # Day one's outcomes (every declaration's labels, as if all inspected)
     # train the learned model used on the following days.

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -18,7 +18,7 @@ from clearway.errors import Forbidden, NotFound, ValidationFailed
 
 __all__ = ["ACTIONS", "ROLES", "Caller", "Policy", "load_policy"]
 
-ROLES = (
+Role = Literal[
     "customs_officer",
     "customs_analyst",
     "auditor",
@@ -26,8 +26,8 @@ ROLES = (
     "carrier",
     "broker",
     "partner_agency",
-)
-ACTIONS = (
+]
+Action = Literal[
     "submit",
     "read_declarations",
     "read_queue",
@@ -37,25 +37,15 @@ ACTIONS = (
     "read_referrals",
     "answer_referrals",
     "record_findings",
-)
+]
+ROLES: tuple[str, ...] = get_args(Role)
+ACTIONS: tuple[str, ...] = get_args(Action)
 
 
 class _RolePolicy(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    actions: list[
-        Literal[
-            "submit",
-            "read_declarations",
-            "read_queue",
-            "record_outcome",
-            "read_ledger",
-            "refer",
-            "read_referrals",
-            "answer_referrals",
-            "record_findings",
-        ]
-    ]
+    actions: list[Action]
     scope: Literal["all", "filed", "routed", "none"]
     fields: list[str] = Field(default_factory=list)
 
@@ -64,18 +54,7 @@ class _PolicyFile(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     version: int = Field(ge=1)
-    roles: dict[
-        Literal[
-            "customs_officer",
-            "customs_analyst",
-            "auditor",
-            "marketplace",
-            "carrier",
-            "broker",
-            "partner_agency",
-        ],
-        _RolePolicy,
-    ]
+    roles: dict[Role, _RolePolicy]
 
 
 @dataclass(frozen=True, slots=True)

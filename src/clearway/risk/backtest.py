@@ -17,7 +17,6 @@ from clearway.declarations.intake import RawRecord
 from clearway.errors import InputError
 from clearway.parties.checks import check_parties
 from clearway.parties.screening import ScreeningIndex
-from clearway.risk.features import ValueReference, item_value_frame
 from clearway.risk.rules import RuleSet, evaluate_rules
 from clearway.risk.scoring import risk_frame
 from clearway.risk.training import LabelledFrame
@@ -61,12 +60,11 @@ def history_frames(
         refused = {r.position for r in prepared.rejections}
         houses = prepared.houses
         labels = np.array([o or "" for i, (_, o) in enumerate(batch) if i not in refused])
-        hs6, currency, measures, _ = item_value_frame(houses)
         frame = risk_frame(
             houses,
             classified=check_houses(classifier, houses),
             parties=check_parties(houses, screening),
-            reference=ValueReference().fit(hs6, currency, measures),
+            reference="batch",
         )
         yield houses, frame, labels
 

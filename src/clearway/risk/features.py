@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
 from importlib import resources
-from typing import Any, Self
+from typing import Any, Literal, Self
 
 import numpy as np
 import numpy.typing as npt
@@ -95,6 +95,11 @@ class ValueReference:
             self.medians_[(hs, cur)] = (median, spread)
         return self
 
+    def fit_houses(self, houses: Sequence[PreparedHouse]) -> Self:
+        """Fit on the items of these declarations."""
+        hs6, currency, measures, _ = item_value_frame(houses)
+        return self.fit(hs6, currency, measures)
+
     def zscores(self, hs6: Sequence[str], currency: Sequence[str], measures: Floats) -> Floats:
         width = measures.shape[1]
         missing = (np.full(width, np.nan), np.full(width, np.nan))
@@ -163,9 +168,11 @@ def risk_features(
     *,
     classified: Sequence[Sequence[ItemClassification]] | None = None,
     parties: PartyChecks | None = None,
-    reference: ValueReference | None = None,
+    reference: ValueReference | Literal["batch"] | None = None,
 ) -> dict[str, Floats]:
-    """The features of :data:`FEATURES` for each declaration of ``houses``."""
+    """The features of :data:`FEATURES` for each declaration of ``houses``.
+    Values are compared with ``reference``; ``"batch"`` fits it on these
+    declarations themselves (what intake does)."""
     n = len(houses)
     columns = [h.columns for h in houses]
     brands, brand_names, prohibited = _signals()
@@ -188,6 +195,8 @@ def risk_features(
         dtype=np.float64,
     )
     hs6, currency, measures, owner = item_value_frame(houses)
+    if reference == "batch":
+        reference = ValueReference().fit(hs6, currency, measures)
     z = reference.zscores(hs6, currency, measures) if reference else np.full(measures.shape, np.nan)
     for column, name in enumerate(("value_z", "unit_value_z")):
         lowest = np.full(n, np.inf)
@@ -251,7 +260,3 @@ def risk_features(
     frame["unidentified_item_share"] = unidentified
     frame["transshipment"] = transshipment
     return frame
-
-
-def describe(feature: str) -> str:
-    return FEATURES.get(feature, feature.replace("_", " "))

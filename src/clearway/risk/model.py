@@ -81,28 +81,22 @@ def _keys(frame: Frame, columns: tuple[str, ...]) -> npt.NDArray[np.str_]:
     return keys
 
 
+Table = tuple[npt.NDArray[np.str_], npt.NDArray[np.float64]]
+
+
 def _rates(
     keys: npt.NDArray[np.str_], labels: npt.NDArray[np.float64], prior: float, smoothing: float
-) -> dict[str, tuple[float, int]]:
+) -> Table:
+    """Smoothed outcome rate and count per key: sorted keys and (n, 2) values."""
     unique, inverse = np.unique(keys, return_inverse=True)
     counts = np.bincount(inverse)
     sums = np.bincount(inverse, weights=labels)
     rates = (sums + smoothing * prior) / (counts + smoothing)
-    return {str(k): (float(r), int(c)) for k, r, c in zip(unique, rates, counts, strict=True)}
-
-
-def _apply(
-    keys: npt.NDArray[np.str_], table: dict[str, tuple[float, int]], prior: float
-) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
-    found = [table.get(k, (prior, 0)) for k in keys.tolist()]
-    array = np.array(found, dtype=np.float64).reshape(-1, 2)
-    return array[:, 0], array[:, 1]
+    return unique, np.column_stack([rates, counts.astype(np.float64)])
 
 
 def _lookup(
-    keys: npt.NDArray[np.str_],
-    table: tuple[npt.NDArray[np.str_], npt.NDArray[np.float64]],
-    default: npt.NDArray[np.float64],
+    keys: npt.NDArray[np.str_], table: Table, default: npt.NDArray[np.float64]
 ) -> npt.NDArray[np.float64]:
     """Rows of ``table`` (sorted keys, values) for ``keys``; ``default``
     for keys not in it. Vectorised: one binary search per key."""
@@ -121,7 +115,7 @@ class RiskModel:
 
     # Set by load(): what save() wrote, including the caller's extra keys.
     stored_metadata_: dict[str, Any]
-    _table_cache: dict[str, tuple[npt.NDArray[np.str_], npt.NDArray[np.float64]]] | None
+    _table_cache: dict[str, Table] | None
 
     def __init__(
         self,
@@ -199,18 +193,22 @@ class RiskModel:
         folds = np.random.default_rng([self.random_state, 1]).permutation(n) % self.folds
         self.encodings_: dict[str, dict[str, tuple[float, int]]] = {}
         encoded: list[npt.NDArray[np.float64]] = []
+        default = np.array([self.prior_, 0.0])
         for columns in self.spec.encoded:
             keys = _keys(frame, columns)
-            rate, count = np.empty(n), np.empty(n)
+            found = np.empty((n, 2))
             for fold in range(self.folds):
                 held = folds == fold
                 table = _rates(keys[~held], y[~held], self.prior_, self.smoothing)
-                rate[held], count[held] = _apply(keys[held], table, self.prior_)
+                found[held] = _lookup(keys[held], table, default)
             # Out of fold, a key is seen in (k-1)/k of the rows; scaled, its
             # count matches what the full-data table gives at prediction.
-            count *= self.folds / (self.folds - 1)
-            self.encodings_["+".join(columns)] = _rates(keys, y, self.prior_, self.smoothing)
-            encoded += [rate, count]
+            found[:, 1] *= self.folds / (self.folds - 1)
+            unique, values = _rates(keys, y, self.prior_, self.smoothing)
+            self.encodings_["+".join(columns)] = {
+                str(k): (float(r), int(c)) for k, (r, c) in zip(unique, values, strict=True)
+            }
+            encoded += [found[:, 0], found[:, 1]]
         params = {
             "objective": "binary:logistic",
             "max_depth": self.max_depth,
@@ -230,14 +228,14 @@ class RiskModel:
         self.n_rows_ = n
         return self
 
-    def _tables(self) -> dict[str, tuple[npt.NDArray[np.str_], npt.NDArray[np.float64]]]:
+    def _tables(self) -> dict[str, Table]:
         """The learned vocabularies and outcome rates as sorted arrays, for
         vectorised look-ups; built once from the dicts (which are what is
         saved)."""
         if getattr(self, "_table_cache", None) is not None:
             assert self._table_cache is not None
             return self._table_cache
-        cached: dict[str, tuple[npt.NDArray[np.str_], npt.NDArray[np.float64]]] = {}
+        cached: dict[str, Table] = {}
         for name, vocabulary in self.vocabulary_.items():
             keys = np.array(sorted(vocabulary), dtype=str)
             values = np.array([[vocabulary[k]] for k in keys.tolist()], dtype=np.float64)
@@ -282,7 +280,21 @@ class RiskModel:
     def explain(self, frame: Frame, top: int = 3) -> list[list[tuple[str, float]]]:
         """Per row, the features that raised the score most (tree SHAP, in
         log-odds), described in words."""
-        contributions = self.contributions(frame)[:, :-1]
+        return self._reasons(self.contributions(frame), top)
+
+    def predict_and_explain(
+        self, frame: Frame, top: int = 3
+    ) -> tuple[npt.NDArray[np.float64], list[list[tuple[str, float]]]]:
+        """:meth:`predict_proba` and :meth:`explain` from one feature matrix."""
+        features = self._features(frame)
+        scores = np.asarray(self.booster_.predict(features), dtype=np.float64)
+        contributions = self.booster_.predict(features, pred_contribs=True)
+        return scores, self._reasons(np.asarray(contributions, dtype=np.float64), top)
+
+    def _reasons(
+        self, contributions: npt.NDArray[np.float64], top: int
+    ) -> list[list[tuple[str, float]]]:
+        contributions = contributions[:, :-1]
         words = [self.spec.describe(name) for name in self.spec.feature_names()]
         order = np.argsort(-contributions, axis=1)[:, :top]
         return [

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -15,7 +15,7 @@ import numpy.typing as npt
 from clearway.classification.misclassification import ItemClassification
 from clearway.declarations.batch import PreparedHouse
 from clearway.parties.checks import PartyChecks
-from clearway.risk.features import FEATURES, ValueReference, item_value_frame, risk_features
+from clearway.risk.features import FEATURES, ValueReference, risk_features
 from clearway.risk.lanes import Decisions, LanePolicy, Scored, assign_lanes, decide, score_rows
 from clearway.risk.loading import declaration_model_for, rules_for
 from clearway.risk.model import FeatureSpec, RiskModel
@@ -39,7 +39,7 @@ def risk_frame(
     *,
     classified: Sequence[Sequence[ItemClassification]] | None = None,
     parties: PartyChecks | None = None,
-    reference: ValueReference | None = None,
+    reference: ValueReference | Literal["batch"] | None = None,
 ) -> dict[str, npt.NDArray[Any]]:
     """Features and the text fields rules may test, one array each."""
     frame: dict[str, npt.NDArray[Any]] = dict(
@@ -71,9 +71,10 @@ def score_batch(
     frame = risk_frame(houses, classified=classified, parties=parties, reference=reference)
     scores = reasons = None
     if model is not None:
-        scores = model.predict_proba(frame)
         if explain:
-            reasons = model.explain(frame)
+            scores, reasons = model.predict_and_explain(frame)
+        else:
+            scores = model.predict_proba(frame)
     return frame, decide(frame, rules, day, policy, model_scores=scores, model_reasons=reasons)
 
 
@@ -128,11 +129,10 @@ def assess_batch(
     undervalued filings among many)."""
     rules = rules_for(rules_file)
     model = declaration_model_for(model_file)
-    hs6, currency, measures, _ = item_value_frame(houses)
-    reference = ValueReference().fit(hs6, currency, measures)
-    frame = risk_frame(houses, classified=classified, parties=parties, reference=reference)
-    scores = model.predict_proba(frame) if model is not None else None
-    reasons = model.explain(frame) if model is not None else None
+    frame = risk_frame(houses, classified=classified, parties=parties, reference="batch")
+    scores = reasons = None
+    if model is not None:
+        scores, reasons = model.predict_and_explain(frame)
     benefits = {filer: (discount, factor) for filer, discount, factor in operator_benefits}
     found = [benefits.get(h.filer_id, (0.0, 1.0)) for h in houses]
     discount = np.array([d for d, _ in found], dtype=np.float64)

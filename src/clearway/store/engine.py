@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -12,9 +13,15 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from clearway.errors import ConfigurationError, StoreError
 
-__all__ = ["normalise_url", "open_engine", "upgrade", "writing"]
+__all__ = ["as_utc", "normalise_url", "open_engine", "upgrade", "writing"]
 
 _MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+def as_utc(moment: datetime) -> datetime:
+    """A stored timestamp with its zone: SQLite gives them back naive, and
+    every timestamp is stored in UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def normalise_url(url: str) -> str:

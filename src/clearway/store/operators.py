@@ -5,7 +5,7 @@ change, and the benefits intake applies."""
 from __future__ import annotations
 
 import statistics
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
@@ -14,7 +14,7 @@ from sqlalchemy import Engine, func, insert, select, update
 from clearway.errors import InputError
 from clearway.parties.operators import Measures, Tiers, decide_tier, load_tiers
 from clearway.store.bulk import row_dict
-from clearway.store.engine import writing
+from clearway.store.engine import as_utc, writing
 from clearway.store.schema import (
     declarations,
     inspection_outcomes,
@@ -33,10 +33,6 @@ __all__ = [
 ]
 
 KINDS = ("marketplace", "seller", "carrier", "post", "broker")
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def register_operator(engine: Engine, filer_id: str, name: str, kind: str, now: datetime) -> None:
@@ -77,7 +73,7 @@ def measure_operator(engine: Engine, filer_id: str, since: datetime) -> Measures
             )
         ).one()
         advance = [
-            (_aware(arrival) - _aware(filed)).total_seconds() / 3600
+            (as_utc(arrival) - as_utc(filed)).total_seconds() / 3600
             for filed, arrival in conn.execute(
                 select(d.filed_at, d.expected_arrival).where(
                     d.filer_id == filer_id, d.current, d.filed_at >= since
@@ -94,7 +90,7 @@ def measure_operator(engine: Engine, filer_id: str, since: datetime) -> Measures
             )
         ]
         responses = [
-            (_aware(updated) - _aware(created)).total_seconds() / 3600
+            (as_utc(updated) - as_utc(created)).total_seconds() / 3600
             for created, updated in conn.execute(
                 select(referrals.c.created_at, referrals.c.updated_at).where(
                     referrals.c.addressed_to == filer_id,

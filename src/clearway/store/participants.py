@@ -20,7 +20,7 @@ from sqlalchemy import Engine, insert, select, update
 from clearway.errors import InputError, NotAuthenticated, NotFound
 from clearway.federation.policy import ROLES, Caller
 from clearway.store.bulk import row_dict
-from clearway.store.engine import writing
+from clearway.store.engine import as_utc, writing
 from clearway.store.schema import api_keys, participants
 
 __all__ = ["IssuedKey", "add_participant", "authenticate", "list_participants", "revoke_key"]
@@ -107,13 +107,6 @@ def revoke_key(engine: Engine, key_id: int) -> None:
             raise NotFound(f"no active API key with id {key_id}")
 
 
-def _aware(moment: datetime | None) -> datetime | None:
-    # SQLite gives naive datetimes back; they were stored in UTC.
-    if moment is not None and moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC)
-    return moment
-
-
 def authenticate(engine: Engine, key: str | None) -> Caller:
     """The caller a key belongs to; :class:`NotAuthenticated` unless the key
     exists, matches, has not expired and is not revoked."""
@@ -131,7 +124,7 @@ def authenticate(engine: Engine, key: str | None) -> Caller:
     now = datetime.now(UTC)
     if row.revoked_at is not None:
         raise NotAuthenticated("this API key was revoked")
-    expires = _aware(row.expires_at)
+    expires = as_utc(row.expires_at) if row.expires_at is not None else None
     if expires is not None and expires <= now:
         raise NotAuthenticated("this API key has expired")
     return Caller(row.participant_id, row.name, row.role, row.filer_id, row.agency)

@@ -73,6 +73,10 @@ def queue_webhooks(engine: Engine, now: datetime) -> int:
         subscriptions = conn.execute(
             select(webhook_subscriptions, participants.c.filer_id).join(participants)
         ).all()
+        # Every subscription has scanned up to here once this run is done.
+        last = conn.execute(
+            select(ledger_entries.c.idx).order_by(ledger_entries.c.idx.desc()).limit(1)
+        ).scalar()
         for sub in subscriptions:
             prefixes = tuple(p.strip() for p in sub.events.split(",") if p.strip())
             rows = conn.execute(
@@ -114,9 +118,6 @@ def queue_webhooks(engine: Engine, now: datetime) -> int:
                         )
                     )
                     queued += 1
-            last = conn.execute(
-                select(ledger_entries.c.idx).order_by(ledger_entries.c.idx.desc()).limit(1)
-            ).scalar()
             if last is not None:
                 cursor = max(cursor, last)
             conn.execute(
