@@ -381,3 +381,80 @@ def test_partner_agency_records_findings_only_where_routed(
     _, filer_view = _get(client, keys["shop_a"], "/api/declarations/A-1")
     assert isinstance(filer_view, dict)
     assert "findings" not in filer_view
+
+
+def test_operator_programme_over_http(api: tuple[TestClient, dict[str, str]]) -> None:
+    client, keys = api
+
+    def call(who: str, method: str, path: str, body: dict | None = None) -> tuple[int, dict]:
+        answer = client.request(
+            method, path, json=body, headers={"Authorization": f"Bearer {keys[who]}"}
+        )
+        return answer.status_code, answer.json()
+
+    entry = {"filer_id": "mkt-a", "name": "Shop A", "kind": "marketplace"}
+    assert call("shop_a", "POST", "/api/operators", entry)[0] == 403
+    status, registered = call("officer", "POST", "/api/operators", entry)
+    assert status == 201, registered
+    assert registered["tier"] == "standard"
+    assert call("officer", "POST", "/api/operators", entry)[0] == 409
+    assert call("officer", "POST", "/api/operators", {**entry, "filer_id": "mkt-b"})[0] == 201
+
+    # A season of good filings with advance notice, inspected and found clean.
+    filed = datetime.now(UTC) - timedelta(days=1)
+    docs = []
+    for n in range(110):
+        doc = _doc("mkt-a", f"T-{n}", TOY)
+        doc["filed_at"] = filed.isoformat()
+        doc["transport"]["expected_arrival"] = (filed + timedelta(hours=48)).isoformat()
+        docs.append(doc)
+    submitted = client.post(
+        "/api/declarations",
+        content=orjson.dumps(docs),
+        headers={"Authorization": f"Bearer {keys['shop_a']}"},
+    )
+    assert submitted.json()["accepted"] == 110, submitted.text
+    for doc in docs[:20]:
+        status, _ = call(
+            "officer",
+            "POST",
+            f"/api/declarations/{doc['declaration_id']}/outcome",
+            {"outcome": "cleared", "reason": "nothing found"},
+        )
+        assert status == 200
+
+    assert call("analyst", "POST", "/api/operators/review")[0] == 403
+    status, review = call("officer", "POST", "/api/operators/review")
+    assert status == 200
+    assert [(c["filer_id"], c["previous"], c["tier"]) for c in review["changes"]] == [
+        ("mkt-a", "standard", "trusted")
+    ]
+
+    # The operator reads its own record, not another's; customs reads all.
+    status, mine = call("shop_a", "GET", "/api/operators/mkt-a")
+    assert status == 200
+    assert mine["tier"] == "trusted"
+    assert mine["measures"]["filings"] >= 110
+    assert mine["measures"]["fault_rate"] == 0.0
+    assert [h["tier"] for h in mine["history"]] == ["standard", "trusted"]
+    assert call("shop_a", "GET", "/api/operators/mkt-b")[0] == 404
+    assert [o["filer_id"] for o in call("shop_a", "GET", "/api/operators")[1]["operators"]] == [
+        "mkt-a"
+    ]
+    for role, seen in (("analyst", 2), ("auditor", 2), ("officer", 2), ("shop_b", 1)):
+        status, listing = call(role, "GET", "/api/operators")
+        assert (status, len(listing["operators"])) == (200, seen), role
+    assert call("cpsc", "GET", "/api/operators")[0] == 403
+    assert call("nobody", "GET", "/api/operators")[0] == 401
+
+    # The benefit applies from the next submission; prohibited goods keep their lane.
+    banned = _doc("mkt-a", "T-banned", {"description": "Solvent trap kit", "hs_code": "732690"})
+    client.post(
+        "/api/declarations",
+        content=orjson.dumps(banned),
+        headers={"Authorization": f"Bearer {keys['shop_a']}"},
+    )
+    _, seen = _get(client, keys["officer"], "/api/declarations/T-banned")
+    assert isinstance(seen, dict)
+    assert "trusted operator: score lowered by 50%" in seen["risk"]["reasons"]
+    assert seen["risk"]["lane"] in {"yellow", "red"}

@@ -44,6 +44,7 @@ from clearway.ledger.note import (
     sign_note,
     verify_cosignature,
 )
+from clearway.ledger.witness import decode_add_checkpoint, encode_add_checkpoint
 
 VECTORS = json.loads((Path(__file__).parent / "assets" / "signed_note_vectors.json").read_text())
 
@@ -234,6 +235,59 @@ def test_witness_cosigns_consistent_growth_and_refuses_the_rest() -> None:
     with pytest.raises(WitnessRefusal) as unsigned:
         w.add_checkpoint(grow(other, leaves(30)).note, 20, [], 5)
     assert unsigned.value.status == 403
+
+
+def test_witness_protocol_edges() -> None:
+    log = NoteSigner.generate("customs.example/log")
+    w = Witness(NoteSigner.generate("post.example/w", COSIGNATURE_V1), {log.name: log.verifier})
+    hashes = leaves(10)
+    checkpoint = grow(log, hashes)
+    with pytest.raises(WitnessRefusal) as first_with_proof:
+        w.add_checkpoint(checkpoint.note, 0, [b"\x00" * 32], 1)
+    assert first_with_proof.value.status == 422
+    with pytest.raises(WitnessRefusal) as ahead:
+        w.add_checkpoint(checkpoint.note, 11, [], 1)
+    assert ahead.value.status == 400
+    w.add_checkpoint(checkpoint.note, 0, [], 1)
+    with pytest.raises(WitnessRefusal) as stale:
+        w.add_checkpoint(grow(log, leaves(12)).note, 3, [], 2)
+    assert (stale.value.status, stale.value.known_size) == (409, 10)
+    unknown = NoteSigner.generate("other.example/log")
+    with pytest.raises(WitnessRefusal) as missing:
+        w.add_checkpoint(grow(unknown, hashes).note, 0, [], 3)
+    assert missing.value.status == 404
+
+
+@given(
+    old=st.integers(min_value=0, max_value=2**63 - 1),
+    proof=st.lists(st.binary(min_size=32, max_size=32), max_size=63),
+)
+def test_add_checkpoint_requests_round_trip(old: int, proof: list[bytes]) -> None:
+    note = "customs.example/log\n5\n" + "A" * 43 + "=\n\n\u2014 customs.example/log AAAA\n"
+    assert decode_add_checkpoint(encode_add_checkpoint(old, proof, note)) == (old, proof, note)
+
+
+@given(body=st.binary(max_size=300))
+def test_malformed_add_checkpoint_requests_are_refused_not_crashes(body: bytes) -> None:
+    status = None
+    try:
+        old, proof, _ = decode_add_checkpoint(body)
+    except WitnessRefusal as exc:
+        status = exc.status
+        old, proof = 0, []
+    assert status in (None, 400)
+    assert old >= 0
+    assert all(len(h) == 32 for h in proof)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"", b"old 1\n", b"old -1\n\nx", b"old 01\n\nx", b"new 1\n\nx", b"old 1\nnot base64\n\nx"],
+)
+def test_add_checkpoint_request_errors(body: bytes) -> None:
+    with pytest.raises(WitnessRefusal) as refused:
+        decode_add_checkpoint(body)
+    assert refused.value.status == 400
 
 
 def test_quorum_and_split_view() -> None:

@@ -15,7 +15,7 @@ import orjson
 import pytest
 from sqlalchemy import Engine
 
-from clearway.cli_federation import post_webhook
+from clearway.federation.transport import post
 from clearway.federation.webhooks import next_attempt, sign, verify
 from clearway.ledger.keys import load_or_create_keys
 from clearway.pipeline import Stages, ingest_files
@@ -80,11 +80,11 @@ def test_deliveries_are_signed_scoped_and_retried(
     queued = queue_webhooks(engine, now)
     assert queued >= 2
     assert queue_webhooks(engine, now) == 0, "each event is queued once"
-    first = deliver_webhooks(engine, post_webhook, now)
+    first = deliver_webhooks(engine, post, now)
     assert first == {"sent": queued - 1, "failed": 1}
     # Not due yet: the failed one waits for its backoff.
-    assert deliver_webhooks(engine, post_webhook, now) == {"sent": 0, "failed": 0}
-    assert deliver_webhooks(engine, post_webhook, now + timedelta(seconds=5)) == {
+    assert deliver_webhooks(engine, post, now) == {"sent": 0, "failed": 0}
+    assert deliver_webhooks(engine, post, now + timedelta(seconds=5)) == {
         "sent": 1,
         "failed": 0,
     }

@@ -28,6 +28,7 @@ from clearway.cli_federation import (
     webhooks_app,
 )
 from clearway.cli_ledger import ledger_app
+from clearway.cli_nodes import inbox_app, witness_app
 from clearway.cli_risk import outcomes_app, risk_app, rules_app
 from clearway.duty.assess import Assessment
 from clearway.errors import ClearwayError, ConfigurationError
@@ -53,6 +54,8 @@ app.add_typer(participants_app, name="participants")
 app.add_typer(referrals_app, name="referrals")
 app.add_typer(operators_app, name="operators")
 app.add_typer(webhooks_app, name="webhooks")
+app.add_typer(witness_app, name="witness")
+app.add_typer(inbox_app, name="inbox")
 app.command()(serve)
 app.add_typer(outcomes_app, name="outcomes", no_args_is_help=True)
 app.command()(classify)

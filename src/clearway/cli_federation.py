@@ -13,7 +13,6 @@ from rich.table import Table
 __all__ = [
     "operators_app",
     "participants_app",
-    "post_webhook",
     "referrals_app",
     "serve",
     "webhooks_app",
@@ -258,24 +257,6 @@ def webhooks_add(
     sys.stdout.write(orjson.dumps({"subscription": subscription, "secret": secret}).decode() + "\n")
 
 
-def post_webhook(url: str, body: bytes, headers: dict[str, str]) -> int:
-    """POST one notification; the HTTP status (errors raise)."""
-    import urllib.error
-    import urllib.request
-
-    from clearway.errors import InputError
-
-    if not url.startswith(("http://", "https://")):
-        raise InputError(f"webhook URLs must be http(s). Got {url!r}")
-    # The scheme is checked just above: no file: or custom schemes.
-    request = urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
-            return int(response.status)
-    except urllib.error.HTTPError as exc:
-        return int(exc.code)
-
-
 @webhooks_app.command("deliver")
 def webhooks_deliver() -> None:
     """Queue new events for subscribers and send what is due (failures are
@@ -283,11 +264,12 @@ def webhooks_deliver() -> None:
     from datetime import UTC, datetime
 
     from clearway.cli import settings_from_environment
+    from clearway.federation.transport import post
     from clearway.store import open_engine
     from clearway.store.webhooks import deliver_webhooks, queue_webhooks
 
     engine = open_engine(settings_from_environment().database_url)
     now = datetime.now(UTC)
     queued = queue_webhooks(engine, now)
-    result = deliver_webhooks(engine, post_webhook, now)
+    result = deliver_webhooks(engine, post, now)
     sys.stdout.write(orjson.dumps({"queued": queued, **result}).decode() + "\n")

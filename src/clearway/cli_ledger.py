@@ -189,8 +189,8 @@ def cosign_latest(
     the cosignature with the checkpoint."""
     from clearway.cli import settings_from_environment
     from clearway.ledger import Witness
+    from clearway.ledger.keys import load_or_create_witness_key
     from clearway.ledger.note import parse_checkpoint
-    from clearway.ledger.witness import load_or_create_witness_key
     from clearway.store import open_engine
     from clearway.store.ledger import prove_consistency
     from clearway.store.ledger_reading import add_cosignature, checkpoint_with_cosignatures
@@ -209,3 +209,27 @@ def cosign_latest(
     add_cosignature(engine, new.size, name, line)
     state.write_text(new.note)
     console.print(f"{name} cosigned {log.name} at size {new.size:,} (was {old:,})")
+
+
+@ledger_app.command("request-cosignature")
+def request_cosignature_command(
+    url: Annotated[str, typer.Argument(help="The witness's add-checkpoint URL.")],
+    witness_key: Annotated[str, typer.Option(help="The witness's cosigning key (vkey).")],
+) -> None:
+    """Ask another node's witness (C2SP tlog-witness) to cosign the latest
+    checkpoint, with a consistency proof from the size it last cosigned;
+    the checked cosignature is stored with the checkpoint."""
+    from clearway.cli import settings_from_environment
+    from clearway.errors import InputError
+    from clearway.federation.cosigning import request_cosignature
+    from clearway.federation.transport import post
+    from clearway.ledger import NoteError, NoteVerifier
+    from clearway.store import open_engine
+
+    try:
+        witness = NoteVerifier.from_vkey(witness_key)
+    except (NoteError, ValueError) as exc:
+        raise InputError(f"--witness-key is not a verifier key: {exc}") from None
+    engine = open_engine(settings_from_environment().database_url)
+    done = request_cosignature(engine, url, witness, post)
+    console.print(f"{done.witness} cosigned size {done.size:,} (it had cosigned {done.old_size:,})")

@@ -16,7 +16,8 @@ once and prints it; the API maps it to the one JSON error shape
     ├── NotAuthenticated         no valid API key (401)
     ├── Forbidden                the caller's role may not do this (403)
     ├── Conflict                 the request contradicts the current state (409)
-    └── NotFound                 a declaration, filing or resource does not exist
+    ├── NotFound                 a declaration, filing or resource does not exist
+    └── RemoteError              another node refused or could not be reached (502)
 
 Validation problems about one field are :class:`ErrorDetail` values, never
 exceptions: a declaration collects all of them at once.
@@ -36,6 +37,7 @@ __all__ = [
     "InputError",
     "NotAuthenticated",
     "NotFound",
+    "RemoteError",
     "StoreError",
     "ValidationFailed",
     "format_value",
@@ -171,3 +173,13 @@ class NotFound(ClearwayError):
 
     code = "not_found"
     status = 404
+
+
+class RemoteError(ClearwayError):
+    """Another node refused a request or could not be reached."""
+
+    code = "remote"
+    status = 502
+
+    def diagnostics(self) -> str:
+        return f"{self.message}\nCheck the other node's URL and that it is serving."

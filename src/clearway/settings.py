@@ -60,6 +60,16 @@ class Settings(BaseSettings):
         default="./clearway-ledger.key",
         description="File with the log's signing key and commitment secret (created if absent).",
     )
+    witness_name: str | None = Field(
+        default=None,
+        pattern=r"^[^\s+]+$",
+        description="This node's name as a witness of other logs (a schema-less URL); "
+        "default: the ledger origin followed by /witness.",
+    )
+    witness_key_file: str = Field(
+        default="./clearway-witness.key",
+        description="File with this node's cosigning key as a witness (created if absent).",
+    )
     screening_sdn_file: str | None = Field(
         default=None,
         description="OFAC SDN CSV to screen parties against (alt.csv and add.csv beside it "

@@ -37,6 +37,8 @@ Action = Literal[
     "read_referrals",
     "answer_referrals",
     "record_findings",
+    "read_operators",
+    "manage_operators",
 ]
 ROLES: tuple[str, ...] = get_args(Role)
 ACTIONS: tuple[str, ...] = get_args(Action)

@@ -11,10 +11,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from clearway.errors import ConfigurationError
-from clearway.ledger.note import ED25519, NoteError, NoteSigner
+from clearway.ledger.note import COSIGNATURE_V1, ED25519, NoteError, NoteSigner
 from clearway.settings import Settings
 
-__all__ = ["LedgerKeys", "keys_for", "load_or_create_keys"]
+__all__ = [
+    "LedgerKeys",
+    "keys_for",
+    "load_or_create_keys",
+    "load_or_create_witness_key",
+    "witness_key_for",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,3 +74,26 @@ def load_or_create_keys(path: Path, origin: str) -> LedgerKeys:
 def keys_for(settings: Settings) -> LedgerKeys:
     """This node's ledger keys, as the settings name them (created on first use)."""
     return load_or_create_keys(Path(settings.ledger_key_file), settings.ledger_origin)
+
+
+def witness_key_for(settings: Settings) -> NoteSigner:
+    """This node's cosigning key as a witness of other logs (created on first use)."""
+    name = settings.witness_name or f"{settings.ledger_origin}/witness"
+    return load_or_create_witness_key(Path(settings.witness_key_file), name)
+
+
+def load_or_create_witness_key(path: Path, name: str) -> NoteSigner:
+    """A witness's cosigning key (type 0x04), kept in ``path`` (mode 0600)."""
+    if path.exists():
+        signer = NoteSigner.from_skey(path.read_text().strip())
+        if signer.name != name or signer.kind != COSIGNATURE_V1:
+            raise NoteError(f"{path} is not the cosigning key of {name!r}")
+        return signer
+    seed = secrets.token_bytes(32)
+    signer = NoteSigner.from_seed(name, seed, COSIGNATURE_V1)
+    material = base64.b64encode(bytes([COSIGNATURE_V1]) + seed).decode()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as stream:
+        stream.write(f"PRIVATE+KEY+{name}+{signer.verifier.key_id.hex()}+{material}\n")
+    return signer

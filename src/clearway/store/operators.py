@@ -11,7 +11,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Engine, func, insert, select, update
 
-from clearway.errors import InputError
+from clearway.errors import Conflict, InputError, NotFound
 from clearway.parties.operators import Measures, Tiers, decide_tier, load_tiers
 from clearway.store.bulk import row_dict
 from clearway.store.engine import as_utc, writing
@@ -28,6 +28,7 @@ __all__ = [
     "list_operators",
     "measure_operator",
     "operator_benefits",
+    "operator_record",
     "register_operator",
     "review_operators",
 ]
@@ -43,7 +44,7 @@ def register_operator(engine: Engine, filer_id: str, name: str, kind: str, now: 
         if conn.execute(
             select(operators.c.filer_id).where(operators.c.filer_id == filer_id)
         ).first():
-            raise InputError(f"operator {filer_id!r} is already registered")
+            raise Conflict(f"operator {filer_id!r} is already registered")
         conn.execute(
             insert(operators).values(
                 filer_id=filer_id, name=name, kind=kind, tier="standard", tier_since=now
@@ -151,9 +152,14 @@ def review_operators(
     return changes
 
 
-def list_operators(engine: Engine, history: bool = False) -> list[dict[str, Any]]:
+def list_operators(
+    engine: Engine, history: bool = False, filer_id: str | None = None
+) -> list[dict[str, Any]]:
+    query = select(operators).order_by(operators.c.filer_id)
+    if filer_id is not None:
+        query = query.where(operators.c.filer_id == filer_id)
     with engine.connect() as conn:
-        rows = [row_dict(r) for r in conn.execute(select(operators).order_by(operators.c.filer_id))]
+        rows = [row_dict(r) for r in conn.execute(query)]
         if history:
             for row in rows:
                 row["history"] = [
@@ -165,6 +171,21 @@ def list_operators(engine: Engine, history: bool = False) -> list[dict[str, Any]
                     )
                 ]
     return rows
+
+
+def operator_record(engine: Engine, filer_id: str, now: datetime) -> dict[str, Any]:
+    """One operator: its tier, its history and its measures over the
+    programme's trailing window as of ``now``."""
+    programme = load_tiers()
+    rows = list_operators(engine, history=True, filer_id=filer_id)
+    if not rows:
+        raise NotFound(f"operator {filer_id!r} not found.")
+    since = now - timedelta(days=programme.window_days)
+    return {
+        **rows[0],
+        "window_days": programme.window_days,
+        "measures": measure_operator(engine, filer_id, since).as_dict(),
+    }
 
 
 def operator_benefits(engine: Engine) -> tuple[tuple[str, float, float], ...]:

@@ -35,6 +35,8 @@ __all__ = [
     "declarations",
     "duty_assessments",
     "duty_lines",
+    "inbound_events",
+    "inbound_senders",
     "inspection_outcomes",
     "item_classifications",
     "ledger_checkpoints",
@@ -55,6 +57,7 @@ __all__ = [
     "screening_hits",
     "webhook_deliveries",
     "webhook_subscriptions",
+    "witnessed_logs",
 ]
 
 metadata = MetaData()
@@ -444,6 +447,40 @@ agency_findings = Table(
     Column("note", Text, nullable=False),
     Column("recorded_at", DateTime(timezone=True), nullable=False),
     Index("ix_agency_findings_declaration", "declaration_id"),
+)
+
+# This node as a witness of other nodes' logs (tlog-witness): the latest
+# checkpoint it cosigned per log, advanced by compare-and-set on the size.
+witnessed_logs = Table(
+    "witnessed_logs",
+    metadata,
+    Column("origin", String(255), primary_key=True),
+    Column("vkey", Text, nullable=False, comment="the log's signed-note verifier key"),
+    Column("size", BigInteger, nullable=False),
+    Column("note", Text, comment="the latest checkpoint cosigned"),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+# This node as a subscriber to other nodes' webhooks: who may send, with
+# which shared secret, and what arrived (once per idempotency key).
+inbound_senders = Table(
+    "inbound_senders",
+    metadata,
+    Column("name", String(128), primary_key=True),
+    Column("secret", String(128), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+inbound_events = Table(
+    "inbound_events",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("sender", String(128), ForeignKey("inbound_senders.name"), nullable=False),
+    Column("idempotency_key", String(200), nullable=False),
+    Column("event_type", String(64), nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Index("ux_inbound_events_key", "sender", "idempotency_key", unique=True),
 )
 
 # Resolved parties: stable entities for sellers and consignees, the strong

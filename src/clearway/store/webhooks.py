@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -14,6 +13,7 @@ import orjson
 from sqlalchemy import Engine, insert, select, update
 
 from clearway.errors import InputError, NotFound
+from clearway.federation.transport import Post
 from clearway.federation.webhooks import MAX_ATTEMPTS, next_attempt, sign
 from clearway.store.engine import writing
 from clearway.store.schema import (
@@ -24,10 +24,7 @@ from clearway.store.schema import (
     webhook_subscriptions,
 )
 
-__all__ = ["Sender", "add_subscription", "deliver_webhooks", "queue_webhooks"]
-
-# (url, body, headers) -> HTTP status; raises OSError-like errors on failure.
-Sender = Callable[[str, bytes, dict[str, str]], int]
+__all__ = ["add_subscription", "deliver_webhooks", "queue_webhooks"]
 
 
 def add_subscription(
@@ -128,7 +125,7 @@ def queue_webhooks(engine: Engine, now: datetime) -> int:
     return queued
 
 
-def deliver_webhooks(engine: Engine, send: Sender, now: datetime) -> dict[str, Any]:
+def deliver_webhooks(engine: Engine, send: Post, now: datetime) -> dict[str, Any]:
     """Send every due delivery once; failures are retried later with
     backoff, up to :data:`MAX_ATTEMPTS`."""
     with engine.connect() as conn:
@@ -152,7 +149,7 @@ def deliver_webhooks(engine: Engine, send: Sender, now: datetime) -> dict[str, A
         }
         error = None
         try:
-            status = send(row.url, body, headers)
+            status = send(row.url, body, headers).status
             if not 200 <= status < 300:
                 error = f"HTTP {status}"
         except Exception as exc:

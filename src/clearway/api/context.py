@@ -1,0 +1,91 @@
+"""What every endpoint shares: the store, the data-sharing policy, the
+pipeline's stages, the caller behind the API key, and the one error shape
+as the OpenAPI document describes it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cached_property
+from typing import Annotated, Any
+
+from fastapi import Depends, Header, Path, Request
+from pydantic import BaseModel
+from sqlalchemy import Engine
+
+from clearway.federation.policy import Caller, Policy
+from clearway.ledger.keys import witness_key_for
+from clearway.ledger.note import NoteSigner
+from clearway.pipeline import Stages, stages_for
+from clearway.settings import Settings
+from clearway.store.participants import authenticate
+
+__all__ = ["ERRORS", "Context", "Ctx", "ReferralId", "Who", "jsonable"]
+
+
+@dataclass
+class Context:
+    settings: Settings
+    store: Engine
+    policy: Policy
+    stages: Stages
+
+    def refresh_stages(self) -> None:
+        """Rebuild the stages after something they read changed (operator tiers)."""
+        self.stages = stages_for(self.settings, self.store)
+
+    @cached_property
+    def witness(self) -> NoteSigner:
+        """This node's cosigning key, made on first use as a witness."""
+        return witness_key_for(self.settings)
+
+
+def _context(request: Request) -> Context:
+    context: Context = request.app.state.context
+    return context
+
+
+def _caller(
+    context: Annotated[Context, Depends(_context)],
+    authorization: Annotated[str | None, Header()] = None,
+) -> Caller:
+    """The participant behind the request's API key (401 otherwise)."""
+    token = authorization.removeprefix("Bearer ").strip() if authorization else None
+    return authenticate(context.store, token)
+
+
+Ctx = Annotated[Context, Depends(_context)]
+Who = Annotated[Caller, Depends(_caller)]
+# Ids are 64-bit integers in the store: a larger one is refused, not sent on.
+ReferralId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+
+
+def jsonable(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: (str(v) if isinstance(v, datetime) else v) for k, v in row.items()}
+
+
+class ErrorItem(BaseModel):
+    code: str
+    field: str
+    message: str
+
+
+class ErrorBody(BaseModel):
+    """The one JSON error shape."""
+
+    ok: bool
+    errors: list[ErrorItem]
+    status: int
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorBody, "description": description}
+    for status, description in (
+        (400, "The request could not be read"),
+        (401, "No valid API key"),
+        (403, "The caller's role may not do this"),
+        (404, "Not found, or outside the caller's scope"),
+        (409, "Contradicts the current state"),
+        (422, "Validation failed"),
+    )
+}

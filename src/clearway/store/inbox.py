@@ -1,0 +1,82 @@
+"""This node as a subscriber to another node's signed webhooks: the senders
+it trusts (each with the secret the sender issued), and the events that
+arrived, kept once per idempotency key."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import Engine, insert, select
+from sqlalchemy.exc import IntegrityError
+
+from clearway.errors import Conflict, InputError, NotAuthenticated
+from clearway.federation.webhooks import verify
+from clearway.store.bulk import row_dict
+from clearway.store.engine import writing
+from clearway.store.schema import inbound_events, inbound_senders
+
+__all__ = ["add_sender", "list_inbound", "receive_event"]
+
+
+def add_sender(engine: Engine, name: str, secret: str, now: datetime) -> None:
+    """Trust webhooks from ``name`` signed with ``secret`` (the one the
+    sender printed when the subscription was made)."""
+    if not name or len(name) > 128 or "/" in name:
+        raise InputError(f"sender must be 1-128 characters without '/'. Got {name!r}")
+    if len(secret) < 32:
+        raise InputError("secret must be the sender's signing secret (at least 32 characters)")
+    with writing(engine).begin() as conn:
+        try:
+            conn.execute(insert(inbound_senders).values(name=name, secret=secret, created_at=now))
+        except IntegrityError:
+            raise Conflict(f"sender {name!r} is known already.") from None
+
+
+def receive_event(
+    engine: Engine, sender: str, body: bytes, signature: str, key: str, now: datetime
+) -> bool:
+    """Check and keep one notification; False when that idempotency key was
+    received before (a retry), True when it is new."""
+    with engine.connect() as conn:
+        secret = conn.execute(
+            select(inbound_senders.c.secret).where(inbound_senders.c.name == sender)
+        ).scalar()
+    # An unknown sender and a bad signature answer alike.
+    if secret is None or not verify(secret, body, signature, int(time.time())):
+        raise NotAuthenticated("the notification is not signed by a known sender")
+    if not key or len(key) > 200:
+        raise InputError("Idempotency-Key must be 1-200 characters")
+    try:
+        event = orjson.loads(body)
+        event_type = str(event["type"])[:64]
+    except (orjson.JSONDecodeError, KeyError, TypeError):
+        raise InputError("the notification must be a JSON object with a type") from None
+    with writing(engine).begin() as conn:
+        seen = conn.execute(
+            select(inbound_events.c.id).where(
+                inbound_events.c.sender == sender, inbound_events.c.idempotency_key == key
+            )
+        ).first()
+        if seen is not None:
+            return False
+        conn.execute(
+            insert(inbound_events).values(
+                sender=sender,
+                idempotency_key=key,
+                event_type=event_type,
+                payload=body.decode(),
+                received_at=now,
+            )
+        )
+    return True
+
+
+def list_inbound(engine: Engine, sender: str | None = None) -> list[dict[str, Any]]:
+    query = select(inbound_events).order_by(inbound_events.c.id)
+    if sender is not None:
+        query = query.where(inbound_events.c.sender == sender)
+    with engine.connect() as conn:
+        return [row_dict(r) for r in conn.execute(query)]
