@@ -49,7 +49,7 @@ def _documents(n: int) -> list[dict]:
     return out
 
 
-def _start(folder: Path, port: int) -> tuple[subprocess.Popen[bytes], str]:
+def _start(folder: Path, port: int, workers: int) -> tuple[subprocess.Popen[bytes], str]:
     env = {
         **os.environ,
         "CLEARWAY_DATABASE_URL": f"sqlite:///{folder / 'clearway.db'}",
@@ -82,6 +82,8 @@ def _start(folder: Path, port: int) -> tuple[subprocess.Popen[bytes], str]:
             "serve",
             "--port",
             str(port),
+            "--workers",
+            str(workers),
         ],
         env=env,
         cwd=folder,
@@ -166,6 +168,7 @@ def main() -> None:
     parser.add_argument("--bulk", type=int, default=2000)
     parser.add_argument("--bulk-total", type=int, default=40_000)
     parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--workers", type=int, default=1, help="API worker processes")
     args = parser.parse_args()
     docs = _documents(int(args.rate * args.seconds) + args.bulk_total + 1)
     single, bulk = (
@@ -173,7 +176,7 @@ def main() -> None:
         docs[int(args.rate * args.seconds) + 1 :],
     )
     with tempfile.TemporaryDirectory() as folder:
-        server, key = _start(Path(folder), args.port)
+        server, key = _start(Path(folder), args.port, args.workers)
         try:
             asyncio.run(_single(args.port, key, single, args.rate, args.seconds))
             _bulk(args.port, key, bulk, args.bulk)

@@ -27,14 +27,30 @@ console = Console()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port.")] = 8000,
+    workers: Annotated[
+        int, typer.Option(min=1, max=64, help="Worker processes (all state is in the store).")
+    ] = 1,
 ) -> None:
     """Run the HTTP API (OpenAPI at /openapi.json)."""
     import uvicorn
 
-    from clearway.api import create_app
     from clearway.cli import settings_from_environment
+    from clearway.ledger.keys import keys_for, witness_key_for
+    from clearway.store import open_engine
 
-    uvicorn.run(create_app(settings_from_environment()), host=host, port=port, log_level="info")
+    settings = settings_from_environment()
+    # Migrate and make the keys once here, not in each worker as it starts.
+    open_engine(settings.database_url).dispose()
+    keys_for(settings)
+    witness_key_for(settings)
+    uvicorn.run(
+        "clearway.api:app_from_environment",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+    )
 
 
 @participants_app.command("add")

@@ -254,6 +254,8 @@ class HSClassifier:
                 raise ConfigurationError(f"no example for HS codes {list(keys[missing[:5]])}")
             self._group[level] = group
         self._sub_heading = np.searchsorted(self.headings_, sub_headings)
+        # Transposed once: scipy would convert examples_.T to CSR on every call.
+        self._examples_t = self.examples_.T.tocsr()
         self._heading_chapter = np.searchsorted(
             self.chapters_, np.array([c[:2] for c in self.headings_])
         )
@@ -287,7 +289,7 @@ class HSClassifier:
         """Heading scores (n, H) and subheading scores (n, S + 1), the last
         column -inf (padding of :attr:`_heading_subs`)."""
         matrix = self._vectorise([terms(t) for t in texts])
-        similarity = (matrix @ self.examples_.T).tocsr()
+        similarity = (matrix @ self._examples_t).tocsr()
         similarity.sort_indices()
         n = len(texts)
         rows = np.repeat(np.arange(n), np.diff(similarity.indptr))

@@ -167,6 +167,26 @@ def _extend_level_zero(reader: TileReader, size: int, hashes: list[bytes]) -> se
     return changed
 
 
+# The right edge of the trees this process appended last, by (size, root):
+# the size and root identify the tree, so an edge found here is the edge of
+# the stored tree whoever wrote it; another writer's tree misses and is read
+# from the tiles. Saves rebuilding partial right-edge nodes on every append.
+_EDGES: dict[tuple[int, bytes], list[bytes]] = {}
+
+
+def _edge(size: int, root: bytes | None, reader: TileReader) -> CompactRange:
+    peaks = _EDGES.get((size, root or b""))
+    if peaks is not None:
+        return CompactRange(size, list(peaks))
+    return CompactRange.at(size, reader.node)
+
+
+def _remember(edge: CompactRange, root: bytes) -> None:
+    if len(_EDGES) > 16:
+        _EDGES.clear()
+    _EDGES[(edge.size, root)] = list(edge.peaks)
+
+
 def append_entries(
     conn: Connection,
     entries: Sequence[LedgerEntry],
@@ -179,7 +199,7 @@ def append_entries(
     head = latest_checkpoint(conn)
     size = head[0] if head else 0
     reader = TileReader(conn)
-    edge = CompactRange.at(size, reader.node)
+    edge = _edge(size, head[1] if head else None, reader)
     hashes = [sha256(b"\x00" + entry.leaf).digest() for entry in entries]  # leaf_hash, inlined
     changed = _extend_level_zero(reader, size, hashes)
     for level, node_index, digest in edge.extend(hashes):
@@ -197,6 +217,7 @@ def append_entries(
     bulk_insert(conn, ledger_entries, rows)
     _upsert_tiles(conn, {key: bytes(reader.tiles[key]) for key in changed})
     checkpoint = Checkpoint.issue(signer.name, edge.size, edge.root(), signer)
+    _remember(edge, checkpoint.root)
     conn.execute(
         ledger_checkpoints.insert().values(
             size=checkpoint.size,
