@@ -121,6 +121,7 @@ def test_simulate_then_demo_on_default_sqlite(tmp_path: Path) -> None:
             "2",
             "--per-day",
             "100",
+            "--no-serve",
         ],
         cwd=tmp_path,
         env=env,

@@ -30,6 +30,7 @@ from clearway.cli_federation import (
 from clearway.cli_ledger import ledger_app
 from clearway.cli_nodes import inbox_app, witness_app
 from clearway.cli_risk import outcomes_app, risk_app, rules_app
+from clearway.cli_workspace import report, users_app
 from clearway.duty.assess import Assessment
 from clearway.errors import ClearwayError, ConfigurationError
 from clearway.ledger.keys import keys_for
@@ -56,6 +57,8 @@ app.add_typer(operators_app, name="operators")
 app.add_typer(webhooks_app, name="webhooks")
 app.add_typer(witness_app, name="witness")
 app.add_typer(inbox_app, name="inbox")
+app.add_typer(users_app, name="users")
+app.command()(report)
 app.command()(serve)
 app.add_typer(outcomes_app, name="outcomes", no_args_is_help=True)
 app.command()(classify)
@@ -289,9 +292,15 @@ def demo(
     days: Annotated[int, typer.Option(min=1, max=60)] = 7,
     per_day: Annotated[int, typer.Option(min=10, max=200_000)] = 2000,
     seed: Annotated[int, typer.Option()] = 7,
+    serve: Annotated[
+        bool, typer.Option(help="Then open the officer workspace on the simulated week.")
+    ] = True,
+    host: Annotated[str, typer.Option(help="Workspace interface.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Workspace port.")] = 8000,
 ) -> None:
-    """Simulate a week of traffic, run every pipeline stage on it, print a summary."""
-    from clearway.demo import run_demo
+    """Simulate a week of traffic, run every pipeline stage on it, print a
+    summary, then serve the officer workspace on it (Ctrl-C stops)."""
+    from clearway.demo import DEMO_OFFICER, demo_officer, run_demo
 
     settings = settings_from_environment()
     with _progress() as progress:
@@ -304,6 +313,32 @@ def demo(
             on_batch=lambda n: progress.advance(task, n),
         )
     _print_mapping("clearway demo", result)
+    if not serve:
+        return
+    import uvicorn
+
+    from clearway.api import create_app
+    from clearway.store import open_engine
+
+    if not settings.risk_rules_file:
+        # The rules page activates edited rules into this file.
+        from importlib import resources
+
+        rules = Path("clearway-rules.yaml")
+        if not rules.exists():
+            rules.write_text(
+                resources.files("clearway.risk").joinpath("data/rules.yaml").read_text()
+            )
+        settings = settings.model_copy(update={"risk_rules_file": str(rules)})
+    engine = open_engine(settings.database_url)
+    password = demo_officer(engine)
+    console.print(
+        f"\n[bold]Officer workspace[/bold]: http://{host}:{port}/  "
+        f"sign in as [bold]{DEMO_OFFICER}[/bold] with password [bold]{password}[/bold]  "
+        "(Ctrl-C stops)\n",
+        highlight=False,
+    )
+    uvicorn.run(create_app(settings, engine=engine), host=host, port=port, log_level="warning")
 
 
 def _print_assessment(ref: str, assessment: Assessment, history: list[dict[str, Any]]) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import orjson
 import typer
@@ -115,36 +115,6 @@ outcomes_app = typer.Typer(help="Inspection outcomes: what interventions found."
 rules_app = typer.Typer(help="Targeting rules: check and backtest.", no_args_is_help=True)
 
 
-def _outcome_rows(path: Path) -> list[Any]:
-    """Rows of an outcomes CSV: ``declaration_id,outcome[,reason][,filer_id]``,
-    or the simulator's labels (``declaration_id,...,violations``)."""
-    import csv
-
-    from clearway.errors import InputError
-    from clearway.simulate import truth_outcome
-    from clearway.store.outcomes import OutcomeRow
-
-    with path.open(newline="", encoding="utf-8") as stream:
-        reader = csv.DictReader(stream)
-        columns = set(reader.fieldnames or [])
-        if "declaration_id" not in columns or not columns & {"outcome", "violations"}:
-            raise InputError(
-                f"{path}: the header must name declaration_id and outcome (or violations). "
-                f"Got {sorted(columns)}"
-            )
-        rows = []
-        for row in reader:
-            if "outcome" in columns:
-                outcome, reason = row["outcome"].strip(), (row.get("reason") or "").strip()
-            else:
-                found = [v for v in (row.get("violations") or "").split(";") if v]
-                outcome, reason = truth_outcome(found)
-            rows.append(
-                OutcomeRow(row["declaration_id"].strip(), outcome, reason, row.get("filer_id"))
-            )
-    return rows
-
-
 @outcomes_app.command("record")
 def record(
     outcomes_file: Annotated[
@@ -157,10 +127,12 @@ def record(
 
     from clearway.cli import settings_from_environment
     from clearway.store import open_engine
-    from clearway.store.outcomes import record_outcomes
+    from clearway.store.outcomes import read_outcome_file, record_outcomes
 
     engine = open_engine(settings_from_environment().database_url)
-    recorded, problems = record_outcomes(engine, _outcome_rows(outcomes_file), datetime.now(UTC))
+    recorded, problems = record_outcomes(
+        engine, read_outcome_file(outcomes_file), datetime.now(UTC)
+    )
     for problem in problems[:20]:
         console.print(f"[yellow]skipped[/yellow] {problem.field}: {problem.message}")
     sys.stdout.write(orjson.dumps({"recorded": recorded, "skipped": len(problems)}).decode() + "\n")

@@ -14,7 +14,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy import Engine
 from starlette.exceptions import HTTPException
 
@@ -26,6 +26,7 @@ from clearway.federation.policy import load_policy
 from clearway.pipeline import stages_for
 from clearway.settings import Settings
 from clearway.store import open_engine
+from clearway.web import add_workspace, error_page
 
 __all__ = ["create_app"]
 
@@ -55,7 +56,9 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
     )
 
     @app.exception_handler(ClearwayError)
-    async def _clearway_error(_request: Request, exc: ClearwayError) -> JSONResponse:
+    async def _clearway_error(request: Request, exc: ClearwayError) -> Response:
+        if not request.url.path.startswith("/api/"):
+            return error_page(request, exc)
         return JSONResponse(exc.as_json(), status_code=exc.status)
 
     @app.exception_handler(RequestValidationError)
@@ -82,4 +85,5 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
 
     for module in (declarations, referrals, operators, ledger, inbox):
         app.include_router(module.router)
+    add_workspace(app)
     return app

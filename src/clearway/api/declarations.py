@@ -17,9 +17,10 @@ from clearway.errors import ErrorDetail, InputError, NotFound, ValidationFailed
 from clearway.pipeline import ingest_records
 from clearway.store.outcomes import OutcomeRow, record_outcomes
 from clearway.store.parties import record_finding
+from clearway.store.queue import QueueFilter, read_queue
 from clearway.store.reading import get_declaration
 from clearway.store.report import declaration_report
-from clearway.store.risk import read_lanes, read_queue
+from clearway.store.risk import read_lanes
 
 __all__ = ["router"]
 
@@ -141,7 +142,8 @@ def queue(
 ) -> dict[str, Any]:
     """Declarations in a lane, riskiest first, with their reasons."""
     ctx.policy.require(who, "read_queue")
-    return {"lane": lane, "declarations": read_queue(ctx.store, lane, limit)}
+    rows, _ = read_queue(ctx.store, QueueFilter(lane=lane), limit=limit)
+    return {"lane": lane, "declarations": rows}
 
 
 @router.post("/api/declarations/{declaration_id}/outcome")

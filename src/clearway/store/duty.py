@@ -153,8 +153,14 @@ def read_assessment(
     return assessment, history
 
 
-def duty_totals(engine: Engine, by: Literal["filer", "day"]) -> list[dict[str, Any]]:
-    """Duty and tax assessed on current declarations, per filer or per filing day."""
+def duty_totals(
+    engine: Engine,
+    by: Literal["filer", "day"],
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> list[dict[str, Any]]:
+    """Duty and tax assessed on current declarations, per filer or per filing
+    day, for those filed in [since, until) when given."""
     d, a = declarations.c, duty_assessments.c
     key = d.filer_id if by == "filer" else func.date(d.filed_at)
     query = (
@@ -171,6 +177,7 @@ def duty_totals(engine: Engine, by: Literal["filer", "day"]) -> list[dict[str, A
         )
         .select_from(declarations.join(duty_assessments, a.declaration_id == d.id))
         .where(d.current, a.current)
+        .where(*([d.filed_at >= since] if since else []), *([d.filed_at < until] if until else []))
         .group_by(key, a.currency)
         .order_by(key, a.currency)
     )

@@ -22,7 +22,12 @@ from clearway.store.schema import (
     master_filings,
 )
 
-__all__ = ["add_cosignature", "checkpoint_with_cosignatures", "event_fields"]
+__all__ = [
+    "add_cosignature",
+    "checkpoint_with_cosignatures",
+    "declaration_events",
+    "event_fields",
+]
 
 
 def event_fields(engine: Engine, event_id: str) -> tuple[int, bytes, dict[str, Any]]:
@@ -99,3 +104,16 @@ def checkpoint_with_cosignatures(engine: Engine, size: int | None = None) -> str
             )
         ]
     return str(row.note) + "".join(f"{line}\n" for line in lines)
+
+
+def declaration_events(engine: Engine, declaration_row_id: int) -> list[dict[str, Any]]:
+    """A declaration's events on the ledger, in log order."""
+    with engine.connect() as conn:
+        return [
+            {"index": r.idx, "event_id": r.event_id, "type": r.event_type}
+            for r in conn.execute(
+                select(ledger_entries.c.idx, ledger_entries.c.event_id, ledger_entries.c.event_type)
+                .where(ledger_entries.c.declaration_id == declaration_row_id)
+                .order_by(ledger_entries.c.idx)
+            )
+        ]

@@ -6,16 +6,23 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, delete, select
 
-from clearway.errors import ErrorDetail
+from clearway.errors import ErrorDetail, InputError
 from clearway.store.bulk import bulk_insert
 from clearway.store.engine import writing
 from clearway.store.schema import declarations, inspection_outcomes
 
-__all__ = ["OUTCOMES", "OutcomeRow", "labelled_history", "record_outcomes"]
+__all__ = [
+    "OUTCOMES",
+    "OutcomeRow",
+    "labelled_history",
+    "read_outcome_file",
+    "record_outcomes",
+]
 
 # What an intervention can find; every one but "cleared" means the filing
 # was at fault.
@@ -115,3 +122,31 @@ def labelled_history(engine: Engine, batch: int = 5000) -> Iterator[list[tuple[s
         result = conn.execution_options(yield_per=batch).execute(query)
         for part in result.partitions(batch):
             yield [(document, outcome) for document, outcome in part]
+
+
+def read_outcome_file(path: Path) -> list[OutcomeRow]:
+    """Rows of an outcomes CSV: ``declaration_id,outcome[,reason][,filer_id]``,
+    or the simulator's labels (``declaration_id,...,violations``)."""
+    import csv
+
+    from clearway.simulate import truth_outcome
+
+    with path.open(newline="", encoding="utf-8") as stream:
+        reader = csv.DictReader(stream)
+        columns = set(reader.fieldnames or [])
+        if "declaration_id" not in columns or not columns & {"outcome", "violations"}:
+            raise InputError(
+                f"{path}: the header must name declaration_id and outcome (or violations). "
+                f"Got {sorted(columns)}"
+            )
+        rows = []
+        for row in reader:
+            if "outcome" in columns:
+                outcome, reason = row["outcome"].strip(), (row.get("reason") or "").strip()
+            else:
+                found = [v for v in (row.get("violations") or "").split(";") if v]
+                outcome, reason = truth_outcome(found)
+            rows.append(
+                OutcomeRow(row["declaration_id"].strip(), outcome, reason, row.get("filer_id"))
+            )
+    return rows

@@ -179,9 +179,15 @@ def escalate_overdue(
 
 
 def list_referrals(
-    engine: Engine, *, addressed_to: str | None = None, state: str | None = None
+    engine: Engine,
+    *,
+    addressed_to: str | None = None,
+    state: str | None = None,
+    declaration_row_id: int | None = None,
 ) -> list[dict[str, Any]]:
     query = select(referrals, declarations.c.ref.label("declaration")).join(declarations)
+    if declaration_row_id is not None:
+        query = query.where(referrals.c.declaration_id == declaration_row_id)
     if addressed_to is not None:
         query = query.where(referrals.c.addressed_to == addressed_to)
     if state is not None:

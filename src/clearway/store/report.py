@@ -14,7 +14,7 @@ from clearway.store.reading import DeclarationView, get_declaration
 from clearway.store.resolution import read_parties
 from clearway.store.risk import read_risk_decision
 
-__all__ = ["declaration_report"]
+__all__ = ["declaration_report", "officer_report"]
 
 
 def declaration_report(
@@ -47,4 +47,34 @@ def declaration_report(
     report["parties"] = read_parties(engine, decl.row_id)
     report["risk"] = read_risk_decision(engine, decl.row_id)
     report["findings"] = read_findings(engine, decl.row_id)
+    return decl, report
+
+
+def officer_report(
+    engine: Engine, ref: str, filer_id: str | None = None
+) -> tuple[DeclarationView, dict[str, Any]]:
+    """The declaration report with what an officer also needs on one page:
+    the duty assessment line by line, referrals, officers' decisions and the
+    declaration's events on the ledger."""
+    from dataclasses import asdict
+
+    from clearway.duty import load_book
+    from clearway.errors import NotFound
+    from clearway.store.decisions import read_decisions
+    from clearway.store.duty import read_assessment
+    from clearway.store.ledger_reading import declaration_events
+    from clearway.store.referrals import list_referrals
+
+    decl, report = declaration_report(engine, ref, filer_id)
+    book = load_book()
+    reasons = {rule.id: rule.reason for regime in book.regimes for rule in regime.rules}
+    try:
+        assessment, _ = read_assessment(engine, decl.row_id, reasons)
+        report["duty"] = asdict(assessment)
+    except NotFound:
+        report["duty"] = None
+    report["referrals"] = list_referrals(engine, declaration_row_id=decl.row_id)
+    report["decisions"] = read_decisions(engine, decl.row_id)
+    report["ledger"] = declaration_events(engine, decl.row_id)
+    report["parties"] = read_parties(engine, decl.row_id, linked=10)
     return decl, report

@@ -103,11 +103,16 @@ def resolve_batch(conn: Connection, houses: Sequence[dict[str, Any]]) -> None:
     bulk_insert(conn, declaration_parties, links)
 
 
-def read_parties(engine: Engine, declaration_row_id: int) -> list[dict[str, Any]]:
-    """The entities a declaration names, with the evidence of each match."""
+def read_parties(engine: Engine, declaration_row_id: int, linked: int = 0) -> list[dict[str, Any]]:
+    """The entities a declaration names, with the evidence of each match;
+    with ``linked``, up to that many other current declarations naming the
+    same entity (the links an officer follows)."""
+    from clearway.store.schema import declarations
+
     d, e = declaration_parties.c, party_entities.c
+    linking = declaration_parties.join(declarations, declarations.c.id == d.declaration_id)
     with engine.connect() as conn:
-        return [
+        parties = [
             row_dict(r)
             for r in conn.execute(
                 select(d.role, d.entity_id, d.evidence, e.name.label("entity_name"))
@@ -116,3 +121,20 @@ def read_parties(engine: Engine, declaration_row_id: int) -> list[dict[str, Any]
                 .order_by(d.role.desc())
             )
         ]
+        for party in parties if linked else []:
+            party["linked"] = [
+                {"declaration_id": r.ref, "filer_id": r.filer_id}
+                for r in conn.execute(
+                    select(declarations.c.ref, declarations.c.filer_id)
+                    .select_from(linking)
+                    .where(
+                        d.entity_id == party["entity_id"],
+                        d.role == party["role"],
+                        d.declaration_id != declaration_row_id,
+                        declarations.c.current,
+                    )
+                    .order_by(d.declaration_id.desc())
+                    .limit(linked)
+                )
+            ]
+    return parties

@@ -14,7 +14,6 @@ from clearway.store.schema import risk_decisions
 
 __all__ = [
     "read_lanes",
-    "read_queue",
     "read_risk_decision",
     "red_lanes_today",
     "write_risk_decisions",
@@ -63,35 +62,6 @@ def read_risk_decision(engine: Engine, declaration_row_id: int) -> dict[str, Any
     found["decided_at"] = str(found["decided_at"])
     del found["declaration_id"]
     return found
-
-
-def read_queue(engine: Engine, lane: str, limit: int = 100) -> list[dict[str, Any]]:
-    """Current declarations in ``lane``, riskiest first."""
-    from clearway.store.schema import declarations
-
-    query = (
-        select(
-            declarations.c.ref.label("declaration_id"),
-            declarations.c.filer_id,
-            declarations.c.destination_country,
-            declarations.c.arrival_office,
-            risk_decisions.c.lane,
-            risk_decisions.c.score,
-            risk_decisions.c.selected_by,
-            risk_decisions.c.reasons,
-            risk_decisions.c.decided_at,
-        )
-        .select_from(declarations.join(risk_decisions))
-        .where(declarations.c.current, risk_decisions.c.lane == lane)
-        .order_by(risk_decisions.c.score.desc(), declarations.c.id)
-        .limit(limit)
-    )
-    with engine.connect() as conn:
-        rows = [row_dict(r) for r in conn.execute(query)]
-    for row in rows:
-        row["reasons"] = orjson.loads(row["reasons"])
-        row["decided_at"] = str(row["decided_at"])
-    return rows
 
 
 def read_lanes(engine: Engine, filer_id: str | None, refs: list[str]) -> dict[str, str]:

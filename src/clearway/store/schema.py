@@ -46,6 +46,7 @@ __all__ = [
     "master_filings",
     "master_houses",
     "metadata",
+    "officer_decisions",
     "operator_tier_history",
     "operators",
     "participants",
@@ -55,6 +56,8 @@ __all__ = [
     "referrals",
     "risk_decisions",
     "screening_hits",
+    "web_sessions",
+    "web_users",
     "webhook_deliveries",
     "webhook_subscriptions",
     "witnessed_logs",
@@ -111,6 +114,7 @@ declarations = Table(
     Index("ix_declarations_master_ref", "master_ref"),
     Index("ix_declarations_tracking_number", "tracking_number"),
     Index("ix_declarations_received_at", "received_at"),
+    Index("ix_declarations_filed_at", "filed_at"),
 )
 
 declaration_items = Table(
@@ -225,6 +229,7 @@ ledger_entries = Table(
     Column("event_type", String(40), nullable=False),
     Column("declaration_id", Id, ForeignKey("declarations.id")),
     Column("leaf", LargeBinary, nullable=False),
+    Index("ix_ledger_entries_declaration", "declaration_id"),
 )
 
 ledger_tiles = Table(
@@ -326,6 +331,7 @@ risk_decisions = Table(
     Column("model", String(64), nullable=False, comment="trained_at of the model, or empty"),
     Column("decided_at", DateTime(timezone=True), nullable=False),
     Index("ix_risk_decisions_lane", "lane"),
+    Index("ix_risk_decisions_lane_score", "lane", "score"),
 )
 
 inspection_outcomes = Table(
@@ -481,6 +487,47 @@ inbound_events = Table(
     Column("payload", Text, nullable=False),
     Column("received_at", DateTime(timezone=True), nullable=False),
     Index("ux_inbound_events_key", "sender", "idempotency_key", unique=True),
+)
+
+# The officer workspace: people who sign in (officers and analysts), their
+# sessions (only a hash of the cookie's token is kept), and every decision
+# an officer takes on a declaration (the audit trail, also on the ledger).
+web_users = Table(
+    "web_users",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("username", String(64), nullable=False, unique=True),
+    Column("name", String(256), nullable=False),
+    Column("role", String(32), nullable=False, comment="customs_officer or customs_analyst"),
+    Column("password_hash", String(256), nullable=False, comment="scrypt$n$r$p$salt$hash"),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("disabled_at", DateTime(timezone=True)),
+)
+
+web_sessions = Table(
+    "web_sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("user_id", Id, ForeignKey("web_users.id"), nullable=False),
+    Column("csrf", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+)
+
+officer_decisions = Table(
+    "officer_decisions",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("declaration_id", Id, ForeignKey("declarations.id"), nullable=False),
+    Column("officer", String(64), nullable=False),
+    Column(
+        "action", String(32), nullable=False, comment="release, inspect, hold, rfi, outcome:<what>"
+    ),
+    Column("previous_lane", String(8)),
+    Column("lane", String(8)),
+    Column("note", Text, nullable=False),
+    Column("decided_at", DateTime(timezone=True), nullable=False),
+    Index("ix_officer_decisions_declaration", "declaration_id"),
 )
 
 # Resolved parties: stable entities for sellers and consignees, the strong

@@ -1,0 +1,70 @@
+"""``clearway users ...`` and ``clearway report``: the officer workspace's
+accounts and the trends written to a standalone HTML file."""
+
+from __future__ import annotations
+
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import orjson
+import typer
+from rich.console import Console
+
+__all__ = ["report", "users_app"]
+
+console = Console()
+users_app = typer.Typer(help="Officer workspace accounts.", no_args_is_help=True)
+
+
+@users_app.command("add")
+def users_add(
+    username: Annotated[str, typer.Argument(help="Sign-in name.")],
+    name: Annotated[str, typer.Option(help="Full name shown in the workspace and audit.")],
+    role: Annotated[
+        str, typer.Option(help="customs_officer (decides) or customs_analyst (reads).")
+    ] = "customs_officer",
+) -> None:
+    """Create a workspace account and print its password (shown once)."""
+    from datetime import UTC, datetime
+
+    from clearway.cli import settings_from_environment
+    from clearway.store import open_engine
+    from clearway.store.users import add_user
+
+    engine = open_engine(settings_from_environment().database_url)
+    password = add_user(engine, username, name, role, datetime.now(UTC))
+    sys.stdout.write(orjson.dumps({"username": username, "password": password}).decode() + "\n")
+
+
+def report(
+    out: Annotated[Path, typer.Option(help="The HTML file to write.")],
+    start: Annotated[
+        str | None, typer.Option("--from", help="First filing day (YYYY-MM-DD).")
+    ] = None,
+    end: Annotated[
+        str | None, typer.Option("--to", help="Day after the last (YYYY-MM-DD).")
+    ] = None,
+) -> None:
+    """Write the trends dashboard for a window of filing days as one HTML
+    file (charts, tables, no script, nothing fetched)."""
+    from clearway.cli import settings_from_environment
+    from clearway.errors import InputError
+    from clearway.store import open_engine
+    from clearway.store.trends import default_window, read_trends
+    from clearway.web.dashboard import render_report
+
+    engine = open_engine(settings_from_environment().database_url)
+    try:
+        first, last = default_window(engine)
+        first = date.fromisoformat(start) if start else first
+        last = date.fromisoformat(end) if end else last
+    except ValueError as exc:
+        raise InputError(f"--from and --to must be dates as YYYY-MM-DD: {exc}") from None
+    if not first < last:
+        raise InputError(f"--from must be before --to. Got {first} and {last}")
+    trends = read_trends(engine, first, last)
+    out.write_text(render_report(trends), encoding="utf-8")
+    filings = sum(r["count"] for r in trends.volumes["origin"])
+    console.print(f"wrote {out}: {filings:,} filings from {first} to {last} (end not included)")

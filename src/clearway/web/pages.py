@@ -1,0 +1,194 @@
+"""The officer workspace's pages: sign-in, the targeting queue, a
+declaration with everything known about it, and officers' actions. Each
+handler parses, calls one store function and renders a template."""
+
+from __future__ import annotations
+
+import base64
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from clearway.errors import ClearwayError, NotAuthenticated
+from clearway.store.decisions import decide
+from clearway.store.ledger import prove
+from clearway.store.queue import SORTS, QueueFilter, read_queue
+from clearway.store.reading import get_declaration
+from clearway.store.report import officer_report
+from clearway.store.users import sign_in, sign_out
+from clearway.web.session import COOKIE, Officer, check_csrf, context_of, templates
+
+__all__ = ["router"]
+
+router = APIRouter(include_in_schema=False)
+
+PAGE = 50
+Text = Annotated[str | None, Query(max_length=128)]
+
+
+@router.get("/")
+def home() -> Response:
+    return RedirectResponse("/queue", status_code=303)
+
+
+@router.get("/signin", response_class=HTMLResponse)
+def signin_page(request: Request, next: str = "/queue", failed: bool = False) -> Response:
+    return templates.TemplateResponse(
+        request, "signin.html", {"next": next, "failed": failed, "user": None}
+    )
+
+
+@router.post("/signin")
+async def signin(request: Request) -> Response:
+    form = await request.form()
+    target = str(form.get("next") or "/queue")
+    if not target.startswith("/") or target.startswith("//"):
+        target = "/queue"
+    try:
+        token = sign_in(
+            context_of(request).store,
+            str(form.get("username", "")),
+            str(form.get("password", "")),
+            datetime.now(UTC),
+        )
+    except NotAuthenticated:
+        query = urlencode({"next": target, "failed": "true"})
+        return RedirectResponse(f"/signin?{query}", status_code=303)
+    response = RedirectResponse(target, status_code=303)
+    response.set_cookie(COOKIE, token, httponly=True, samesite="strict", max_age=12 * 3600)
+    return response
+
+
+@router.post("/signout")
+async def signout(request: Request, user: Officer) -> Response:
+    check_csrf(user, await request.form(), act=False)
+    sign_out(context_of(request).store, request.cookies.get(COOKIE, ""))
+    response = RedirectResponse("/signin", status_code=303)
+    response.delete_cookie(COOKIE)
+    return response
+
+
+@router.get("/queue", response_class=HTMLResponse)
+def queue(
+    request: Request,
+    user: Officer,
+    lane: Annotated[str, Query(pattern="^(|green|yellow|red|black)$")] = "red",
+    office: Text = None,
+    origin: Text = None,
+    marketplace: Text = None,
+    carrier: Text = None,
+    rule: Text = None,
+    sort: Annotated[str, Query(pattern="^-?(score|filed|value)$")] = "score",
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+) -> Response:
+    where = QueueFilter(
+        lane=lane or None,
+        office=office or None,
+        origin=origin or None,
+        marketplace=marketplace or None,
+        carrier=carrier or None,
+        rule=rule or None,
+    )
+    rows, total = read_queue(
+        context_of(request).store,
+        where,
+        sort=sort,  # type: ignore[arg-type]
+        offset=(page - 1) * PAGE,
+        limit=PAGE,
+        count=True,
+    )
+    filters = {
+        "lane": lane,
+        "office": office or "",
+        "origin": origin or "",
+        "marketplace": marketplace or "",
+        "carrier": carrier or "",
+        "rule": rule or "",
+    }
+    return templates.TemplateResponse(
+        request,
+        "queue.html",
+        {
+            "user": user,
+            "rows": rows,
+            "total": total or 0,
+            "page": page,
+            "pages": max(1, -(-(total or 0) // PAGE)),
+            "filters": filters,
+            "sort": sort,
+            "sorts": list(SORTS),
+            "link": lambda **change: "/queue?" + urlencode({**filters, "sort": sort, **change}),
+        },
+    )
+
+
+def _ledger_proof(request: Request, events: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The inclusion proof of the declaration's first event, for the page's
+    script to check against the signed checkpoint."""
+    if not events:
+        return None
+    context = context_of(request)
+    proof = prove(context.store, events[0]["event_id"])
+    keys = context.stages.ledger
+    return {
+        "event_id": events[0]["event_id"],
+        "index": proof.index,
+        "size": proof.size,
+        "leaf": base64.b64encode(proof.leaf).decode(),
+        "proof": [base64.b64encode(h).decode() for h in proof.hashes],
+        "checkpoint": proof.checkpoint,
+        "vkey": keys.signer.verifier.vkey() if keys else "",
+    }
+
+
+@router.get("/declarations/{ref}", response_class=HTMLResponse)
+def declaration(
+    request: Request,
+    ref: str,
+    user: Officer,
+    filer: Text = None,
+    done: Annotated[str | None, Query(max_length=300)] = None,
+) -> Response:
+    view, report = officer_report(context_of(request).store, ref, filer)
+    return templates.TemplateResponse(
+        request,
+        "declaration.html",
+        {
+            "user": user,
+            "view": view,
+            "r": report,
+            "doc": report["declaration"],
+            "proof": _ledger_proof(request, report["ledger"]),
+            "done": done,
+        },
+    )
+
+
+@router.post("/declarations/{ref}/actions")
+async def act(request: Request, ref: str, user: Officer, filer: Text = None) -> Response:
+    form = await request.form()
+    check_csrf(user, form)
+    context = context_of(request)
+    view = get_declaration(context.store, ref, filer)
+    action = str(form.get("action", ""))
+    try:
+        hours = float(str(form.get("due_hours") or 24))
+        decide(
+            context.store,
+            view,
+            action,
+            user.username,
+            str(form.get("note", "")),
+            datetime.now(UTC),
+            keys=context.stages.ledger,
+            outcome=str(form.get("outcome")) if form.get("outcome") else None,
+            due=timedelta(hours=min(max(hours, 1.0), 24 * 30)),
+        )
+        message = f"{action} recorded"
+    except (ClearwayError, ValueError) as exc:
+        message = f"not done: {exc}"
+    query = urlencode({"filer": view.filer_id, "done": message})
+    return RedirectResponse(f"/declarations/{view.ref}?{query}", status_code=303)
