@@ -15,13 +15,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import Engine, select
 
-from clearway.analytics import anomalies, hit_rates, pivot_days
+from clearway.analytics import add_outcomes, anomalies, pivot_days
 from clearway.api import create_app
 from clearway.pipeline import Stages, ingest_files
 from clearway.settings import Settings
 from clearway.store import open_engine
 from clearway.store.queue import QueueFilter, read_queue
-from clearway.store.schema import officer_decisions
+from clearway.store.rollup import rebuild_trends
+from clearway.store.schema import officer_decisions, trend_days
 from clearway.store.trends import read_trends
 from clearway.store.users import add_user
 from tests import factories as f
@@ -232,23 +233,45 @@ def test_trends_on_both_stores(engine: Engine, tmp_path: Path) -> None:
     assert by_day == {"2026-11-02": 6, "2026-11-03": 8, "2026-11-04": 8, "2026-11-05": 8}
     routes = {a["subject"] for a in trends.anomalies if a["kind"] == "new route"}
     assert routes == {"VN > DE"}
+    # An amendment is not a new filing; a rebuild from the declarations agrees.
+    amended = {**docs[0], "consignee": {**docs[0]["consignee"], "name": "Another Name"}}
+    again = tmp_path / "a.jsonl"
+    again.write_bytes(f.jsonl(amended))
+    assert ingest_files(engine, [again], stages=Stages()).amended == 1
+
+    def counts() -> list[tuple[object, ...]]:
+        with engine.connect() as conn:
+            return sorted(tuple(r) for r in conn.execute(select(trend_days)))
+
+    kept = counts()
+    assert (
+        sum(
+            r["count"]
+            for r in read_trends(engine, date(2026, 11, 2), date(2026, 11, 6)).volumes["origin"]
+        )
+        == 30
+    )
+    assert rebuild_trends(engine) == 30
+    assert counts() == kept
 
 
 def test_hit_rates_and_anomalies() -> None:
-    rates = hit_rates(
+    cells = add_outcomes(
         [
-            (["r1"], "rule", "seized"),
-            (["r1", "r2"], "rule", "cleared"),
-            ([], "score", "duty_corrected"),
-            ([], "exploration", "cleared"),
+            ("2026-11-01", ["r1"], "rule", None, "seized"),
+            ("2026-11-01", ["r1", "r2"], "rule", None, "cleared"),
+            ("2026-11-02", [], "score", None, "duty_corrected"),
+            ("2026-11-02", [], "exploration", None, "cleared"),
+            # A cleared parcel later found faulty: the hit moves, the inspection stays one.
+            ("2026-11-01", ["r2"], "rule", "cleared", "seized"),
         ]
     )
-    assert rates == [
-        {"selector": "rule r1", "inspected": 2, "hits": 1, "hit_rate": 0.5},
-        {"selector": "model score", "inspected": 1, "hits": 1, "hit_rate": 1.0},
-        {"selector": "random selection", "inspected": 1, "hits": 0, "hit_rate": 0.0},
-        {"selector": "rule r2", "inspected": 1, "hits": 0, "hit_rate": 0.0},
-    ]
+    assert {k: (v["declarations"], v["red"]) for k, v in cells.items()} == {
+        ("2026-11-01", "hits", "rule r1"): (2, 1),
+        ("2026-11-01", "hits", "rule r2"): (1, 1),
+        ("2026-11-02", "hits", "model score"): (1, 1),
+        ("2026-11-02", "hits", "random selection"): (1, 0),
+    }
     days = [
         {"seller": "S", "day": "2026-11-01", "count": 6, "value": 60.0},
         {"seller": "S", "day": "2026-11-02", "count": 5, "value": 50.0},

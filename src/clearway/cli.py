@@ -30,7 +30,7 @@ from clearway.cli_federation import (
 from clearway.cli_ledger import ledger_app
 from clearway.cli_nodes import inbox_app, witness_app
 from clearway.cli_risk import outcomes_app, risk_app, rules_app
-from clearway.cli_workspace import report, users_app
+from clearway.cli_workspace import report, trends_app, users_app
 from clearway.duty.assess import Assessment
 from clearway.errors import ClearwayError, ConfigurationError
 from clearway.ledger.keys import keys_for
@@ -58,6 +58,7 @@ app.add_typer(webhooks_app, name="webhooks")
 app.add_typer(witness_app, name="witness")
 app.add_typer(inbox_app, name="inbox")
 app.add_typer(users_app, name="users")
+app.add_typer(trends_app, name="trends")
 app.command()(report)
 app.command()(serve)
 app.add_typer(outcomes_app, name="outcomes", no_args_is_help=True)

@@ -12,10 +12,23 @@ import orjson
 import typer
 from rich.console import Console
 
-__all__ = ["report", "users_app"]
+__all__ = ["report", "trends_app", "users_app"]
 
 console = Console()
 users_app = typer.Typer(help="Officer workspace accounts.", no_args_is_help=True)
+trends_app = typer.Typer(help="The daily counts behind the trends.", no_args_is_help=True)
+
+
+@trends_app.command("rebuild")
+def trends_rebuild() -> None:
+    """Recount the trends' daily counts from the stored declarations and
+    outcomes (once after upgrading a store filled before migration 0016)."""
+    from clearway.cli import settings_from_environment
+    from clearway.store import open_engine
+    from clearway.store.rollup import rebuild_trends
+
+    counted = rebuild_trends(open_engine(settings_from_environment().database_url))
+    console.print(f"recounted {counted:,} declarations")
 
 
 @users_app.command("add")

@@ -1,5 +1,6 @@
 """Trends and reports: what is changing in e-commerce, for analysts."""
 
-from clearway.analytics.trends import Trends, anomalies, hit_rates, pivot_days
+from clearway.analytics.rollup import add_outcomes, day_cells
+from clearway.analytics.trends import Trends, anomalies, pivot_days
 
-__all__ = ["Trends", "anomalies", "hit_rates", "pivot_days"]
+__all__ = ["Trends", "add_outcomes", "anomalies", "day_cells", "pivot_days"]

@@ -1,6 +1,6 @@
-"""Pure computations over the store's aggregates: hit rates of rules and of
-the model from recorded outcomes, anomalies (a seller whose volume or
-values jump, a route never seen before), and day-by-category tables.
+"""Pure computations over the store's daily counts: anomalies (a seller
+whose volume or values jump, a new seller, a route never seen before in
+the window) and day-by-category tables.
 
 The store reads the aggregates (:mod:`clearway.store.trends`); these
 functions only reshape and judge them, so a report and the dashboard say
@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Trends", "anomalies", "hit_rates", "pivot_days"]
+__all__ = ["Trends", "anomalies", "pivot_days"]
 
 # A seller's last day is a jump when it is this many times its usual day.
 VOLUME_JUMP = 3.0
@@ -56,35 +56,6 @@ def pivot_days(
     if len(ranked) > top:
         series["other"] = [sum(cells.get((day, name), 0) for name in ranked[top:]) for day in days]
     return list(series), series
-
-
-def hit_rates(rows: Iterable[tuple[list[str], str, str]]) -> list[dict[str, Any]]:
-    """From (rules fired, selected by, outcome) of inspected declarations:
-    per rule and per selection (the model's score, random exploration), how
-    many were inspected and how many found something (any outcome but
-    cleared)."""
-    inspected: dict[str, int] = defaultdict(int)
-    hits: dict[str, int] = defaultdict(int)
-    for fired, selected_by, outcome in rows:
-        found = outcome != "cleared"
-        keys = [f"rule {rule}" for rule in fired]
-        if selected_by in ("score", "exploration"):
-            keys.append("model score" if selected_by == "score" else "random selection")
-        for key in keys:
-            inspected[key] += 1
-            hits[key] += found
-    return sorted(
-        (
-            {
-                "selector": key,
-                "inspected": inspected[key],
-                "hits": hits[key],
-                "hit_rate": round(hits[key] / inspected[key], 3),
-            }
-            for key in inspected
-        ),
-        key=lambda r: (-r["inspected"], r["selector"]),
-    )
 
 
 def anomalies(

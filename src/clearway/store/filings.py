@@ -31,8 +31,15 @@ from clearway.store.engine import writing
 from clearway.store.ledger import record_batch
 from clearway.store.parties import write_party_checks
 from clearway.store.resolution import resolve_batch
-from clearway.store.risk import red_lanes_today, write_risk_decisions
-from clearway.store.schema import declaration_items, declarations, master_filings, master_houses
+from clearway.store.risk import queue_columns, red_lanes_today, write_risk_decisions
+from clearway.store.rollup import carrier_of, carriers_for, roll_up_batch
+from clearway.store.schema import (
+    declaration_items,
+    declarations,
+    master_filings,
+    master_houses,
+    risk_decisions,
+)
 
 __all__ = ["WriteResult", "write_batch"]
 
@@ -155,6 +162,24 @@ def _write(
     result = WriteResult()
     house_rows, superseded, sources = _plan(conn, declarations, batch.houses, received_at, result)
     ids = _insert_versions(conn, declarations, house_rows, superseded)
+    if superseded:
+        conn.execute(
+            update(risk_decisions)
+            .where(risk_decisions.c.declaration_id.in_(superseded))
+            .values(current=False)
+        )
+    # Masters before the houses' decisions: the queue records each house's carrier.
+    master_rows, superseded, master_sources = _plan(
+        conn, master_filings, batch.masters, received_at, result
+    )
+    master_ids = _insert_versions(conn, master_filings, master_rows, superseded)
+    links = [
+        {"master_id": row_id, "house_ref": ref}
+        for row_id, index in zip(master_ids, master_sources, strict=True)
+        for ref in batch.masters[index].house_refs
+    ]
+    bulk_insert(conn, master_houses, links)
+    carriers = carriers_for(conn, house_rows)
     assessed = (
         write_assessments(conn, ids, sources, duty, "filed", received_at)
         if duty is not None
@@ -175,20 +200,18 @@ def _write(
         # is known exactly.
         used = red_lanes_today(conn, received_at) if risk.daily_capacity is not None else {}
         write_risk_decisions(
-            conn, ids, sources, risk.within(used), risk.rules_version, risk.model, received_at
+            conn,
+            ids,
+            sources,
+            risk.within(used),
+            risk.rules_version,
+            risk.model,
+            received_at,
+            queue=[queue_columns(row, carrier_of(row, carriers)) for row in house_rows],
         )
     check_catalogue(conn, house_rows, items)
     resolve_batch(conn, house_rows)
-    master_rows, superseded, sources = _plan(
-        conn, master_filings, batch.masters, received_at, result
-    )
-    ids = _insert_versions(conn, master_filings, master_rows, superseded)
-    links = [
-        {"master_id": row_id, "house_ref": ref}
-        for row_id, index in zip(ids, sources, strict=True)
-        for ref in batch.masters[index].house_refs
-    ]
-    bulk_insert(conn, master_houses, links)
+    roll_up_batch(conn, house_rows, carriers)
     if ledger is not None:
         record_batch(conn, ledger, house_rows, master_rows, assessed, received_at, checked)
     return result

@@ -14,6 +14,7 @@ from sqlalchemy import Engine, delete, select
 from clearway.errors import ErrorDetail, InputError
 from clearway.store.bulk import bulk_insert
 from clearway.store.engine import writing
+from clearway.store.rollup import outcome_changes
 from clearway.store.schema import declarations, inspection_outcomes
 
 __all__ = [
@@ -96,11 +97,26 @@ def record_outcomes(
                     }
                 )
             ids = [r["declaration_id"] for r in inserts]
+            before = dict(
+                conn.execute(
+                    select(
+                        inspection_outcomes.c.declaration_id, inspection_outcomes.c.outcome
+                    ).where(inspection_outcomes.c.declaration_id.in_(ids))
+                ).all()
+            )
             if ids:
                 conn.execute(
                     delete(inspection_outcomes).where(inspection_outcomes.c.declaration_id.in_(ids))
                 )
             bulk_insert(conn, inspection_outcomes, inserts)
+            # A row named twice in one chunk keeps its last outcome.
+            outcome_changes(
+                conn,
+                {
+                    r["declaration_id"]: (before.get(r["declaration_id"]), r["outcome"])
+                    for r in inserts
+                },
+            )
             recorded += len(inserts)
     return recorded, problems
 

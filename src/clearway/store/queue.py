@@ -7,23 +7,22 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import orjson
-from sqlalchemy import ColumnElement, Engine, and_, func, select
+from sqlalchemy import ColumnElement, Engine, func, select
 
 from clearway.store.bulk import row_dict
-from clearway.store.schema import declarations, master_filings, risk_decisions
-from clearway.store.trends import carrier_column
+from clearway.store.schema import declarations, risk_decisions
 
 __all__ = ["SORTS", "QueueFilter", "read_queue"]
 
 d, r = declarations.c, risk_decisions.c
 
 SORTS = {
-    "score": (r.score.desc(), d.id),
-    "-score": (r.score.asc(), d.id),
-    "filed": (d.filed_at.desc(), d.id),
-    "-filed": (d.filed_at.asc(), d.id),
-    "value": (d.total_value.desc(), d.id),
-    "-value": (d.total_value.asc(), d.id),
+    "score": (r.score.desc(), r.declaration_id),
+    "-score": (r.score.asc(), r.declaration_id),
+    "filed": (r.filed_at.desc(), r.declaration_id),
+    "-filed": (r.filed_at.asc(), r.declaration_id),
+    "value": (r.value.desc(), r.declaration_id),
+    "-value": (r.value.asc(), r.declaration_id),
 }
 Sort = Literal["score", "-score", "filed", "-filed", "value", "-value"]
 
@@ -49,38 +48,44 @@ def read_queue(
     limit: int = 100,
     count: bool = False,
 ) -> tuple[list[dict[str, Any]], int | None]:
-    """A page of the queue, and (with ``count``) how many match in all."""
-    carrier = carrier_column()
-    source = declarations.join(risk_decisions).outerjoin(
-        master_filings, and_(master_filings.c.ref == d.master_ref, master_filings.c.current)
-    )
-    conditions: list[ColumnElement[bool]] = [d.current.is_(True)]
+    """A page of the queue, and (with ``count``) how many match in all.
+    Filters and sorting run on the decisions alone; only the page's rows
+    are joined to their declarations."""
+    conditions: list[ColumnElement[bool]] = [r.current.is_(True)]
     if where.lane:
         conditions.append(r.lane == where.lane)
     if where.office:
-        conditions.append(d.arrival_office == where.office)
+        conditions.append(r.office == where.office)
     if where.origin:
-        conditions.append(d.departure_country == where.origin.upper())
+        conditions.append(r.origin == where.origin.upper())
     if where.marketplace:
-        conditions.append(func.coalesce(d.marketplace_name, d.filer_id) == where.marketplace)
+        conditions.append(r.marketplace == where.marketplace)
     if where.carrier:
-        conditions.append(carrier == where.carrier)
+        conditions.append(r.carrier == where.carrier)
     if where.rule:
         # Rule ids are stored as a JSON list; match one whole quoted id.
         conditions.append(r.rules.contains(orjson.dumps(where.rule).decode()))
+    page = (
+        select(r.declaration_id)
+        .where(*conditions)
+        .order_by(*SORTS[sort])
+        .offset(offset)
+        .limit(limit)
+        .subquery()
+    )
     query = (
         select(
             d.ref.label("declaration_id"),
             d.filer_id,
-            d.filed_at,
-            d.departure_country.label("origin"),
+            r.filed_at,
+            r.origin,
             d.destination_country,
-            d.arrival_office,
-            func.coalesce(d.marketplace_name, d.filer_id).label("marketplace"),
-            carrier.label("carrier"),
+            r.office.label("arrival_office"),
+            r.marketplace,
+            r.carrier,
             d.seller_name,
-            d.total_value,
-            d.total_currency,
+            r.value.label("total_value"),
+            r.currency.label("total_currency"),
             r.lane,
             r.score,
             r.selected_by,
@@ -88,16 +93,19 @@ def read_queue(
             r.reasons,
             r.decided_at,
         )
-        .select_from(source)
-        .where(*conditions)
+        .select_from(
+            page.join(risk_decisions, r.declaration_id == page.c.declaration_id).join(
+                declarations, d.id == r.declaration_id
+            )
+        )
         .order_by(*SORTS[sort])
-        .offset(offset)
-        .limit(limit)
     )
     with engine.connect() as conn:
         rows = [row_dict(x) for x in conn.execute(query)]
         total = (
-            conn.execute(select(func.count()).select_from(source).where(*conditions)).scalar_one()
+            conn.execute(
+                select(func.count()).select_from(risk_decisions).where(*conditions)
+            ).scalar_one()
             if count
             else None
         )

@@ -13,6 +13,8 @@ from clearway.store.bulk import bulk_insert, row_dict
 from clearway.store.schema import risk_decisions
 
 __all__ = [
+    "QUEUE_COLUMNS",
+    "queue_columns",
     "read_lanes",
     "read_risk_decision",
     "red_lanes_today",
@@ -28,9 +30,11 @@ def write_risk_decisions(
     rules_version: int,
     model: str,
     decided_at: datetime,
+    queue: list[dict[str, Any]] | None = None,
 ) -> list[dict[str, Any]]:
     """Store the decisions of batch positions ``indices`` for rows
-    ``declaration_ids``; return the rows written."""
+    ``declaration_ids`` (with ``queue``, the queue's columns of each, aligned
+    with ``declaration_ids``); return the rows written."""
     rows = [
         {
             "declaration_id": row_id,
@@ -42,11 +46,30 @@ def write_risk_decisions(
             "rules_version": rules_version,
             "model": model,
             "decided_at": decided_at,
+            **(queue[n] if queue else {}),
         }
-        for row_id, k in zip(declaration_ids, indices, strict=True)
+        for n, (row_id, k) in enumerate(zip(declaration_ids, indices, strict=True))
     ]
     bulk_insert(conn, risk_decisions, rows)
     return rows
+
+
+QUEUE_COLUMNS = ("current", "origin", "office", "marketplace", "carrier", "filed_at", "value",
+                 "currency")  # fmt: skip
+
+
+def queue_columns(house: dict[str, Any], carrier: str | None) -> dict[str, Any]:
+    """The declaration's columns the targeting queue filters and sorts on."""
+    return {
+        "current": True,
+        "origin": house.get("departure_country"),
+        "office": house.get("arrival_office"),
+        "marketplace": house.get("marketplace_name") or house.get("filer_id"),
+        "carrier": carrier,
+        "filed_at": house.get("filed_at"),
+        "value": house.get("total_value"),
+        "currency": house.get("total_currency"),
+    }
 
 
 def read_risk_decision(engine: Engine, declaration_row_id: int) -> dict[str, Any] | None:
@@ -60,7 +83,8 @@ def read_risk_decision(engine: Engine, declaration_row_id: int) -> dict[str, Any
     found["rules"] = orjson.loads(found["rules"])
     found["reasons"] = orjson.loads(found["reasons"])
     found["decided_at"] = str(found["decided_at"])
-    del found["declaration_id"]
+    for key in ("declaration_id", *QUEUE_COLUMNS):
+        del found[key]
     return found
 
 

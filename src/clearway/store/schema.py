@@ -56,6 +56,7 @@ __all__ = [
     "referrals",
     "risk_decisions",
     "screening_hits",
+    "trend_days",
     "web_sessions",
     "web_users",
     "webhook_deliveries",
@@ -330,6 +331,16 @@ risk_decisions = Table(
     Column("rules_version", Integer, nullable=False),
     Column("model", String(64), nullable=False, comment="trained_at of the model, or empty"),
     Column("decided_at", DateTime(timezone=True), nullable=False),
+    # Copied from the declaration so that the targeting queue filters and
+    # sorts on this table alone (a page reads 50 declarations, not the lane).
+    Column("current", Boolean, nullable=False, server_default=text("true")),
+    Column("origin", String(2)),
+    Column("office", String(128)),
+    Column("marketplace", String(512)),
+    Column("carrier", String(512)),
+    Column("filed_at", DateTime(timezone=True)),
+    Column("value", Float),
+    Column("currency", String(3)),
     Index("ix_risk_decisions_lane", "lane"),
     Index("ix_risk_decisions_lane_score", "lane", "score"),
 )
@@ -528,6 +539,27 @@ officer_decisions = Table(
     Column("note", Text, nullable=False),
     Column("decided_at", DateTime(timezone=True), nullable=False),
     Index("ix_officer_decisions_declaration", "declaration_id"),
+)
+
+# Daily counts per dimension (origin, marketplace, carrier, chapter, lane,
+# seller, route, consignee, duty per currency, hits per selector), added as
+# batches are written: the trends read these, not the declarations.
+trend_days = Table(
+    "trend_days",
+    metadata,
+    Column("day", String(10), primary_key=True),
+    Column("dimension", String(16), primary_key=True),
+    Column("key", String(512), primary_key=True),
+    Column("declarations", Float, nullable=False, comment="or item lines, or inspections"),
+    Column("value", Float, nullable=False),
+    Column("duty", Float, nullable=False),
+    Column("vat", Float, nullable=False),
+    Column("total", Float, nullable=False),
+    Column("due_at_sale", Float, nullable=False),
+    Column("shortfall", Float, nullable=False),
+    Column("score", Float, nullable=False, comment="sum of risk scores"),
+    Column("red", Float, nullable=False, comment="red or black lanes, or hits"),
+    Index("ix_trend_days_dimension", "dimension", "day"),
 )
 
 # Resolved parties: stable entities for sellers and consignees, the strong

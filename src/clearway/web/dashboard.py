@@ -67,7 +67,7 @@ def tables_of(trends: Trends) -> dict[str, tuple[list[str], list[list[Any]]]]:
         (
             "consignee-clusters",
             trends.consignee_clusters,
-            ["consignee", "country", "declarations", "sellers", "value", "first", "last"],
+            ["consignee", "country", "repeat_parcels", "value", "first", "last"],
         ),
         ("anomalies", trends.anomalies, ["kind", "subject", "detail", "score"]),
     ):
