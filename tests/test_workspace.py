@@ -303,3 +303,63 @@ def test_pivot_days_keeps_every_count(cells: list[tuple[str, str, int]], top: in
     assert len(names) <= top + 1
     for position, day in enumerate(["d1", "d2", "d3"]):
         assert sum(series[n][position] for n in names) == sum(n for d, _, n in cells if d == day)
+
+
+DEMO = ("demo", "--days", "1", "--per-day", "60", "--port")
+
+
+def test_demo_serves_the_workspace_and_prints_the_sign_in(tmp_path: Path) -> None:
+    import os
+    import socket
+    import subprocess
+    import sys
+    import urllib.parse
+    import urllib.request
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CLEARWAY_")}
+    env.update(COLUMNS="200", CLEARWAY_WORKERS="0")
+    demo = subprocess.Popen(
+        [sys.executable, "-c", "from clearway.cli import main; main()", *DEMO, str(port)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        seen = ""
+        assert demo.stdout is not None
+        while "Ctrl-C" not in seen:
+            line = demo.stdout.readline()
+            assert line, f"demo ended early:\n{seen}"
+            seen += line
+        found = re.search(
+            r"http://127\.0\.0\.1:(\d+)/\s+sign in as (\S+) with password (\S+)", seen
+        )
+        assert found, seen
+        assert (int(found.group(1)), found.group(2)) == (port, "officer")
+        base = f"http://127.0.0.1:{port}"
+        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor())
+        deadline = 30
+        while True:
+            try:
+                opener.open(f"{base}/signin", timeout=5).close()
+                break
+            except OSError:
+                deadline -= 1
+                assert deadline, "the workspace did not answer"
+                import time
+
+                time.sleep(1)
+        body = urllib.parse.urlencode({"username": "officer", "password": found.group(3)})
+        with opener.open(f"{base}/signin", data=body.encode(), timeout=10) as page:
+            assert page.url.endswith("/queue")
+            assert "Targeting queue" in page.read().decode()
+    finally:
+        demo.terminate()
+        demo.wait(timeout=20)
+        if demo.stdout is not None:
+            demo.stdout.close()

@@ -51,14 +51,17 @@ def declaration_report(
 
 
 def officer_report(
-    engine: Engine, ref: str, filer_id: str | None = None
+    engine: Engine,
+    ref: str,
+    filer_id: str | None = None,
+    rule_reasons: dict[str, str] | None = None,
 ) -> tuple[DeclarationView, dict[str, Any]]:
     """The declaration report with what an officer also needs on one page:
-    the duty assessment line by line, referrals, officers' decisions and the
+    the duty assessment line by line (with ``rule_reasons``, the duty book's
+    reason for each rule), referrals, officers' decisions and the
     declaration's events on the ledger."""
     from dataclasses import asdict
 
-    from clearway.duty import load_book
     from clearway.errors import NotFound
     from clearway.store.decisions import read_decisions
     from clearway.store.duty import read_assessment
@@ -66,10 +69,8 @@ def officer_report(
     from clearway.store.referrals import list_referrals
 
     decl, report = declaration_report(engine, ref, filer_id)
-    book = load_book()
-    reasons = {rule.id: rule.reason for regime in book.regimes for rule in regime.rules}
     try:
-        assessment, _ = read_assessment(engine, decl.row_id, reasons)
+        assessment, _ = read_assessment(engine, decl.row_id, rule_reasons)
         report["duty"] = asdict(assessment)
     except NotFound:
         report["duty"] = None

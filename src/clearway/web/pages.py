@@ -152,7 +152,12 @@ def declaration(
     filer: Text = None,
     done: Annotated[str | None, Query(max_length=300)] = None,
 ) -> Response:
-    view, report = officer_report(context_of(request).store, ref, filer)
+    context = context_of(request)
+    book = context.stages.duty.book if context.stages.duty else None
+    reasons = (
+        {rule.id: rule.reason for regime in book.regimes for rule in regime.rules} if book else None
+    )
+    view, report = officer_report(context.store, ref, filer, reasons)
     return templates.TemplateResponse(
         request,
         "declaration.html",
