@@ -105,6 +105,14 @@ def ingest(
         int | None, typer.Option(help="Validation processes (default: CLEARWAY_WORKERS or cores).")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the counts as JSON.")] = False,
+    acknowledge: Annotated[
+        bool,
+        typer.Option(
+            "--acknowledge",
+            help="After each committed batch print {\"acknowledged\": N}: the first N records "
+            "of the input are stored (resume after N if the run is cut off).",
+        ),
+    ] = False,
 ) -> None:
     """Validate and store filings. Exit 0 if all were accepted, 2 if some were rejected."""
     from clearway.declarations.intake import IntakeLimits
@@ -114,6 +122,17 @@ def ingest(
     settings = settings_from_environment()
     engine = open_engine(settings.database_url)
     limits = IntakeLimits(settings.max_record_bytes, settings.max_json_document_bytes)
+    done = 0
+
+    def committed(count: int) -> None:
+        nonlocal done
+        done += count
+        progress.advance(task, count)
+        if acknowledge:
+            # Batches commit in input order: the first `done` records are stored.
+            sys.stdout.write(f'{{"acknowledged": {done}}}\n')
+            sys.stdout.flush()
+
     with _progress() as progress:
         task = progress.add_task("ingesting", total=None)
         report = ingest_files(
@@ -124,7 +143,7 @@ def ingest(
             batch_size=settings.batch_size,
             workers=settings.workers if workers is None else workers,
             rejections_path=rejections,
-            on_batch=lambda n: progress.advance(task, n),
+            on_batch=committed,
             stages=stages_for(settings, engine),
         )
     if as_json:
