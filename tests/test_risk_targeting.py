@@ -277,3 +277,16 @@ def test_daily_capacity_per_office_is_never_exceeded(engine, tmp_path) -> None:
             ).all()
         )
     assert red == {"DEFRA": 5, "DEMUC": 5}
+
+
+@pytest.mark.parametrize(
+    "text", ["version: 1\nrules:\n  - valid_from: 2026-02-30\n", "[" * 5000, "a: &x [*x"]
+)
+def test_unreadable_rules_are_refused_with_the_source(text: str) -> None:
+    # Found by fuzzing: an impossible date made PyYAML raise ValueError.
+    from clearway.errors import InputError
+    from clearway.risk.rules import load_rules
+
+    with pytest.raises(InputError) as refused:
+        load_rules(text=text)
+    assert refused.value.message.startswith("rules: cannot be read as YAML")

@@ -170,3 +170,14 @@ def test_real_currencies_pass(currency: str) -> None:
     assert isinstance(
         validate_record(f.declaration(items=[f.item(currency=currency)])), Declaration
     )
+
+
+def test_invalid_utf8_inside_a_string_is_rejected_not_a_crash() -> None:
+    # Found by fuzzing: the fast decoder raised UnicodeDecodeError here.
+    from clearway.declarations.batch import prepare_batch
+    from clearway.declarations.intake import RawRecord
+
+    batch = prepare_batch([RawRecord("in.jsonl", 1, b'{"declaration_id": "\x97abc"}')])
+    assert batch.houses == []
+    (rejection,) = batch.rejections
+    assert rejection.errors[0].code == "json_invalid"

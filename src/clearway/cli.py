@@ -109,7 +109,7 @@ def ingest(
         bool,
         typer.Option(
             "--acknowledge",
-            help="After each committed batch print {\"acknowledged\": N}: the first N records "
+            help='After each committed batch print {"acknowledged": N}: the first N records '
             "of the input are stored (resume after N if the run is cut off).",
         ),
     ] = False,

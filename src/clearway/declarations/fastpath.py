@@ -194,9 +194,11 @@ def decode_house(raw: bytes | str) -> Declaration | None:
     """
     try:
         decoded = _decoder().decode(raw)
-    except msgspec.ValidationError:
+    except (msgspec.ValidationError, msgspec.DecodeError):
         return None
-    except msgspec.DecodeError:
+    except UnicodeDecodeError:
+        # msgspec checks UTF-8 inside strings this way; the slow path
+        # rejects the record with a message naming the problem.
         return None
     if not _in_bounds(decoded):
         return None

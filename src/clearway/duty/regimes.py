@@ -13,10 +13,10 @@ from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from clearway._internal.pydantic_errors import error_details
+from clearway._internal.yaml_text import parse_yaml
 from clearway.declarations.models import CountryCode, CurrencyCode, TransportMode
 from clearway.errors import ConfigurationError
 from clearway.plugins import plugin_manager
@@ -201,9 +201,10 @@ class DutyBook(_Data):
 
 def _read(path: Path, model: type[_Data]) -> Any:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigurationError(f"{path}: cannot be read as YAML: {exc}") from None
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigurationError(f"{path}: cannot be read: {exc}") from None
+    data = parse_yaml(text, str(path), ConfigurationError)
     try:
         return model.model_validate(data)
     except ValidationError as exc:

@@ -14,7 +14,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from clearway._internal.pydantic_errors import error_details
-from clearway.errors import Forbidden, NotFound, ValidationFailed
+from clearway._internal.yaml_text import parse_yaml
+from clearway.errors import ConfigurationError, Forbidden, NotFound, ValidationFailed
 
 __all__ = ["ACTIONS", "ROLES", "Caller", "Policy", "load_policy"]
 
@@ -143,4 +144,8 @@ def load_policy(path: str | None = None) -> Policy:
     """The policy in ``path``, or the built-in one."""
     if not path:
         return _builtin()
-    return _parse(yaml.safe_load(Path(path).read_text()), path)
+    try:
+        text = Path(path).read_text()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigurationError(f"{path}: cannot read the sharing policy ({exc})") from None
+    return _parse(parse_yaml(text, path, ConfigurationError), path)

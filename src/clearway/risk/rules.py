@@ -21,10 +21,10 @@ from typing import Annotated, Any, Literal
 
 import numpy as np
 import numpy.typing as npt
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from clearway._internal.pydantic_errors import error_details
+from clearway._internal.yaml_text import parse_yaml
 from clearway.errors import ErrorDetail, InputError, ValidationFailed
 from clearway.risk.features import FEATURES
 
@@ -147,9 +147,10 @@ def load_rules(path: Path | None = None, text: str | None = None) -> RuleSet:
     rule's id (or position) and the field."""
     source = str(path) if path else "rules"
     try:
-        raw = yaml.safe_load(text if text is not None else (path or Path()).read_text())
-    except (OSError, yaml.YAMLError) as exc:
+        body = text if text is not None else (path or Path()).read_text()
+    except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"{source}: cannot read the rules ({exc})") from exc
+    raw = parse_yaml(body, source)
     try:
         return RuleSet.model_validate(raw)
     except ValidationError as exc:
