@@ -49,10 +49,12 @@ def _documents(n: int) -> list[dict]:
     return out
 
 
-def _start(folder: Path, port: int, workers: int) -> tuple[subprocess.Popen[bytes], str]:
+def _start(
+    folder: Path, port: int, workers: int, database_url: str | None = None
+) -> tuple[subprocess.Popen[bytes], str]:
     env = {
         **os.environ,
-        "CLEARWAY_DATABASE_URL": f"sqlite:///{folder / 'clearway.db'}",
+        "CLEARWAY_DATABASE_URL": database_url or f"sqlite:///{folder / 'clearway.db'}",
         "CLEARWAY_LEDGER_KEY_FILE": str(folder / "ledger.key"),
     }
     add = subprocess.run(
