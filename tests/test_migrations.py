@@ -34,3 +34,42 @@ def test_migrating_down_and_up_keeps_declarations(engine: Engine) -> None:
     command.downgrade(_alembic_config(engine), "0001")
     upgrade(engine)
     assert get_declaration(engine, doc["declaration_id"]).version == 1
+
+
+def test_upgrading_to_0016_fills_the_queue_columns_and_rebuild_counts(
+    engine: Engine, tmp_path: object
+) -> None:
+    """A store decided before 0016: its decisions get their declaration's
+    queue columns, and `trends rebuild` counts its declarations."""
+    from pathlib import Path
+
+    from alembic import command
+    from sqlalchemy import select
+
+    from clearway.pipeline import RiskOptions, Stages, ingest_files
+    from clearway.store.engine import _alembic_config
+    from clearway.store.rollup import rebuild_trends
+    from clearway.store.schema import risk_decisions, trend_days
+    from tests import factories as f
+
+    assert isinstance(tmp_path, Path)
+    docs = [f.declaration(transport__departure_country="VN") for _ in range(3)]
+    path = tmp_path / "in.jsonl"
+    path.write_bytes(f.jsonl(*docs))
+    ingest_files(engine, [path], stages=Stages(risk=RiskOptions()))
+    command.downgrade(_alembic_config(engine), "0015")
+    upgrade(engine)
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(risk_decisions.c.current, risk_decisions.c.origin, risk_decisions.c.value)
+        ).all()
+    assert [(bool(c), o) for c, o, _ in rows] == [(True, "VN")] * 3
+    assert all(v == 12.5 for _, _, v in rows)
+    assert rebuild_trends(engine) == 3
+    with engine.connect() as conn:
+        origins = conn.execute(
+            select(trend_days.c.key, trend_days.c.declarations).where(
+                trend_days.c.dimension == "origin"
+            )
+        ).all()
+    assert origins == [("VN", 3.0)]
