@@ -86,9 +86,21 @@ def test_officer_flow_in_chromium(workspace: Workspace, page: object) -> None:
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("heading", name="Targeting queue")).to_be_visible()
 
-    # Keyboard: the first Tab reaches the skip link, which moves focus to the content.
+    # Keyboard: the first Tab reaches the skip link; Tab onwards reaches the
+    # first declaration, and Enter opens it.
     page.keyboard.press("Tab")
     expect(page.locator(".skip")).to_be_focused()
+    for _ in range(40):
+        page.keyboard.press("Tab")
+        focused = page.evaluate("document.activeElement.getAttribute('href') || ''")
+        if focused.startswith("/declarations/"):
+            break
+    else:
+        raise AssertionError("no declaration link reached with the keyboard")
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="Risk")).to_be_visible()
+    page.go_back()
+    expect(page.get_by_role("heading", name="Targeting queue")).to_be_visible()
 
     # Filter the red queue by the origin of its first declaration.
     rows = page.locator("table.queue tbody tr")
