@@ -290,3 +290,13 @@ def test_unreadable_rules_are_refused_with_the_source(text: str) -> None:
     with pytest.raises(InputError) as refused:
         load_rules(text=text)
     assert refused.value.message.startswith("rules: cannot be read as YAML")
+
+
+def test_a_key_spelt_like_a_rule_position_is_an_unknown_field() -> None:
+    # Found by fuzzing: "rules[" as a key made the error wording crash.
+    from clearway.errors import ValidationFailed
+    from clearway.risk.rules import load_rules
+
+    with pytest.raises(ValidationFailed) as refused:
+        load_rules(text="version: 1\nrules: []\n'rules[': 1\n")
+    assert [d.field for d in refused.value.details] == ["rules["]

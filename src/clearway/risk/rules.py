@@ -12,6 +12,7 @@ per rule over the whole batch.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import date
 from functools import cache
@@ -142,6 +143,9 @@ class RuleSet(_Strict):
         return self
 
 
+_RULE_FIELD = re.compile(r"^rules\[(\d+)\]")
+
+
 def load_rules(path: Path | None = None, text: str | None = None) -> RuleSet:
     """Read and check a rules file; every problem is reported with the
     rule's id (or position) and the field."""
@@ -158,15 +162,18 @@ def load_rules(path: Path | None = None, text: str | None = None) -> RuleSet:
         for detail in error_details(exc):
             field = detail.field
             # rules[3].when... -> name the rule by its id where it has one.
-            if field.startswith("rules[") and isinstance(raw, Mapping):
-                index = int(field[6 : field.index("]")])
+            # (A key merely spelt "rules[" is an unknown field, left as it is.)
+            position = _RULE_FIELD.match(field)
+            if position and isinstance(raw, Mapping):
+                index = int(position.group(1))
                 rules = raw.get("rules") or []
                 if (
-                    index < len(rules)
+                    isinstance(rules, list)
+                    and index < len(rules)
                     and isinstance(rules[index], Mapping)
                     and "id" in rules[index]
                 ):
-                    field = f"rule {rules[index]['id']}{field[field.index(']') + 1 :]}"
+                    field = f"rule {rules[index]['id']}{field[position.end() :]}"
             details.append(ErrorDetail(field, detail.code, detail.message))
         raise ValidationFailed(
             f"{source}: {len(details)} problem(s) in the rules", details=details
