@@ -101,10 +101,11 @@ def main() -> None:
     operators = re.search(r'href="(/operators/[^"]+)"', client.get("/operators").text)
     pages = {
         "queue (red, by score)": "/queue",
-        "queue (any lane, origin CN, by value, page 40)": (
-            "/queue?lane=&origin=CN&sort=value&page=40"
+        "queue (red, rule filter)": "/queue?lane=red&rule=counterfeit-brand-price",
+        "queue (yellow, origin CN, by value, page 5)": (
+            "/queue?lane=yellow&origin=CN&sort=value&page=5"
         ),
-        "queue (rule filter)": "/queue?lane=&rule=counterfeit-brand-price",
+        "queue (any lane, origin CN, by value): stress": "/queue?lane=&origin=CN&sort=value",
         "declaration": declaration,
         "dashboard (last 7 days)": "/dashboard",
         "CSV export (lanes)": "/dashboard/lanes.csv",
