@@ -110,7 +110,6 @@ def read_parties(engine: Engine, declaration_row_id: int, linked: int = 0) -> li
     from clearway.store.schema import declarations
 
     d, e = declaration_parties.c, party_entities.c
-    linking = declaration_parties.join(declarations, declarations.c.id == d.declaration_id)
     with engine.connect() as conn:
         parties = [
             row_dict(r)
@@ -122,18 +121,28 @@ def read_parties(engine: Engine, declaration_row_id: int, linked: int = 0) -> li
             )
         ]
         for party in parties if linked else []:
-            party["linked"] = [
-                {"declaration_id": r.ref, "filer_id": r.filer_id}
-                for r in conn.execute(
-                    select(declarations.c.ref, declarations.c.filer_id)
-                    .select_from(linking)
+            # Newest first from the entity index alone, then the few
+            # candidates' declarations: a marketplace-sized entity has
+            # thousands of filings and their rows are wide.
+            candidates = [
+                row_id
+                for (row_id,) in conn.execute(
+                    select(d.declaration_id)
                     .where(
                         d.entity_id == party["entity_id"],
                         d.role == party["role"],
                         d.declaration_id != declaration_row_id,
-                        declarations.c.current,
                     )
                     .order_by(d.declaration_id.desc())
+                    .limit(3 * linked)
+                )
+            ]
+            party["linked"] = [
+                {"declaration_id": r.ref, "filer_id": r.filer_id}
+                for r in conn.execute(
+                    select(declarations.c.ref, declarations.c.filer_id)
+                    .where(declarations.c.id.in_(candidates), declarations.c.current)
+                    .order_by(declarations.c.id.desc())
                     .limit(linked)
                 )
             ]

@@ -594,4 +594,5 @@ declaration_parties = Table(
     Column("entity_id", Id, ForeignKey("party_entities.id"), nullable=False),
     Column("evidence", String(512), nullable=False),
     Index("ix_declaration_parties_entity", "entity_id"),
+    Index("ix_declaration_parties_entity_role", "entity_id", "role", "declaration_id"),
 )
