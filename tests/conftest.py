@@ -77,3 +77,10 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
 @pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'clearway.db'}"
+
+
+@pytest.fixture
+def empty_postgres_url(postgres_url: str, _postgres_engine: Engine) -> str:
+    """The URL of this worker's PostgreSQL database, migrated and emptied."""
+    _empty(_postgres_engine)
+    return postgres_url

@@ -18,7 +18,7 @@ def test_upgrade_is_idempotent(engine: Engine) -> None:
     upgrade(engine)
     upgrade(engine)
     with engine.connect() as conn:
-        assert MigrationContext.configure(conn).get_current_revision() == "0017"
+        assert MigrationContext.configure(conn).get_current_revision() == "0018"
 
 
 def test_migrating_down_and_up_keeps_declarations(engine: Engine) -> None:

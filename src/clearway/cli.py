@@ -27,6 +27,7 @@ from clearway.cli_federation import (
     serve,
     webhooks_app,
 )
+from clearway.cli_history import history_app
 from clearway.cli_ledger import ledger_app
 from clearway.cli_nodes import inbox_app, witness_app
 from clearway.cli_risk import outcomes_app, risk_app, rules_app
@@ -50,6 +51,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(classifier_app, name="classifier")
 app.add_typer(risk_app, name="risk")
+app.add_typer(history_app, name="history")
 app.add_typer(rules_app, name="rules")
 app.add_typer(participants_app, name="participants")
 app.add_typer(referrals_app, name="referrals")

@@ -11,6 +11,18 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from clearway.cli_history import (
+    CORES,
+    ENGINE,
+    HISTORY,
+    MASTER,
+    SINCE,
+    EngineName,
+    history_of,
+    parse_day,
+    session_for,
+)
+
 __all__ = ["outcomes_app", "risk_app", "rules_app"]
 
 risk_app = typer.Typer(help="Risk targeting: train and measure the model.", no_args_is_help=True)
@@ -64,10 +76,17 @@ def train(
     output: Annotated[
         Path | None, typer.Option(help="Model file (default: the risk_model_file setting).")
     ] = None,
+    engine: Annotated[EngineName, ENGINE] = EngineName.local,
+    history: Annotated[Path | None, HISTORY] = None,
+    since: Annotated[str | None, SINCE] = None,
+    master: Annotated[str | None, MASTER] = None,
+    cores: Annotated[int | None, CORES] = None,
 ) -> None:
     """Train on outcomes; the new model replaces the current one only if it
     scores better on the most recent period (comparison printed). A model
-    trained on stored declarations is the one intake then scores with."""
+    trained on stored declarations (or their Parquet export, --history) is
+    the one intake then scores with; their features are computed a filing
+    day at a time, here or on Spark (--engine spark), with the same result."""
     from clearway.cli import settings_from_environment
     from clearway.risk import RiskModel
     from clearway.risk.training import train_risk_model
@@ -80,17 +99,17 @@ def train(
 
         labelled, spec = read_korean(data).labelled(), KOREAN_SPEC
     else:
-        from clearway.classification.loading import classifier_for
-        from clearway.parties.checks import screening_index
-        from clearway.risk.backtest import labelled_declarations
-        from clearway.risk.scoring import DECLARATION_SPEC
-        from clearway.store import open_engine
-        from clearway.store.outcomes import labelled_history
+        from datetime import UTC, datetime
 
-        labelled = labelled_declarations(
-            labelled_history(open_engine(settings.database_url)),
-            classifier_for(settings.classifier_model_file),
-            screening_index(settings.screening_sdn_file) if settings.screening_sdn_file else None,
+        from clearway.history.rescoring import HistoryConfig
+        from clearway.history.runs import labelled_history_frame
+        from clearway.risk.scoring import DECLARATION_SPEC
+
+        labelled = labelled_history_frame(
+            history_of(history),
+            HistoryConfig.from_settings(settings, datetime.now(UTC).date()),
+            parse_day(since, "--since"),
+            spark=session_for(engine, master, cores),
         )
         spec = DECLARATION_SPEC
     if current is not None and current.spec.feature_names() != spec.feature_names():

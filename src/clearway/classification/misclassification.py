@@ -95,10 +95,20 @@ def check_classification(
         mine = np.flatnonzero((where >= offsets[chunk]) & (where < offsets[chunk + 1]) & has_code)
         if not mine.size:
             continue
-        rows = where[mine] - offsets[chunk]
-        sub = _rows(dist, rows)
-        p, rank, _p_sub, s_rank = classifier.declared(sub, [codes[i] for i in mine])
-        p_heading[mine], heading_rank[mine], sub_rank[mine] = p, rank, s_rank
+        # Each (description, declared code) pair once: copying a row of the
+        # distribution per item would cost more than all the rest.
+        pairs: dict[tuple[int, str], int] = {}
+        inverse = np.array(
+            [
+                pairs.setdefault((int(row), codes[i]), len(pairs))
+                for row, i in zip(where[mine] - offsets[chunk], mine, strict=True)
+            ],
+            dtype=np.intp,
+        )
+        sub = _rows(dist, np.array([row for row, _ in pairs], dtype=np.intp))
+        p, rank, _p_sub, s_rank = classifier.declared(sub, [code for _, code in pairs])
+        p_heading[mine], heading_rank[mine] = p[inverse], rank[inverse]
+        sub_rank[mine] = s_rank[inverse]
     best = np.array(best_of)[where] if len(where) else np.zeros(0)
     score = np.where(has_code, np.clip(best - p_heading, 0.0, 1.0), 0.0)
     out: list[ItemClassification] = []

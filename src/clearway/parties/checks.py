@@ -29,7 +29,12 @@ def screening_index(path: str) -> ScreeningIndex:
     return load_sdn(Path(path))
 
 
-def check_parties(houses: Sequence[PreparedHouse], index: ScreeningIndex | None) -> PartyChecks:
+def check_parties(
+    houses: Sequence[PreparedHouse], index: ScreeningIndex | None, *, routing: bool = True
+) -> PartyChecks:
+    """Screen each house's seller and consignee against ``index`` and, with
+    ``routing``, route its goods to the agencies concerned (scoring history
+    needs only the hits)."""
     hits: list[list[tuple[str, ScreeningHit]]] = [[] for _ in houses]
     if index is not None:
         for role in ("seller", "consignee"):
@@ -38,6 +43,8 @@ def check_parties(houses: Sequence[PreparedHouse], index: ScreeningIndex | None)
             )
             for found, house_hits in zip(screened, hits, strict=True):
                 house_hits.extend((role, hit) for hit in found)
+    if not routing:
+        return PartyChecks(hits, [[] for _ in houses])
     routes = [
         route(
             h.columns["destination_country"],

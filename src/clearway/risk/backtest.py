@@ -1,5 +1,5 @@
-"""Stored history as risk features: backtests of targeting rules against
-known outcomes, and the rows the learned model trains on."""
+"""Stored history as risk features (recomputed as intake computes them),
+and backtests of targeting rules against known outcomes."""
 
 from __future__ import annotations
 
@@ -14,14 +14,12 @@ from clearway.classification.misclassification import check_houses
 from clearway.classification.model import HSClassifier
 from clearway.declarations.batch import PreparedHouse, prepare_batch
 from clearway.declarations.intake import RawRecord
-from clearway.errors import InputError
 from clearway.parties.checks import check_parties
 from clearway.parties.screening import ScreeningIndex
 from clearway.risk.rules import RuleSet, evaluate_rules
 from clearway.risk.scoring import risk_frame
-from clearway.risk.training import LabelledFrame
 
-__all__ = ["RuleStats", "backtest_rules", "history_frames", "labelled_declarations"]
+__all__ = ["RuleStats", "backtest_rules", "history_frames"]
 
 
 @dataclass(slots=True)
@@ -63,37 +61,10 @@ def history_frames(
         frame = risk_frame(
             houses,
             classified=check_houses(classifier, houses),
-            parties=check_parties(houses, screening),
+            parties=check_parties(houses, screening, routing=False),
             reference="batch",
         )
         yield houses, frame, labels
-
-
-def labelled_declarations(
-    history: Iterable[list[tuple[str, str | None]]],
-    classifier: HSClassifier,
-    screening: ScreeningIndex | None = None,
-) -> LabelledFrame:
-    """The declarations with a recorded outcome, as rows to learn from
-    (1 = at fault: any outcome but cleared)."""
-    frames: list[dict[str, npt.NDArray[Any]]] = []
-    labels: list[npt.NDArray[np.int_]] = []
-    dates: list[npt.NDArray[np.str_]] = []
-    for houses, frame, outcome in history_frames(history, classifier, screening):
-        known = outcome != ""
-        if not known.any():
-            continue
-        frames.append({name: values[known] for name, values in frame.items()})
-        labels.append((outcome[known] != "cleared").astype(np.int_))
-        filed = np.array([h.columns["filed_at"].date().isoformat() for h in houses])
-        dates.append(filed[known])
-    if not frames:
-        raise InputError("no stored declaration has a recorded outcome: record some first")
-    return LabelledFrame(
-        {name: np.concatenate([f[name] for f in frames]) for name in frames[0]},
-        np.concatenate(labels),
-        np.concatenate(dates),
-    )
 
 
 def backtest_rules(

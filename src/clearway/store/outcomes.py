@@ -121,23 +121,17 @@ def record_outcomes(
     return recorded, problems
 
 
-def labelled_history(engine: Engine, batch: int = 5000) -> Iterator[list[tuple[str, str | None]]]:
-    """Current declarations in filing order, in batches: (document, outcome
-    or None where no intervention recorded one)."""
-    query = (
-        select(declarations.c.document, inspection_outcomes.c.outcome)
-        .select_from(
-            declarations.outerjoin(
-                inspection_outcomes, inspection_outcomes.c.declaration_id == declarations.c.id
-            )
-        )
-        .where(declarations.c.current)
-        .order_by(declarations.c.filed_at, declarations.c.id)
-    )
-    with engine.connect() as conn:
-        result = conn.execution_options(yield_per=batch).execute(query)
-        for part in result.partitions(batch):
-            yield [(document, outcome) for document, outcome in part]
+def labelled_history(engine: Engine) -> Iterator[list[tuple[str, str | None]]]:
+    """Current declarations a filing day at a time, each day in the order
+    re-scoring uses: (document, outcome or None where no intervention
+    recorded one)."""
+    from clearway.history.rescoring import day_batch
+    from clearway.store.history import history_days, read_day
+
+    for day in history_days(engine):
+        rows = read_day(engine, day)
+        if rows.num_rows:
+            yield day_batch(rows)
 
 
 def read_outcome_file(path: Path) -> list[OutcomeRow]:

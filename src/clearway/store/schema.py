@@ -13,6 +13,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -54,6 +55,7 @@ __all__ = [
     "party_identifiers",
     "product_flags",
     "referrals",
+    "rescored_declarations",
     "risk_decisions",
     "screening_hits",
     "trend_days",
@@ -595,4 +597,23 @@ declaration_parties = Table(
     Column("evidence", String(512), nullable=False),
     Index("ix_declaration_parties_entity", "entity_id"),
     Index("ix_declaration_parties_entity_role", "entity_id", "role", "declaration_id"),
+)
+
+# What `clearway history rescore` said of each current declaration, the last
+# time its filing day was re-scored (a day is replaced as a whole).
+rescored_declarations = Table(
+    "rescored_declarations",
+    metadata,
+    Column("filer_id", String(128), primary_key=True),
+    Column("ref", String(128), primary_key=True),
+    Column("day", Date, nullable=False, comment="filing day (UTC) it was scored with"),
+    Column("score", Float, nullable=False),
+    Column("lane", String(8), nullable=False),
+    Column("selected_by", String(16), nullable=False),
+    Column("rules", Text, nullable=False, comment="JSON list of the rules that fired"),
+    Column("reasons", Text, nullable=False, comment="JSON list of reasons in words"),
+    Column("rules_version", Integer, nullable=False),
+    Column("model", String(64), nullable=False),
+    Column("rescored_at", DateTime(timezone=True), nullable=False),
+    Index("ix_rescored_declarations_day", "day"),
 )
