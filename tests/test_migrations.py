@@ -8,9 +8,34 @@ from clearway.store import upgrade
 from clearway.store.schema import metadata
 
 
+def _not_a_partition(name: str | None, type_: str, _parent: object) -> bool:
+    # A partition is its parent's business (clearway.store.partitions).
+    return not (type_ == "table" and (name or "").startswith(("declarations_y", "declarations_d")))
+
+
+def _partitioning(diff: list[object]) -> list[object]:
+    """The differences PostgreSQL's partitioned declarations make, and only
+    those: no foreign key may point at them, and their unique indexes are
+    plain ones (writers lock the keys instead)."""
+    plain = {("remove_index", f"ix_declarations_{n}") for n in ("current", "version")}
+    unique = {("add_index", f"ux_declarations_{n}") for n in ("current", "version")}
+    expected = []
+    for entry in diff:
+        kind, what = entry[0], entry[1]  # type: ignore[index]
+        to_declarations = kind == "add_fk" and what.referred_table.name == "declarations"
+        if to_declarations or (kind, getattr(what, "name", None)) in plain | unique:
+            expected.append(entry)
+    return expected
+
+
 def test_migrations_build_exactly_the_declared_schema(engine: Engine) -> None:
+    options = {"include_name": _not_a_partition}
     with engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn), metadata)
+        diff = compare_metadata(MigrationContext.configure(conn, opts=options), metadata)
+    if engine.dialect.name == "postgresql":
+        partitioning = _partitioning(diff)
+        assert len(partitioning) == 13 + 4
+        diff = [entry for entry in diff if entry not in partitioning]
     assert diff == []
 
 
@@ -18,7 +43,7 @@ def test_upgrade_is_idempotent(engine: Engine) -> None:
     upgrade(engine)
     upgrade(engine)
     with engine.connect() as conn:
-        assert MigrationContext.configure(conn).get_current_revision() == "0018"
+        assert MigrationContext.configure(conn).get_current_revision() == "0019"
 
 
 def test_migrating_down_and_up_keeps_declarations(engine: Engine) -> None:

@@ -99,5 +99,10 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     """Apply migrations up to ``revision`` (idempotent)."""
     try:
         command.upgrade(_alembic_config(engine), revision)
+        if engine.dialect.name == "postgresql":
+            from clearway.store.partitions import ensure_partitions
+
+            with engine.begin() as conn:
+                ensure_partitions(conn)
     except SQLAlchemyError as exc:
         raise StoreError(f"migrating {engine.url!r} failed: {exc}") from exc

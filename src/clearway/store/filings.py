@@ -30,6 +30,7 @@ from clearway.store.duty import write_assessments
 from clearway.store.engine import writing
 from clearway.store.ledger import record_batch
 from clearway.store.parties import write_party_checks
+from clearway.store.partitions import lock_keys
 from clearway.store.resolution import resolve_batch
 from clearway.store.risk import queue_columns, red_lanes_today, write_risk_decisions
 from clearway.store.rollup import carrier_of, carriers_for, roll_up_batch
@@ -160,6 +161,7 @@ def _write(
     risk: BatchRisk | None,
 ) -> WriteResult:
     result = WriteResult()
+    lock_keys(conn, [(house.filer_id, house.ref) for house in batch.houses])
     house_rows, superseded, sources = _plan(conn, declarations, batch.houses, received_at, result)
     ids = _insert_versions(conn, declarations, house_rows, superseded)
     if superseded:
