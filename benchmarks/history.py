@@ -92,7 +92,8 @@ def build(root: Path, n: int, per_day: int) -> None:
                 [(root, starts[i], share[i], per_day, i) for i in range(parts) if share[i]],
             )
         )
-    print(f"built {written:,} declarations over {days} days in {time.perf_counter() - started:.0f} s")
+    seconds = time.perf_counter() - started
+    print(f"built {written:,} declarations over {days} days in {seconds:.0f} s")
 
 
 def compare(local: Path, spark: Path, days: list[date]) -> tuple[int, int]:

@@ -19,6 +19,7 @@ import os
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 import httpx2 as httpx
@@ -56,6 +57,9 @@ async def _soak(port: int, key: str, docs: list[dict], rate: float, seconds: flo
     errors = 0
     all_latencies: list[float] = []
     total_errors = 0
+    # What went wrong, by HTTP status or exception: a 422 is the API
+    # refusing a filing, a timeout is the server falling behind.
+    kinds: Counter[str] = Counter()
     async with httpx.AsyncClient(
         base_url=f"http://127.0.0.1:{port}", limits=limits, timeout=httpx.Timeout(30, pool=60)
     ) as client:
@@ -68,8 +72,11 @@ async def _soak(port: int, key: str, docs: list[dict], rate: float, seconds: flo
                     "/api/declarations", content=orjson.dumps(doc), headers=headers
                 )
                 ok = answer.status_code == 200
-            except httpx.HTTPError:
+                if not ok:
+                    kinds[f"HTTP {answer.status_code}: {answer.text[:120]}"] += 1
+            except httpx.HTTPError as exc:
                 ok = False
+                kinds[type(exc).__name__] += 1
             if ok:
                 window.append(time.perf_counter() - started)
             else:
@@ -112,6 +119,8 @@ async def _soak(port: int, key: str, docs: list[dict], rate: float, seconds: flo
         f"total: {k:,} sent, {len(ms):,} ok ({len(ms) / seconds:,.0f}/s), {total_errors:,} errors; "
         f"p50 {np.percentile(ms, 50):.1f} ms, p99 {np.percentile(ms, 99):.1f} ms"
     )
+    for kind, count in kinds.most_common(10):
+        print(f"  {count:,} x {kind}")
 
 
 def main() -> None:

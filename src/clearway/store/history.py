@@ -44,14 +44,18 @@ def history_days(
     """Every day from the first to the last filing of the history (within
     ``since`` and ``until``, both included); days without filings read as
     empty."""
-    moment = func.coalesce(declarations.c.filed_at, declarations.c.received_at)
+    filed, received = declarations.c.filed_at, declarations.c.received_at
+    ends: list[datetime] = []
     with engine.connect() as conn:
-        first, last = conn.execute(
-            select(func.min(moment), func.max(moment)).where(declarations.c.current)
-        ).one()
-    if first is None:
+        # Two index-only lookups rather than a scan of a coalesce(): the
+        # bounds may include superseded versions, whose days read as empty.
+        for column, where in ((filed, filed.is_not(None)), (received, filed.is_(None))):
+            found = conn.execute(select(func.min(column), func.max(column)).where(where)).one()
+            ends += [_as_datetime(value) for value in found if value is not None]
+    if not ends:
         return []
-    lo, hi = _as_datetime(first).date(), _as_datetime(last).date()
+    first, last = min(ends), max(ends)
+    lo, hi = first.date(), last.date()
     lo = max(lo, since) if since else lo
     hi = min(hi, until) if until else hi
     return [lo + timedelta(days=n) for n in range((hi - lo).days + 1)]
