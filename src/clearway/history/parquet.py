@@ -4,6 +4,8 @@ the others and a re-scored day replaces only its own folder."""
 
 from __future__ import annotations
 
+import os
+import shutil
 from collections.abc import Iterable, Iterator
 from datetime import date
 from pathlib import Path
@@ -44,7 +46,9 @@ def read_parquet_day(root: Path, day: date, schema: pa.Schema) -> pa.Table:
     folder = root / f"{_PREFIX}{day.isoformat()}"
     files = sorted(folder.glob("*.parquet"))
     stored = [name for name in schema.names if name != "day"]
-    parts = [pq.read_table(file, columns=stored) for file in files]
+    # ParquetFile, not the dataset API: its background threads can outlive
+    # the interpreter and abort the process at exit (apache/arrow#36980).
+    parts = [pq.ParquetFile(file).read(columns=stored) for file in files]
     table = pa.concat_tables(parts) if parts else pa.table({name: [] for name in stored})
     table = table.append_column("day", pa.array([day] * table.num_rows, pa.date32()))
     return table.select(schema.names).cast(schema)
@@ -58,11 +62,18 @@ def write_parquet_days(tables: Iterable[pa.Table], root: Path) -> Iterator[int]:
         if table.num_rows == 0:
             yield 0
             continue
-        pq.write_to_dataset(
-            table,
-            root,
-            partition_cols=["day"],
-            existing_data_behavior="delete_matching",
-            basename_template="part-{i}.parquet",
-        )
+        days = table.column("day").unique().to_pylist()
+        if len(days) != 1:
+            raise ValueError(f"a day table must hold one day; got {len(days)}")
+        folder = root / f"{_PREFIX}{days[0].isoformat()}"
+        # Written aside, then swapped in: a reader never sees half a day.
+        fresh = root / f".{folder.name}.{os.getpid()}.new"
+        shutil.rmtree(fresh, ignore_errors=True)
+        fresh.mkdir()
+        pq.write_table(table.drop_columns(["day"]), fresh / "part-0.parquet")
+        stale = root / f".{folder.name}.{os.getpid()}.old"
+        if folder.exists():
+            folder.rename(stale)
+        fresh.rename(folder)
+        shutil.rmtree(stale, ignore_errors=True)
         yield table.num_rows

@@ -5,6 +5,7 @@ and rebuilt from the declarations on demand (`clearway trends rebuild`)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cache
 from typing import Any
 
 import orjson
@@ -41,17 +42,23 @@ def add_cells(conn: Connection, cells: dict[Cell, dict[str, float]]) -> None:
     if not cells:
         return
     rows = [
-        {"day": day, "dimension": dim, "key": key, **measures}
+        {"day": day, "dimension": dim, "key": key, **dict.fromkeys(MEASURES, 0.0), **measures}
         for (day, dim, key), measures in sorted(cells.items())
     ]
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    for start in range(0, len(rows), _CHUNK):
-        statement = dialect.insert(trend_days).values(rows[start : start + _CHUNK])
-        statement = statement.on_conflict_do_update(
-            index_elements=["day", "dimension", "key"],
-            set_={m: getattr(trend_days.c, m) + getattr(statement.excluded, m) for m in MEASURES},
-        )
-        conn.execute(statement)
+    # One statement for any number of rows (executemany): a multi-row
+    # VALUES clause is compiled anew for every batch size, which cost a
+    # single-declaration submission more than its SQL.
+    conn.execute(_upsert(conn.dialect.name), rows)
+
+
+@cache
+def _upsert(dialect_name: str) -> Any:
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
+    statement = dialect.insert(trend_days)
+    return statement.on_conflict_do_update(
+        index_elements=["day", "dimension", "key"],
+        set_={m: getattr(trend_days.c, m) + getattr(statement.excluded, m) for m in MEASURES},
+    )
 
 
 def _context(conn: Connection, ids: list[int]) -> tuple[Any, ...]:
