@@ -50,7 +50,11 @@ def _documents(n: int) -> list[dict]:
 
 
 def _start(
-    folder: Path, port: int, workers: int, database_url: str | None = None
+    folder: Path,
+    port: int,
+    workers: int,
+    database_url: str | None = None,
+    log: Path | None = None,
 ) -> tuple[subprocess.Popen[bytes], str]:
     env = {
         **os.environ,
@@ -90,7 +94,7 @@ def _start(
         env=env,
         cwd=folder,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=log.open("wb") if log else subprocess.DEVNULL,
     )
     for _ in range(100):
         try:

@@ -133,12 +133,13 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--database", help="store URL (default: a fresh SQLite file)")
     parser.add_argument("--port", type=int, default=8766)
+    parser.add_argument("--server-log", type=Path, help="keep the server's stderr here")
     args = parser.parse_args()
     # Ids are made distinct per send: every submission is a new filing.
     docs = _documents(20_000)
     seconds = args.minutes * 60
     with tempfile.TemporaryDirectory() as folder:
-        server, key = _start(Path(folder), args.port, args.workers, args.database)
+        server, key = _start(Path(folder), args.port, args.workers, args.database, args.server_log)
         try:
             asyncio.run(_soak(args.port, key, docs, args.rate, seconds, args.interval, server.pid))
         finally:

@@ -65,6 +65,35 @@ def test_batches_across_tile_boundaries_prove_and_verify(engine: Engine) -> None
     assert report.size == start
 
 
+def test_concurrent_writers_append_one_after_another(engine: Engine) -> None:
+    """Four writers appending at once (what the API's workers do): none
+    fails, every entry is in the log once, the log verifies."""
+    import threading
+
+    errors: list[BaseException] = []
+
+    def writer(n: int) -> None:
+        try:
+            for round_ in range(15):
+                start = 10_000 * n + 20 * round_
+                append(engine, start, 1 + (n + round_) % 20)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    expected = sum(1 + (n + r) % 20 for n in range(4) for r in range(15))
+    report = verify_log(engine, SIGNER.verifier, chunk=97)
+    assert report.ok, report.problems
+    assert report.size == expected
+    with engine.connect() as conn:
+        assert len(set(conn.execute(select(ledger_entries.c.event_id)).scalars())) == expected
+
+
 def test_same_tree_size_cannot_be_checkpointed_twice(engine: Engine) -> None:
     append(engine, 0, 3)
     with engine.connect() as conn:

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from hashlib import sha256
 from typing import Any
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 
 from clearway.errors import NotFound
@@ -172,6 +172,7 @@ def _extend_level_zero(reader: TileReader, size: int, hashes: list[bytes]) -> se
 # the stored tree whoever wrote it; another writer's tree misses and is read
 # from the tiles. Saves rebuilding partial right-edge nodes on every append.
 _EDGES: dict[tuple[int, bytes], list[bytes]] = {}
+_LEDGER_LOCK = 0x636C_6C65_6467  # "clledg"
 
 
 def _edge(size: int, root: bytes | None, reader: TileReader) -> CompactRange:
@@ -196,6 +197,12 @@ def append_entries(
     """Append ``entries`` and sign the new checkpoint, inside the caller's
     transaction. Returns the checkpoint; the indices are size - len(entries)
     onward, in order."""
+    if conn.dialect.name == "postgresql":
+        # One sequencer: writers queue here until the one ahead commits, then
+        # read its head. Without it, a writer that read the old head could
+        # find the tiles already extended by another (SQLite's writers are
+        # serialised by BEGIN IMMEDIATE).
+        conn.execute(text("SELECT pg_advisory_xact_lock(:lock)"), {"lock": _LEDGER_LOCK})
     head = latest_checkpoint(conn)
     size = head[0] if head else 0
     reader = TileReader(conn)
