@@ -33,7 +33,14 @@ def _known(conn: Connection, records: Sequence[PartyRecord]) -> Resolver:
         ):
             if (known.role, known.kind, known.value) in wanted:
                 resolver.by_identifier[(known.role, known.kind, known.value)] = known.entity_id
-    blocks = {(r.role, r.block) for r in records}
+    # A record with a known identifier never looks at its block: reading
+    # the block (every entity of a country and leading word) would cost a
+    # request more as the register grows.
+    blocks = {
+        (r.role, r.block)
+        for r in records
+        if not any((r.role, kind, value) in resolver.by_identifier for kind, value in r.identifiers)
+    }
     names = sorted({block for _, block in blocks})
     entity = party_entities.c
     for start in range(0, len(names), _CHUNK):
