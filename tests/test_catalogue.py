@@ -102,3 +102,48 @@ def test_only_recent_filings_of_a_product_are_read(
     (flag,) = read_product_flags(engine, get_declaration(engine, cheap["declaration_id"]).row_id)
     assert flag["kind"] == "price_outlier"
     assert "over 3 other filing(s)" in flag["detail"]
+
+
+def test_bounded_reads_give_what_the_window_gives(
+    engine: Engine, tmp_path: Path, monkeypatch: object
+) -> None:
+    """A product's latest filings read down its index give exactly what the
+    window over its whole history gives, also when the latest lines are
+    another seller's SKU or superseded versions (the exact query then
+    settles that product)."""
+    import pytest
+
+    from clearway.store import catalogue
+
+    assert isinstance(monkeypatch, pytest.MonkeyPatch)
+    monkeypatch.setattr(catalogue, "RECENT", 3)
+    older = [
+        f.declaration(items=[f.item(sku="X-1", gtin=None)], seller__name="Seller A")
+        for _ in range(4)
+    ]
+    newer = [
+        f.declaration(items=[f.item(sku="X-1", gtin=None)], seller__name="Seller B")
+        for _ in range(20)
+    ]
+    amended = {**older[-1], "consignee": {**older[-1]["consignee"], "name": "Someone Else"}}
+    path = tmp_path / "in.jsonl"
+    for batch in (older, newer, [amended], [f.declaration() for _ in range(6)]):
+        path.write_bytes(f.jsonl(*batch))
+        ingest_files(engine, [path])
+
+    def window(column: str, values: list[str]) -> set[tuple[str, int]]:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                catalogue._recent(column), {"values": values, "exclude": [], "recent": 3}
+            )
+            return {(r.seller_name or "", r.declaration_id) for r in rows}
+
+    with engine.connect() as conn:
+        by_sku = catalogue._product_history(
+            conn, False, [("X-1", "Seller A"), ("X-1", "Seller B")], []
+        )
+        by_gtin = catalogue._product_history(conn, True, [(f.GTIN_OK, "")], [])
+    assert {(h.key.split(":")[1], h.declaration_id) for h in by_sku} == window("sku", ["X-1"])
+    assert len([h for h in by_sku if h.key == "sku:Seller A:X-1"]) == 3
+    assert {h.declaration_id for h in by_gtin} == {d for _, d in window("gtin", [f.GTIN_OK])}
+    assert len(by_gtin) == 3

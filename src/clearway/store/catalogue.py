@@ -8,7 +8,7 @@ from functools import cache
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Engine, bindparam, func, select
+from sqlalchemy import Connection, Engine, Integer, bindparam, func, literal, select, union_all
 
 from clearway.declarations.catalogue import ProductFiling, catalogue_flags
 from clearway.store.bulk import bulk_insert, row_dict
@@ -16,7 +16,7 @@ from clearway.store.schema import declaration_items, declarations, product_flags
 
 __all__ = ["check_catalogue", "read_product_flags"]
 
-_CHUNK = 400
+_CHUNK = 50
 # Filings per product compared against: enough for a median and for the
 # headings a product is usually declared under.
 RECENT = 25
@@ -63,6 +63,111 @@ def _recent(column_name: str) -> Any:
     return select(ranked).where(ranked.c.recency <= bindparam("recent"))
 
 
+# Lines read per product in the first, index-only pass: a few times what
+# is kept, so that superseded versions and other sellers' SKUs seldom leave
+# fewer than RECENT (the exact window query then settles that product).
+_OVERREAD = 4
+
+
+@cache
+def _latest_lines(column_name: str, products: int) -> Any:
+    """The latest item lines of each of ``products`` products (parameters
+    ``v0``.., ``exclude``, ``take``), from declaration_items alone, so that
+    each read walks the product's index and stops: the cost of a submission
+    does not grow with the product's history."""
+    di = declaration_items.c
+    column = di[column_name]
+    reads = [
+        select(
+            di.declaration_id,
+            di.line_no,
+            di.gtin,
+            di.sku,
+            di.hs_code,
+            di.unit_value,
+            di.currency,
+            literal(k).label("product"),
+        )
+        .where(
+            column == bindparam(f"v{k}"),
+            di.declaration_id.not_in(bindparam("exclude", expanding=True)),
+        )
+        .order_by(di.declaration_id.desc())
+        .limit(bindparam("take", type_=Integer))
+        .subquery()
+        .select()
+        for k in range(products)
+    ]
+    return union_all(*reads) if len(reads) > 1 else reads[0]
+
+
+def _product_history(
+    conn: Connection,
+    by_gtin: bool,
+    wanted: Sequence[tuple[str, str]],
+    exclude: list[int],
+) -> list[ProductFiling]:
+    """The latest ``RECENT`` current filings of each (value, seller) product:
+    what the window query :func:`_recent` returns, read in bounded time."""
+    column = "gtin" if by_gtin else "sku"
+    take = RECENT * _OVERREAD
+    lines: list[Any] = []
+    for start in range(0, len(wanted), _CHUNK):
+        part = wanted[start : start + _CHUNK]
+        params: dict[str, Any] = {"exclude": exclude, "take": take}
+        params.update({f"v{k}": value for k, (value, _) in enumerate(part)})
+        lines += [
+            (start + row.product, row)
+            for row in conn.execute(_latest_lines(column, len(part)), params)
+        ]
+    ids = sorted({row.declaration_id for _, row in lines})
+    d = declarations.c
+    current: dict[int, str] = {}
+    for start in range(0, len(ids), _CHUNK):
+        for row_id, seller_name in conn.execute(
+            select(d.id, d.seller_name).where(d.id.in_(ids[start : start + _CHUNK]), d.current)
+        ):
+            current[row_id] = seller_name or ""
+    kept: dict[int, list[Any]] = {}
+    read: dict[int, int] = {}
+    for product, row in sorted(lines, key=lambda pair: (pair[0], -pair[1].declaration_id)):
+        read[product] = read.get(product, 0) + 1
+        seller = current.get(row.declaration_id)
+        if seller is None or (not by_gtin and seller != wanted[product][1]):
+            continue
+        mine = kept.setdefault(product, [])
+        if len(mine) < RECENT:
+            mine.append((row, seller))
+    history: list[ProductFiling] = []
+    short = [
+        value
+        for k, (value, _) in enumerate(wanted)
+        if len(kept.get(k, [])) < RECENT and read.get(k, 0) >= take
+    ]
+    for k, rows in kept.items():
+        if wanted[k][0] in short:
+            continue
+        for row, seller in rows:
+            key = f"gtin:{row.gtin}" if by_gtin else f"sku:{seller}:{row.sku}"
+            history.append(
+                ProductFiling(
+                    key, row.declaration_id, row.line_no, row.hs_code, row.unit_value, row.currency
+                )
+            )
+    # Products whose latest lines were mostly superseded or another seller's:
+    # the exact window query, for them alone.
+    for start in range(0, len(short), _CHUNK):
+        for r in conn.execute(
+            _recent(column),
+            {"values": short[start : start + _CHUNK], "exclude": exclude, "recent": RECENT},
+        ):
+            key = f"gtin:{r.gtin}" if by_gtin else f"sku:{r.seller_name or ''}:{r.sku}"
+            history.append(
+                ProductFiling(key, r.declaration_id, r.line_no, r.hs_code, r.unit_value, r.currency)
+            )
+    return history
+
+
 def check_catalogue(
     conn: Connection, houses: Sequence[dict[str, Any]], items: Sequence[dict[str, Any]]
 ) -> int:
@@ -83,26 +188,11 @@ def check_catalogue(
     ]
     if not new:
         return 0
-    gtins = sorted({i["gtin"] for i in items if i["gtin"]})
-    skus = sorted({i["sku"] for i in items if i["sku"]})
-    history: list[ProductFiling] = []
-    for column, values in ((declaration_items.c.gtin, gtins), (declaration_items.c.sku, skus)):
-        by_gtin = column is declaration_items.c.gtin
-        for start in range(0, len(values), _CHUNK):
-            for r in conn.execute(
-                _recent(column.name),
-                {
-                    "values": values[start : start + _CHUNK],
-                    "exclude": list(seller),
-                    "recent": RECENT,
-                },
-            ):
-                key = f"gtin:{r.gtin}" if by_gtin else f"sku:{r.seller_name or ''}:{r.sku}"
-                history.append(
-                    ProductFiling(
-                        key, r.declaration_id, r.line_no, r.hs_code, r.unit_value, r.currency
-                    )
-                )
+    gtins = sorted({(i["gtin"], "") for i in items if i["gtin"]})
+    skus = sorted({(i["sku"], seller.get(i["declaration_id"]) or "") for i in items if i["sku"]})
+    exclude = list(seller)
+    history = _product_history(conn, True, gtins, exclude)
+    history += _product_history(conn, False, skus, exclude)
     flags = catalogue_flags(new, history)
     bulk_insert(
         conn,
