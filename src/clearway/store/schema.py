@@ -137,8 +137,9 @@ declaration_items = Table(
     Column("origin_country", String(2)),
     Column("net_weight_kg", Float),
     Column("vague_description", Boolean, nullable=False),
-    Index("ix_declaration_items_gtin", "gtin"),
-    Index("ix_declaration_items_sku", "sku"),
+    # A product's latest lines are read down these (the catalogue check).
+    Index("ix_declaration_items_gtin", "gtin", "declaration_id"),
+    Index("ix_declaration_items_sku", "sku", "declaration_id"),
 )
 
 master_filings = Table(
