@@ -118,8 +118,8 @@ def ingest(
 ) -> None:
     """Validate and store filings. Exit 0 if all were accepted, 2 if some were rejected."""
     from clearway.declarations.intake import IntakeLimits
-    from clearway.pipeline import ingest_files, stages_for
     from clearway.store import open_engine
+    from clearway.wiring import service_for, stages_from_settings
 
     settings = settings_from_environment()
     engine = open_engine(settings.database_url)
@@ -137,8 +137,8 @@ def ingest(
 
     with _progress() as progress:
         task = progress.add_task("ingesting", total=None)
-        report = ingest_files(
-            engine,
+        service = service_for(engine, stages_from_settings(settings, engine), settings)
+        report = service.ingest_files(
             files,
             format_name=fmt,
             limits=limits,
@@ -146,7 +146,6 @@ def ingest(
             workers=settings.workers if workers is None else workers,
             rejections_path=rejections,
             on_batch=committed,
-            stages=stages_for(settings, engine),
         )
     if as_json:
         console.print_json(orjson.dumps(report.as_dict()).decode())

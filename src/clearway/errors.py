@@ -17,6 +17,7 @@ once and prints it; the API maps it to the one JSON error shape
     ├── Forbidden                the caller's role may not do this (403)
     ├── Conflict                 the request contradicts the current state (409)
     ├── NotFound                 a declaration, filing or resource does not exist
+    ├── Overloaded               the intake queue is full: retry after a while (429)
     └── RemoteError              another node refused or could not be reached (502)
 
 Validation problems about one field are :class:`ErrorDetail` values, never
@@ -37,6 +38,7 @@ __all__ = [
     "InputError",
     "NotAuthenticated",
     "NotFound",
+    "Overloaded",
     "RemoteError",
     "StoreError",
     "ValidationFailed",
@@ -173,6 +175,21 @@ class NotFound(ClearwayError):
 
     code = "not_found"
     status = 404
+
+
+class Overloaded(ClearwayError):
+    """The bounded intake queue is full: the caller retries after
+    ``retry_after`` seconds instead of the queue growing without limit."""
+
+    code = "overloaded"
+    status = 429
+
+    def __init__(self, message: str, *, retry_after: int = 1) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+    def diagnostics(self) -> str:
+        return f"{self.message}\nRetry after {self.retry_after} s."
 
 
 class RemoteError(ClearwayError):

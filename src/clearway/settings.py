@@ -92,19 +92,38 @@ class Settings(BaseSettings):
         default=0.05,
         ge=0.0,
         le=1.0,
-        description="Red-lane capacity as a share of each intake batch.",
+        description="Red-lane capacity as a share of each customs office's daily filings "
+        "(its volume learned from recent days).",
     )
     risk_daily_capacity: int | None = Field(
         default=None,
         ge=0,
-        description="Red-lane inspections per customs office (arrival office) per UTC day; "
-        "when set, each batch's red lane is also bounded by what is left of it.",
+        description="Red-lane inspections per customs office (arrival office) per UTC day "
+        "of filing; when set, it replaces the share of recent volume.",
     )
     risk_exploration_share: float = Field(
         default=0.10,
         ge=0.0,
         le=1.0,
         description="Share of the red-lane capacity given to random selection.",
+    )
+    intake_queue_limit: int = Field(
+        default=20_000,
+        ge=1,
+        description="Filings the durable intake queue holds before submissions are refused "
+        "with 429 and Retry-After.",
+    )
+    sequencer_tick_size: int = Field(
+        default=256,
+        ge=1,
+        description="Most filings the sequencer decides in one tick (one transaction, one "
+        "signed checkpoint).",
+    )
+    decision_wait_ms: int = Field(
+        default=1000,
+        ge=0,
+        description="How long POST /api/declarations waits for the lanes before answering "
+        "202 with a status URL.",
     )
     sharing_policy_file: str | None = Field(
         default=None,

@@ -21,9 +21,8 @@ from starlette.exceptions import HTTPException
 from clearway import __version__
 from clearway.api import declarations, inbox, ledger, operators, referrals
 from clearway.api.context import ERRORS, Context
-from clearway.errors import ClearwayError
+from clearway.errors import ClearwayError, Overloaded
 from clearway.federation.policy import load_policy
-from clearway.pipeline import stages_for
 from clearway.settings import Settings
 from clearway.store import open_engine
 from clearway.web import add_workspace, error_page
@@ -51,15 +50,17 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
         description="Clearance and targeting for cross-border e-commerce.",
         responses=ERRORS,
     )
-    app.state.context = Context(
-        settings, store, load_policy(settings.sharing_policy_file), stages_for(settings, store)
-    )
+    context = Context.open(settings, store, load_policy(settings.sharing_policy_file))
+    app.state.context = context
+    # The sequencer loop starts with the first submission, in one process
+    # of the server at a time (the others queue and wait).
 
     @app.exception_handler(ClearwayError)
     async def _clearway_error(request: Request, exc: ClearwayError) -> Response:
         if not request.url.path.startswith("/api/"):
             return error_page(request, exc)
-        return JSONResponse(exc.as_json(), status_code=exc.status)
+        headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, Overloaded) else None
+        return JSONResponse(exc.as_json(), status_code=exc.status, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:

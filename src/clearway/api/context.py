@@ -13,12 +13,13 @@ from fastapi import Depends, Header, Path, Request
 from pydantic import BaseModel
 from sqlalchemy import Engine
 
+from clearway.clearance import ClearanceService, Stages
 from clearway.federation.policy import Caller, Policy
 from clearway.ledger.keys import witness_key_for
 from clearway.ledger.note import NoteSigner
-from clearway.pipeline import Stages, stages_for
 from clearway.settings import Settings
 from clearway.store.participants import authenticate
+from clearway.wiring import service_for, stages_from_settings
 
 __all__ = ["ERRORS", "Context", "Ctx", "ReferralId", "Who", "jsonable"]
 
@@ -28,11 +29,24 @@ class Context:
     settings: Settings
     store: Engine
     policy: Policy
-    stages: Stages
+    service: ClearanceService
+
+    @classmethod
+    def open(cls, settings: Settings, store: Engine, policy: Policy) -> Context:
+        return cls(
+            settings,
+            store,
+            policy,
+            service_for(store, stages_from_settings(settings, store), settings),
+        )
+
+    @property
+    def stages(self) -> Stages:
+        return self.service.stages
 
     def refresh_stages(self) -> None:
         """Rebuild the stages after something they read changed (operator tiers)."""
-        self.stages = stages_for(self.settings, self.store)
+        self.service.reconfigure(stages_from_settings(self.settings, self.store))
 
     @cached_property
     def witness(self) -> NoteSigner:
@@ -87,5 +101,6 @@ ERRORS: dict[int | str, dict[str, Any]] = {
         (404, "Not found, or outside the caller's scope"),
         (409, "Contradicts the current state"),
         (422, "Validation failed"),
+        (429, "The intake queue is full: retry after the Retry-After seconds"),
     )
 }

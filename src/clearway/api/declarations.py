@@ -3,24 +3,26 @@ queues and record outcomes, partner agencies record findings."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 import orjson
 from fastapi import APIRouter, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from clearway.api.context import Ctx, Who, jsonable
+from clearway.api.context import Context, Ctx, Who, jsonable
 from clearway.declarations.intake import RawRecord
 from clearway.errors import ErrorDetail, InputError, NotFound, ValidationFailed
-from clearway.pipeline import ingest_records
 from clearway.store.outcomes import OutcomeRow, record_outcomes
 from clearway.store.parties import record_finding
 from clearway.store.queue import QueueFilter, read_queue
 from clearway.store.reading import get_declaration
 from clearway.store.report import declaration_report
-from clearway.store.risk import read_lanes
+from clearway.store.status import filing_states
 
 __all__ = ["router"]
 
@@ -76,43 +78,106 @@ def _records(body: bytes, filer_id: str | None) -> tuple[list[RawRecord], list[d
     return records, refused
 
 
-def _refs(records: list[RawRecord]) -> list[str]:
-    out = []
-    for record in records:
-        payload = record.payload
-        document = orjson.loads(payload) if isinstance(payload, bytes) else payload
-        if isinstance(document, dict) and "declaration_id" in document:
-            out.append(str(document["declaration_id"]))
-    return out
+async def _body(request: Request, limit: int) -> bytes:
+    """The body, refused before it is read when it is larger than ``limit``."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise InputError(f"the body is {int(declared)} bytes; at most {limit}")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise InputError(f"the body is over {limit} bytes; at most {limit}")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def _decided(ctx: Context, queue_ids: list[int], seconds: float) -> bool:
+    """Wait, without holding a thread, until the sequencer has decided
+    ``queue_ids`` or ``seconds`` pass."""
+    deadline = time.monotonic() + seconds
+    left = queue_ids
+    while left:
+        left = sorted(await run_in_threadpool(ctx.service.store.waiting, left))
+        if not left:
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        await asyncio.sleep(0.01)
+    return True
 
 
 @router.post("/api/declarations")
 async def submit(request: Request, who: Who, ctx: Ctx) -> JSONResponse:
-    """Submit one declaration or a list: validated, stored (idempotent by
-    filer and declaration id), enriched, scored and laned."""
+    """Submit one declaration or a list. Each is validated and durably
+    queued (idempotent by filer, declaration id and content), then decided
+    by the sequencer. Answers 200 with each declaration's status (and, to
+    officers, its lane) when decided within the configured bound, else 202
+    with a status URL per declaration; 422 lists every rejected record's
+    errors (what was accepted stays accepted); 429 when the queue is full."""
     ctx.policy.require(who, "submit")
-    body = await request.body()
-    limit = ctx.settings.max_json_document_bytes
-    if len(body) > limit:
-        raise InputError(f"the body is {len(body)} bytes; at most {limit}")
-    records, refused = _records(body, who.filer_id)
-    report = ingest_records(ctx.store, records, stages=ctx.stages)
-    rejected = refused + [r.as_dict() for r in report.first_rejections]
-    lanes = read_lanes(ctx.store, who.filer_id, _refs(records))
-    status = 200 if not rejected else 422
-    result = {
+    body = await _body(request, ctx.settings.max_json_document_bytes)
+    records, refused = await run_in_threadpool(_records, body, who.filer_id)
+    if not ctx.service.running:
+        ctx.service.start()
+    submission = await run_in_threadpool(ctx.service.submit, records, source="api")
+    decided = await _decided(ctx, submission.queued, ctx.settings.decision_wait_ms / 1000)
+    houses = [r for r in submission.receipts if r.kind == "house"]
+    rejected = refused + [r.as_dict() for r in submission.rejections]
+    officer = ctx.policy.may(who, "read_queue")
+    states = await run_in_threadpool(
+        filing_states, ctx.store, [(r.filer_id, r.ref) for r in houses], officer
+    )
+    answers = []
+    for receipt in houses:
+        found = states.get((receipt.filer_id, receipt.ref), {"status": "received"})
+        answer: dict[str, Any] = {
+            "declaration_id": receipt.ref,
+            "status": "duplicate" if receipt.status == "duplicate" else found["status"],
+            "status_url": f"/api/declarations/{receipt.ref}/status",
+        }
+        if officer and "lane" in found:
+            answer["lane"] = found["lane"]
+        answers.append(answer)
+    status = 422 if rejected else (200 if decided else 202)
+    result: dict[str, Any] = {
         "ok": not rejected,
-        "accepted": report.accepted,
-        "amended": report.amended,
-        "duplicate": report.duplicate,
-        "rejected": report.rejected + len(refused),
-        "lanes": lanes,
+        "accepted": sum(r.status == "queued" for r in submission.receipts),
+        "duplicate": sum(r.status == "duplicate" for r in submission.receipts),
+        "rejected": len(rejected),
+        "decided": decided,
+        "declarations": answers,
         "errors": [
             {**e, "field": f"[{r['position']}].{e['field']}"} for r in rejected for e in r["errors"]
         ],
         "status": status,
     }
+    if officer:
+        result["lanes"] = {a["declaration_id"]: a["lane"] for a in answers if "lane" in a}
     return JSONResponse(result, status_code=status)
+
+
+@router.get("/api/declarations/{declaration_id}/status")
+def declaration_status(
+    declaration_id: str,
+    who: Who,
+    ctx: Ctx,
+    filer: Annotated[str | None, Query(max_length=128)] = None,
+) -> dict[str, Any]:
+    """Where a submitted declaration stands: received (queued), assessed,
+    referral_open or released; officers also see its lane."""
+    ctx.policy.require(who, "read_declarations")
+    officer = ctx.policy.may(who, "read_queue")
+    owner = filer if officer and filer else who.filer_id
+    if owner is None:
+        raise InputError("filer must be given (?filer=...) to look up a declaration's status")
+    found = filing_states(ctx.store, [(owner, declaration_id)], officer).get(
+        (owner, declaration_id)
+    )
+    if found is None:
+        raise NotFound(f"declaration {declaration_id!r} not found.")
+    return {"declaration_id": declaration_id, **found}
 
 
 @router.get("/api/declarations/{declaration_id}")
@@ -127,9 +192,11 @@ def read_declaration(
     if who.filer_id and filer is None and not ctx.policy.may(who, "read_queue"):
         filer = who.filer_id
     try:
-        _view, report = declaration_report(ctx.store, declaration_id, filer)
+        view, report = declaration_report(ctx.store, declaration_id, filer)
     except NotFound:
         raise NotFound(f"declaration {declaration_id!r} not found.") from None
+    found = filing_states(ctx.store, [(view.filer_id, view.ref)], with_lanes=False)
+    report["status"] = found.get((view.filer_id, view.ref), {}).get("status", "accepted")
     return ctx.policy.redact(who, report, declaration_id)
 
 

@@ -67,6 +67,8 @@ class Scored:
     black: npt.NDArray[np.bool_]
     fired: list[tuple[str, ...]]
     reasons: list[tuple[str, ...]]
+    # Rows a mandatory rule sends to red whatever the capacity.
+    mandatory: npt.NDArray[np.bool_] | None = None
 
 
 def score_rows(
@@ -117,12 +119,15 @@ def score_rows(
                 f"trusted operator: score lowered by {discount[row]:.0%}"
             )
     none: tuple[str, ...] = ()
+    forced = np.array([r.mandatory for r in active], dtype=bool)
+    mandatory = (hits & forced).any(axis=1) if active else np.zeros(n, dtype=bool)
     return Scored(
         score,
         minimum,
         black,
         [tuple(fired_at[i]) if i in fired_at else none for i in range(n)],
         [tuple(said[i]) if i in said else none for i in range(n)],
+        mandatory,
     )
 
 

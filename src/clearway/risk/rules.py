@@ -113,6 +113,9 @@ class Rule(_Strict):
     when: Condition
     weight: float = Field(ge=0.0, le=1.0)
     min_lane: Lane = "green"
+    # Red even when the office's red lane is full (screening hits,
+    # prohibited goods); other rules asking for red yield to capacity.
+    mandatory: bool = False
     reason: str = Field(min_length=1)
 
     @model_validator(mode="after")

@@ -244,8 +244,11 @@ def record_batch(
     assessments: Sequence[dict[str, Any]],
     when: datetime,
     checked: Sequence[dict[str, Any]] = (),
+    extra: Sequence[tuple[Event, int | None]] = (),
 ) -> Checkpoint | None:
-    """Put a written batch's events on the ledger (same transaction)."""
+    """Put a written batch's events on the ledger (same transaction), with
+    ``extra`` events (the sequencer's decisions and raises, with the
+    declaration row each concerns), under one signed checkpoint."""
     subjects = {row["id"]: f"{row['filer_id']}/{row['ref']}" for row in houses}
     unknown = {row["declaration_id"] for row in [*assessments, *checked]} - set(subjects)
     if unknown:
@@ -260,12 +263,14 @@ def record_batch(
     events = filing_events("declaration", houses) + filing_events("master", masters)
     events += assessment_events(assessments, subjects)
     events += check_events(checked, subjects, when)
+    events += [event for event, _ in extra]
     if not events:
         return None
     owners = (
         [row["id"] for row in houses]
         + [None] * len(masters)
         + [row["declaration_id"] for row in [*assessments, *checked]]
+        + [owner for _, owner in extra]
     )
     entries = [
         LedgerEntry(e.event_id, e.type, leaf, owner)

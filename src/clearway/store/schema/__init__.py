@@ -14,6 +14,7 @@ from clearway.store.schema.checks import (
     risk_decisions,
     screening_hits,
 )
+from clearway.store.schema.clearance import intake_queue, sequencer_ticks
 from clearway.store.schema.duty import (
     duty_assessments,
     duty_lines,
@@ -67,6 +68,7 @@ __all__ = [
     "inbound_events",
     "inbound_senders",
     "inspection_outcomes",
+    "intake_queue",
     "item_classifications",
     "ledger_checkpoints",
     "ledger_cosignatures",
@@ -86,6 +88,7 @@ __all__ = [
     "rescored_declarations",
     "risk_decisions",
     "screening_hits",
+    "sequencer_ticks",
     "trend_days",
     "web_sessions",
     "web_users",

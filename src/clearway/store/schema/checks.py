@@ -99,6 +99,11 @@ risk_decisions = Table(
     Column("rules_version", Integer, nullable=False),
     Column("model", String(64), nullable=False, comment="trained_at of the model, or empty"),
     Column("decided_at", DateTime(timezone=True), nullable=False),
+    Column(
+        "features",
+        Text,
+        comment="JSON: the risk features the lane was decided on (the sequencer's state)",
+    ),
     # Copied from the declaration so that the targeting queue filters and
     # sorts on this table alone (a page reads 50 declarations, not the lane).
     Column("current", Boolean, nullable=False, server_default=text("true")),

@@ -1,0 +1,367 @@
+"""The one service for new filings: CLI, API, workspace and demo call it.
+
+- :meth:`ClearanceService.submit`: intake. Decode and validate, recognise
+  duplicates by (filer, reference, content), append durably to the intake
+  queue; the receipt is the acknowledgement. A full queue refuses
+  (:class:`~clearway.errors.Overloaded`) instead of growing.
+- :meth:`ClearanceService.run_once` / :meth:`start`: the sequencer loop
+  (claim a tick from the queue, run the pure stages, decide, write).
+- :meth:`ClearanceService.ingest_records`: a file or stream read here; pure
+  stages in worker processes, decided by the same sequencer, in input order.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from itertools import islice
+from pathlib import Path
+from typing import IO, Any, Protocol
+
+import orjson
+
+from clearway.clearance.ports import ClearanceStore, IntakeQueue, QueuedFiling
+from clearway.clearance.sequencer import Decided, Sequencer, TickResult
+from clearway.clearance.stages import Staged, Stages, run_stages
+from clearway.declarations.batch import Rejection, prepare_batch
+from clearway.declarations.intake import IntakeLimits, RawRecord, read_records
+from clearway.errors import Overloaded
+
+__all__ = ["ClearanceService", "IngestReport", "Receipt", "Submission"]
+
+
+class _Store(ClearanceStore, IntakeQueue, Protocol):
+    def try_lead(self) -> bool: ...
+    def resign(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    """One accepted filing: queued (``queue_id``) or a duplicate."""
+
+    kind: str
+    filer_id: str
+    ref: str
+    status: str
+    queue_id: int | None = None
+
+
+@dataclass(slots=True)
+class Submission:
+    receipts: list[Receipt] = field(default_factory=list)
+    rejections: list[Rejection] = field(default_factory=list)
+
+    @property
+    def queued(self) -> list[int]:
+        return [r.queue_id for r in self.receipts if r.queue_id is not None]
+
+
+@dataclass(slots=True)
+class IngestReport:
+    """Counts of one intake run, and where the rejections were written."""
+
+    accepted: int = 0
+    amended: int = 0
+    duplicate: int = 0
+    rejected: int = 0
+    raised: int = 0
+    rejections_path: Path | None = None
+    first_rejections: list[Rejection] = field(default_factory=list)
+    decided: list[Decided] = field(default_factory=list)
+
+    @property
+    def read(self) -> int:
+        return self.accepted + self.amended + self.duplicate + self.rejected
+
+    def add(self, result: TickResult) -> None:
+        self.accepted += result.counts.accepted
+        self.amended += result.counts.amended
+        self.duplicate += result.counts.duplicate
+        self.raised += result.raised
+
+    def as_dict(self) -> dict[str, int | str | None]:
+        return {
+            "accepted": self.accepted,
+            "amended": self.amended,
+            "duplicate": self.duplicate,
+            "rejected": self.rejected,
+            "rejections": str(self.rejections_path) if self.rejections_path else None,
+        }
+
+
+class _RejectionLog:
+    """Writes rejections as JSON Lines, opening the file only if one comes."""
+
+    def __init__(self, path: Path | None, keep: int = 20) -> None:
+        self.path = path
+        self.keep = keep
+        self.stream: IO[bytes] | None = None
+        self.first: list[Rejection] = []
+
+    def write(self, rejections: list[Rejection]) -> None:
+        room = self.keep - len(self.first)
+        if room > 0:
+            self.first.extend(rejections[:room])
+        if self.path is None or not rejections:
+            return
+        if self.stream is None:
+            self.stream = self.path.open("wb")
+        self.stream.write(b"".join(orjson.dumps(r.as_dict()) + b"\n" for r in rejections))
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.stream is not None:
+            self.stream.close()
+
+
+def _batches(records: Iterable[RawRecord], size: int) -> Iterator[list[RawRecord]]:
+    iterator = iter(records)
+    while batch := list(islice(iterator, size)):
+        yield batch
+
+
+_stages = Stages()
+
+
+def _start_worker(stages: Stages) -> None:
+    global _stages  # noqa: PLW0603 - one configuration per worker process
+    _stages = stages
+
+
+def _prepare_and_stage(records: list[RawRecord]) -> Staged:
+    """In a worker: validation, then the pure stages."""
+    return run_stages(prepare_batch(records), _stages)
+
+
+class ClearanceService:
+    """New filings for one store; one per process."""
+
+    def __init__(
+        self,
+        store: _Store,
+        stages: Stages,
+        *,
+        queue_limit: int = 20_000,
+        tick_size: int = 256,
+        tick_seconds: float = 0.05,
+    ) -> None:
+        self.store = store
+        self.stages = stages
+        self.queue_limit = queue_limit
+        self.tick_size = tick_size
+        self.tick_seconds = tick_seconds
+        self.sequencer = Sequencer(store, stages)
+        self._serial = threading.Lock()
+        self._ticked = threading.Condition()
+        self._arrived = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def reconfigure(self, stages: Stages) -> None:
+        """New stages (operator tiers changed); the next tick uses them."""
+        with self._serial:
+            self.stages = stages
+            self.sequencer.stages = stages
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None
+
+    # -- intake --------------------------------------------------------------
+
+    def submit(self, records: list[RawRecord], *, source: str = "api") -> Submission:
+        """Validate and queue ``records``; duplicates of queued or stored
+        filings are recognised here, before any stage runs."""
+        batch = prepare_batch(records)
+        out = Submission(rejections=batch.rejections)
+        filings = [("house", h) for h in batch.houses] + [("master", m) for m in batch.masters]
+        known = self.store.known([(f.filer_id, f.ref, f.content_hash) for _, f in filings])
+        seen: set[tuple[str, str, str]] = set()
+        fresh: list[QueuedFiling] = []
+        now = datetime.now(UTC)
+        for kind, filing in filings:
+            key = (filing.filer_id, filing.ref, filing.content_hash)
+            if key in known or key in seen:
+                out.receipts.append(Receipt(kind, filing.filer_id, filing.ref, "duplicate"))
+                continue
+            seen.add(key)
+            fresh.append(QueuedFiling(0, kind, *key, filing.document, now, source))
+        if fresh and self.store.pending() + len(fresh) > self.queue_limit:
+            raise Overloaded(
+                f"the intake queue holds {self.queue_limit:,} filings or more: retry shortly",
+                retry_after=2,
+            )
+        ids = iter(self.store.enqueue(fresh))
+        for kind, filing in filings:
+            key = (filing.filer_id, filing.ref, filing.content_hash)
+            if key in seen:
+                seen.discard(key)
+                out.receipts.append(Receipt(kind, filing.filer_id, filing.ref, "queued", next(ids)))
+        self._arrived.set()
+        return out
+
+    def wait(self, queue_ids: list[int], timeout: float) -> bool:
+        """Wait until every one of ``queue_ids`` is decided (True) or
+        ``timeout`` seconds pass (False)."""
+        deadline = time.monotonic() + timeout
+        left = list(queue_ids)
+        while left:
+            left = sorted(self.store.waiting(left))
+            if not left:
+                return True
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            with self._ticked:
+                self._ticked.wait(min(remaining, 0.025))
+        return True
+
+    # -- the sequencer loop --------------------------------------------------
+
+    def run_once(self, limit: int | None = None) -> TickResult | None:
+        """Claim up to ``limit`` queued filings and decide them (one tick);
+        None when the queue was empty."""
+        with self._serial, self.store.tick() as tick:
+            claimed = tick.claim(limit or self.tick_size)
+            if not claimed:
+                return None
+            records = [
+                RawRecord(f"queue:{f.source}", f.queue_id, f.document.encode()) for f in claimed
+            ]
+            staged = run_stages(prepare_batch(records), self.stages)
+            result = self.sequencer.process(
+                staged,
+                min(f.received_at for f in claimed),
+                claimed=[f.queue_id for f in claimed],
+                tick=tick,
+            )
+        with self._ticked:
+            self._ticked.notify_all()
+        return result
+
+    def drain(self) -> int:
+        """Decide everything queued; the number of ticks."""
+        ticks = 0
+        while self.run_once() is not None:
+            ticks += 1
+        return ticks
+
+    def start(self) -> None:
+        """Run the sequencer loop in a thread of this process, if this
+        process can lead it (one per store)."""
+        if self._thread is not None:
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._loop, name="clearway-sequencer", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._arrived.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None
+        self.store.resign()
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            if not self.store.try_lead():
+                self._stop.wait(1.0)
+                continue
+            try:
+                done = self.run_once()
+            except Exception:
+                self._stop.wait(0.5)
+                continue
+            if done is None:
+                self._arrived.wait(self.tick_seconds)
+                self._arrived.clear()
+
+    # -- files and streams read in this process ------------------------------
+
+    def ingest_records(
+        self,
+        records: Iterable[RawRecord],
+        *,
+        batch_size: int = 2000,
+        workers: int = 0,
+        rejections_path: Path | None = None,
+        on_batch: Callable[[int], None] | None = None,
+        keep_decided: bool = False,
+    ) -> IngestReport:
+        """Validate, stage and decide ``records`` in input order; rejections
+        go to ``rejections_path``. ``workers`` processes run validation and
+        the pure stages (0: this process); this one sequences."""
+        report = IngestReport()
+        log = _RejectionLog(rejections_path)
+
+        def settle(staged: Staged, count: int) -> None:
+            result = self.sequencer.process(staged, datetime.now(UTC))
+            report.add(result)
+            if keep_decided:
+                report.decided.extend(result.decided)
+            # Rejections are logged once the batch's accepted part is
+            # committed: the report never claims more than the store holds.
+            report.rejected += len(staged.batch.rejections)
+            log.write(staged.batch.rejections)
+            if on_batch:
+                on_batch(count)
+
+        try:
+            with self._serial:
+                if workers <= 0:
+                    for raw in _batches(records, batch_size):
+                        settle(run_stages(prepare_batch(raw), self.stages), len(raw))
+                else:
+                    self._in_workers(records, batch_size, workers, settle)
+        finally:
+            log.close()
+        report.first_rejections = log.first
+        report.rejections_path = rejections_path if log.stream is not None else None
+        return report
+
+    def _in_workers(
+        self,
+        records: Iterable[RawRecord],
+        batch_size: int,
+        workers: int,
+        settle: Callable[[Staged, int], None],
+    ) -> None:
+        context = multiprocessing.get_context("spawn")
+        in_flight: deque[tuple[Future[Staged], int]] = deque()
+        with ProcessPoolExecutor(
+            max_workers=workers,
+            mp_context=context,
+            initializer=_start_worker,
+            initargs=(self.stages,),
+        ) as pool:
+            try:
+                for raw in _batches(records, batch_size):
+                    in_flight.append((pool.submit(_prepare_and_stage, raw), len(raw)))
+                    if len(in_flight) >= 2 * workers:
+                        future, count = in_flight.popleft()
+                        settle(future.result(), count)
+                while in_flight:
+                    future, count = in_flight.popleft()
+                    settle(future.result(), count)
+            except BaseException:
+                pool.shutdown(wait=True, cancel_futures=True)
+                raise
+
+    def ingest_files(
+        self,
+        paths: list[Path],
+        *,
+        format_name: str | None = None,
+        limits: IntakeLimits | None = None,
+        **options: Any,
+    ) -> IngestReport:
+        """Ingest files of any registered format (see :mod:`clearway.declarations.intake`)."""
+        records = read_records(paths, limits or IntakeLimits(), format_name)
+        return self.ingest_records(records, **options)

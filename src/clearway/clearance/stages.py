@@ -1,0 +1,152 @@
+"""The pure stages of the write path: what can be computed from a batch of
+filings alone, on any worker process, in any batch shape.
+
+Validation and shaping (:func:`~clearway.declarations.batch.prepare_batch`)
+run at intake; the stages here (party screening and routing, HS suggestions
+and the misclassification signal, duty, the stateless risk features) run on
+whatever batch the queue hands a worker. Nothing here reads the store or a
+clock: the same batch gives the same result wherever it runs. The features
+that need state (windows over other filings, value references, capacity)
+are the sequencer's (:mod:`clearway.clearance.sequencer`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from clearway.classification.loading import classifier_for
+from clearway.classification.misclassification import ItemClassification, check_houses
+from clearway.declarations.batch import PreparedBatch, PreparedHouse
+from clearway.duty import DutyBook, DutyResult, assess, duty_input, load_book
+from clearway.ledger.keys import LedgerKeys, keys_for
+from clearway.parties.checks import PartyChecks, check_parties, screening_index
+from clearway.risk.scoring import risk_frame
+from clearway.settings import Settings
+
+__all__ = [
+    "ClassificationOptions",
+    "DutyOptions",
+    "RiskOptions",
+    "Staged",
+    "Stages",
+    "run_stages",
+    "stages_for",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class DutyOptions:
+    """Assess duty and tax on every accepted house, with this book."""
+
+    book: DutyBook
+    postal_method: str = "ad_valorem"
+
+
+@dataclass(frozen=True, slots=True)
+class ClassificationOptions:
+    """Suggest HS codes for every item and weigh the declared code against
+    them, with the model in ``model_file`` (the built-in one when absent)."""
+
+    model_file: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RiskOptions:
+    """Score every declaration and give it a lane: ``rules_file`` (None:
+    built-in rules), the learned model in ``model_file`` when it fits
+    declarations; ``inspection_share`` of each office's daily filings may
+    be red (or ``daily_capacity`` inspections per office and day, when
+    set), ``exploration_share`` of that chosen at random by a keyed hash of
+    the filing."""
+
+    rules_file: str | None = None
+    model_file: str | None = None
+    inspection_share: float = 0.05
+    exploration_share: float = 0.10
+    daily_capacity: int | None = None
+    # (filer id, score discount, random-check factor) of trusted operators.
+    operator_benefits: tuple[tuple[str, float, float], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Stages:
+    """What happens to accepted filings besides storing them; each stage is
+    off when None. Picklable: worker processes receive it."""
+
+    duty: DutyOptions | None = None
+    ledger: LedgerKeys | None = None
+    screening_list: str | None = None
+    classification: ClassificationOptions | None = None
+    risk: RiskOptions | None = None
+
+
+def stages_for(
+    settings: Settings, operator_benefits: tuple[tuple[str, float, float], ...] = ()
+) -> Stages:
+    """Every stage, configured from settings: what ``clearway ingest`` and
+    the API run. ``operator_benefits`` come from the operator programme."""
+    return Stages(
+        duty=DutyOptions(load_book(), settings.us_postal_duty_method),
+        ledger=keys_for(settings),
+        screening_list=settings.screening_sdn_file,
+        classification=ClassificationOptions(settings.classifier_model_file),
+        risk=RiskOptions(
+            settings.risk_rules_file,
+            settings.risk_model_file,
+            settings.risk_inspection_share,
+            settings.risk_exploration_share,
+            settings.risk_daily_capacity,
+            operator_benefits,
+        ),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Staged:
+    """A batch after the pure stages, aligned with ``batch.houses``: duty,
+    party checks, HS checks, and the risk frame without its stateful
+    columns (the sequencer fills those in)."""
+
+    batch: PreparedBatch
+    duty: DutyResult | None = None
+    parties: PartyChecks | None = None
+    classified: list[list[ItemClassification]] | None = None
+    frame: dict[str, npt.NDArray[Any]] | None = None
+
+
+def _filing_day(houses: list[PreparedHouse]) -> date:
+    # Duty takes each filing's own day; this is only the fallback for a
+    # filing without one.
+    return datetime.now(UTC).date()
+
+
+def run_stages(batch: PreparedBatch, stages: Stages) -> Staged:
+    """The pure stages on a prepared batch."""
+    houses = batch.houses
+    if not houses:
+        return Staged(batch)
+    index = screening_index(stages.screening_list) if stages.screening_list else None
+    parties = check_parties(houses, index)
+    duty = None
+    if stages.duty is not None:
+        rows = [(house.columns, house.items) for house in houses]
+        duty = assess(
+            stages.duty.book,
+            duty_input(rows, _filing_day(houses)),
+            postal_method=stages.duty.postal_method,
+        )
+    classified = None
+    if stages.classification is not None:
+        classifier = classifier_for(stages.classification.model_file)
+        classified = check_houses(classifier, houses)
+    frame = None
+    if stages.risk is not None:
+        # No reference: value z-scores and windows come from the sequencer.
+        frame = risk_frame(houses, classified=classified, parties=parties, reference=None)
+        frame["office"] = np.array([str(h.columns.get("arrival_office") or "") for h in houses])
+    return Staged(batch, duty, parties, classified, frame)

@@ -1,0 +1,286 @@
+"""The write path's adapter: the durable intake queue, the sequencer's
+ticks (one transaction each, under a store-wide lock) and the decided
+history its state is rebuilt from. Implements the Protocols of
+:mod:`clearway.clearance.ports`; no decisions are made here."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import IO, Any
+
+import orjson
+from sqlalchemy import Connection, Engine, delete, func, insert, select, text
+from sqlalchemy.exc import OperationalError
+
+from clearway.classification.misclassification import ItemClassification
+from clearway.clearance.ports import Counts, QueuedFiling, StoredDecision
+from clearway.declarations.batch import PreparedBatch
+from clearway.duty import DutyResult
+from clearway.errors import StoreError
+from clearway.ledger.events import Event
+from clearway.ledger.keys import LedgerKeys
+from clearway.parties.checks import PartyChecks
+from clearway.store.engine import as_utc, writing
+from clearway.store.filings import FilingPlan, plan_filings, raise_lanes, write_filings
+from clearway.store.schema import (
+    declaration_items,
+    declarations,
+    intake_queue,
+    master_filings,
+    risk_decisions,
+    sequencer_ticks,
+)
+
+__all__ = ["SqlClearanceStore", "SqlTick"]
+
+# The sequencer's lock on PostgreSQL (an arbitrary constant: "clearway").
+_LOCK = 0x636C656172776179
+_CHUNK = 500
+_ITEM_COLUMNS = ("hs_code", "gtin", "sku", "currency", "origin_country", "unit_value",
+                 "quantity", "net_weight_kg")  # fmt: skip
+
+
+@dataclass(slots=True)
+class SqlTick:
+    conn: Connection
+
+    def generation(self) -> int:
+        return int(
+            self.conn.execute(select(func.coalesce(func.max(sequencer_ticks.c.id), 0))).scalar_one()
+        )
+
+    def load_decided(self, horizon: timedelta) -> Iterator[StoredDecision]:
+        r, d = risk_decisions.c, declarations.c
+        newest = self.conn.execute(
+            select(func.max(r.filed_at)).where(
+                r.current, r.filed_at <= datetime.now(UTC) + timedelta(days=2)
+            )
+        ).scalar()
+        if newest is None:
+            return
+        since = as_utc(newest) - horizon
+        rows = self.conn.execute(
+            select(
+                d.id, d.filer_id, d.ref, d.filed_at, d.received_at, d.arrival_office,
+                d.total_value, d.consignee_name, d.consignee_country, d.seller_name,
+                r.lane, r.score, r.selected_by, r.rules, r.reasons, r.features,
+            )
+            .select_from(risk_decisions.join(declarations, d.id == r.declaration_id))
+            .where(r.current, r.filed_at >= since)
+            .order_by(d.id)
+        ).all()  # fmt: skip
+        items: dict[int, list[dict[str, Any]]] = {}
+        ids = [row.id for row in rows]
+        i = declaration_items.c
+        for start in range(0, len(ids), _CHUNK):
+            part = ids[start : start + _CHUNK]
+            for item in self.conn.execute(
+                select(i.declaration_id, *(i[name] for name in _ITEM_COLUMNS))
+                .where(i.declaration_id.in_(part))
+                .order_by(i.declaration_id, i.line_no)
+            ):
+                items.setdefault(item.declaration_id, []).append(
+                    {name: getattr(item, name) for name in _ITEM_COLUMNS}
+                )
+        for row in rows:
+            yield StoredDecision(
+                row.id,
+                row.filer_id,
+                row.ref,
+                as_utc(row.filed_at) if row.filed_at else None,
+                as_utc(row.received_at),
+                {
+                    "arrival_office": row.arrival_office,
+                    "total_value": row.total_value,
+                    "consignee_name": row.consignee_name,
+                    "consignee_country": row.consignee_country,
+                    "seller_name": row.seller_name,
+                },
+                items.get(row.id, []),
+                row.lane,
+                float(row.score),
+                row.selected_by,
+                tuple(orjson.loads(row.rules)),
+                tuple(orjson.loads(row.reasons)),
+                orjson.loads(row.features) if row.features else None,
+            )
+
+    def claim(self, limit: int) -> list[QueuedFiling]:
+        q = intake_queue.c
+        query = select(intake_queue).order_by(q.id).limit(limit)
+        if self.conn.dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        return [
+            QueuedFiling(
+                row.id,
+                row.kind,
+                row.filer_id,
+                row.ref,
+                row.content_hash,
+                row.document,
+                as_utc(row.received_at),
+                row.source,
+            )
+            for row in self.conn.execute(query)
+        ]
+
+    def plan(self, batch: PreparedBatch, received_at: datetime) -> FilingPlan:
+        return plan_filings(self.conn, batch, received_at)
+
+    def write(
+        self,
+        plan: Any,
+        *,
+        duty: DutyResult | None,
+        ledger: LedgerKeys | None,
+        parties: PartyChecks | None,
+        classified: Sequence[Sequence[ItemClassification]] | None,
+        decisions: Sequence[Mapping[str, Any]] | None,
+        events: Sequence[tuple[Event, int | None]],
+    ) -> Counts:
+        result = write_filings(
+            self.conn,
+            plan,
+            duty=duty,
+            ledger=ledger,
+            parties=parties,
+            classified=classified,
+            decisions=decisions,
+            events=events,
+        )
+        return Counts(result.accepted, result.amended, result.duplicate)
+
+    def raise_lanes(self, raises: Sequence[Mapping[str, Any]]) -> None:
+        raise_lanes(self.conn, raises)
+
+    def finish(self, queue_ids: Sequence[int], filings: int, raised: int) -> int:
+        for start in range(0, len(queue_ids), _CHUNK):
+            self.conn.execute(
+                delete(intake_queue).where(intake_queue.c.id.in_(queue_ids[start : start + _CHUNK]))
+            )
+        return int(
+            self.conn.execute(
+                insert(sequencer_ticks)
+                .values(ticked_at=datetime.now(UTC), filings=filings, raised=raised)
+                .returning(sequencer_ticks.c.id)
+            ).scalar_one()
+        )
+
+
+class SqlClearanceStore:
+    """The write path's store on SQLite or PostgreSQL."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._lead: Connection | IO[str] | None = None
+
+    @contextmanager
+    def tick(self) -> Iterator[SqlTick]:
+        try:
+            with writing(self.engine).begin() as conn:
+                if conn.dialect.name == "postgresql":
+                    # One sequencer at a time per store; SQLite's BEGIN
+                    # IMMEDIATE already excludes every other writer.
+                    conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK})
+                yield SqlTick(conn)
+        except OperationalError as exc:
+            raise StoreError(f"a sequencer tick failed: {exc.orig}") from exc
+
+    # -- leadership: which process runs the background sequencer -------------
+
+    def try_lead(self) -> bool:
+        """Become the process that runs the sequencer loop (held until
+        :meth:`resign` or exit); False if another process is."""
+        if self._lead is not None:
+            return True
+        if self.engine.dialect.name == "postgresql":
+            conn = self.engine.connect()
+            got = conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": _LOCK + 1}).scalar()
+            conn.commit()
+            if not got:
+                conn.close()
+                return False
+            self._lead = conn
+            return True
+        database = self.engine.url.database
+        if not database or database == ":memory:":
+            return True
+        stream = open(f"{database}.sequencer", "a")  # noqa: SIM115 - held while leading
+        try:
+            fcntl.flock(stream.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            stream.close()
+            return False
+        stream.write(f"{os.getpid()}\n")
+        stream.flush()
+        self._lead = stream
+        return True
+
+    def resign(self) -> None:
+        lead, self._lead = self._lead, None
+        if lead is not None:
+            lead.close()
+
+    # -- the intake queue ----------------------------------------------------
+
+    def pending(self) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(intake_queue)).scalar_one())
+
+    def known(self, keys: Sequence[tuple[str, str, str]]) -> set[tuple[str, str, str]]:
+        found: set[tuple[str, str, str]] = set()
+        wanted = set(keys)
+        refs = sorted({ref for _, ref, _ in wanted})
+        with self.engine.connect() as conn:
+            for table in (declarations, master_filings, intake_queue):
+                for start in range(0, len(refs), _CHUNK):
+                    query = select(table.c.filer_id, table.c.ref, table.c.content_hash).where(
+                        table.c.ref.in_(refs[start : start + _CHUNK])
+                    )
+                    if table is not intake_queue:
+                        query = query.where(table.c.current)
+                    found.update(key for key in map(tuple, conn.execute(query)) if key in wanted)
+        return found
+
+    def enqueue(self, filings: Sequence[QueuedFiling]) -> list[int]:
+        rows = [
+            {
+                "kind": f.kind,
+                "filer_id": f.filer_id,
+                "ref": f.ref,
+                "content_hash": f.content_hash,
+                "document": f.document,
+                "source": f.source,
+                "received_at": f.received_at,
+            }
+            for f in filings
+        ]
+        if not rows:
+            return []
+        with writing(self.engine).begin() as conn:
+            return [
+                int(i)
+                for i in conn.execute(
+                    insert(intake_queue).returning(intake_queue.c.id, sort_by_parameter_order=True),
+                    rows,
+                ).scalars()
+            ]
+
+    def waiting(self, queue_ids: Sequence[int]) -> set[int]:
+        found: set[int] = set()
+        with self.engine.connect() as conn:
+            for start in range(0, len(queue_ids), _CHUNK):
+                found.update(
+                    int(i)
+                    for i in conn.execute(
+                        select(intake_queue.c.id).where(
+                            intake_queue.c.id.in_(queue_ids[start : start + _CHUNK])
+                        )
+                    ).scalars()
+                )
+        return found
