@@ -121,12 +121,11 @@ class Sequencer:
             self.state.add_items(entry.day, seller, stored.items)
             day = self.state.office_day(entry.office, entry.day)
             day.count += 1
+            day.scores.append(stored.score)
             if stored.lane in ("red", "black"):
                 day.red += 1
-                if stored.selected_by == "rule":
-                    day.mandatory += 1
-            if stored.selected_by != "rule":
-                day.scores.append(stored.score)
+                if stored.selected_by == "rule" and self._forced(stored.rules):
+                    day.forced += 1
 
     # -- one tick ------------------------------------------------------------
 
@@ -380,6 +379,12 @@ class Sequencer:
             raises.append(self._row(entry, rules_version, model, when))
             events.append((self._event("risk.raised", entry, when, why), entry.row_id))
         return raises
+
+    def _forced(self, fired: Sequence[str]) -> bool:
+        """Whether a mandatory rule is among ``fired``."""
+        risk = self.stages.risk
+        rules = rules_for(risk.rules_file if risk else None)
+        return any(rule.mandatory and rule.id in fired for rule in rules.rules)
 
     def _benefits(self) -> dict[str, tuple[float, float]]:
         risk = self.stages.risk

@@ -157,15 +157,13 @@ class RiskState:
     def office_day(self, office: str, day: date) -> OfficeDay:
         found = self.days.get((office, day))
         if found is None:
-            history = [
-                self.days[(office, day - timedelta(days=offset))]
-                for offset in range(self.policy.history_days, 0, -1)
-                if (office, day - timedelta(days=offset)) in self.days
-            ]
-            threshold, capacity = learn_day(history, self.policy)
-            found = self.days[(office, day)] = OfficeDay(
-                threshold=threshold, capacity=capacity, learned=bool(history)
+            first = day - timedelta(days=self.policy.history_days)
+            recent = sorted(
+                (d, key) for key in self.days for d in (key[1],) if first <= d < day
             )
+            history = [self.days[key] for _, key in recent if key[0] == office]
+            pooled = [self.days[key] for _, key in recent]
+            found = self.days[(office, day)] = learn_day(history, pooled, self.policy)
         return found
 
     def evict(self) -> None:

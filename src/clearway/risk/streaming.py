@@ -51,43 +51,73 @@ class StreamPolicy:
 @dataclass(slots=True)
 class OfficeDay:
     """One office's day as decided so far: filings, red lanes, red lanes
-    demanded by rules, the scores of the rest; the threshold and capacity
-    it decides under (None: no history yet, the share of what it has seen
-    so far bounds it)."""
+    mandatory rules forced, every score; the threshold and capacity it
+    decides under (capacity None: no history yet, the share of what it has
+    seen so far bounds it), the filings expected and the share of them
+    mandatory rules are expected to force red (room is kept for those)."""
 
     count: int = 0
     red: int = 0
-    mandatory: int = 0
+    forced: int = 0
     scores: list[float] = field(default_factory=list)
     threshold: float = 0.5
     capacity: int | None = None
-    learned: bool = False
+    expected: float = 0.0
+    forced_rate: float = 0.0
 
     def room(self, share: float) -> int:
-        if self.capacity is not None:
-            return self.capacity - self.red
-        return max(1, int(share * self.count)) - self.red
+        """Red lanes left for filings no mandatory rule forces."""
+        if self.capacity is None:
+            return max(1, int(share * self.count)) - self.red
+        # A day busier than expected gets the share of what it has seen;
+        # room is kept (twice the expected number) for what mandatory rules
+        # will force in the rest of the day.
+        capacity = max(self.capacity, int(share * self.count))
+        reserve = round(2 * self.forced_rate * max(0.0, self.expected - self.count))
+        return capacity - self.red - reserve
+
+    def behind(self) -> bool:
+        """Whether the day has used its capacity more slowly than its
+        filings came: then any positive score
+        may take a red lane, so the capacity is used through the day."""
+        if self.capacity is None or self.expected <= 0:
+            return False
+        return self.red < int(self.capacity * self.count / self.expected)
 
 
-def learn_day(history: Sequence[OfficeDay], policy: StreamPolicy) -> tuple[float, int | None]:
-    """The threshold and capacity of an office's new day from its recent
-    days (oldest first)."""
-    days = [d for d in history if d.count][-policy.history_days :]
+def learn_day(
+    office: Sequence[OfficeDay], pooled: Sequence[OfficeDay], policy: StreamPolicy
+) -> OfficeDay:
+    """An office's new day, from its recent days (``office``) and, for the
+    threshold when the office alone has seen too little, every office's
+    (``pooled``)."""
+    days = [d for d in office if d.count][-policy.history_days :]
     n = sum(d.count for d in days)
-    capacity = policy.daily_capacity
     if not n:
-        return policy.yellow_score, capacity
+        return OfficeDay(threshold=policy.yellow_score, capacity=policy.daily_capacity)
+    expected = n / len(days)
+    capacity = policy.daily_capacity
     if capacity is None:
-        capacity = max(1, round(policy.share * n / len(days)))
-    mandatory = sum(d.mandatory for d in days) / n
-    wanted = max(0.0, policy.share - mandatory - policy.exploration_rate) * policy.aim
-    scores = np.array([s for d in days for s in d.scores], dtype=np.float64)
-    positive = np.sort(scores[scores > 0])[::-1]
-    if not len(positive):
-        return policy.yellow_score, capacity
-    take = int(np.ceil(wanted * n))
-    threshold = float(positive[min(take, len(positive)) - 1]) if take else float(positive[0])
-    return threshold, capacity
+        capacity = max(1, round(policy.share * expected))
+    source = days if n >= _ENOUGH else [d for d in pooled if d.count]
+    total = sum(d.count for d in source)
+    # Red by score takes what the share leaves to exploration, aimed above
+    # it: the capacity, not the threshold, binds on a busy day.
+    wanted = max(0.0, policy.share - policy.exploration_rate) * policy.aim
+    scores = np.sort(np.array([s for d in source for s in d.scores], dtype=np.float64))[::-1]
+    positive = scores[scores > 0]
+    take = int(np.ceil(wanted * total))
+    threshold = (
+        float(positive[min(take, len(positive)) - 1]) if take and len(positive) else 1.0
+    )
+    forced = sum(d.forced for d in source) / total
+    return OfficeDay(
+        threshold=threshold, capacity=capacity, expected=expected, forced_rate=forced
+    )
+
+
+# Filings an office must have in its recent days to learn its threshold alone.
+_ENOUGH = 2000
 
 
 def exploration_draw(key: bytes, filer_id: str, ref: str) -> float:
@@ -110,14 +140,14 @@ def choose_lane(
     """Lane, what selected it, and a reason to add (or None), for the next
     filing of ``day``; ``day`` is updated."""
     day.count += 1
-    if black:
+    day.scores.append(score)
+    if black or (minimum >= RANK["red"] and mandatory):
         day.red += 1
-        day.mandatory += 1
-        return "black", "rule", None
+        day.forced += 1
+        return ("black" if black else "red"), "rule", None
     room = day.room(policy.share)
     if minimum >= RANK["red"]:
-        day.mandatory += 1
-        if mandatory or room > 0:
+        if room > 0:
             day.red += 1
             return "red", "rule", None
         return (
@@ -126,8 +156,7 @@ def choose_lane(
             "a rule asks for inspection but the office's red lane is full today: "
             "held for documents",
         )
-    day.scores.append(score)
-    if score > 0 and score >= day.threshold:
+    if score > 0 and (score >= day.threshold or day.behind()):
         if room > 0:
             day.red += 1
             return "red", "score", None
