@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/ingest.py --declarations 1000000
 
 Simulated traffic (cached in benchmarks/out/) is parsed, validated and
-stored into a fresh SQLite file (a) by ``clearway.pipeline.ingest_files``
+stored into a fresh SQLite file (a) by ``clearway.clearance`` (the one write path)
 with worker processes and batched transactions, and (b) by a straightforward
 reference: ``json.loads``, ``Declaration.model_validate``, one INSERT and one
 commit per declaration, as a service acknowledging each filing would do. The
@@ -28,12 +28,13 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "src"))
 sys.path.insert(0, str(HERE))
 
+from clearway.clearance import DutyOptions, Stages  # noqa: E402
 from clearway.declarations import Declaration, MasterFiling, validate_record  # noqa: E402
 from clearway.duty import load_book  # noqa: E402
 from clearway.ledger import load_or_create_keys  # noqa: E402
-from clearway.pipeline import DutyOptions, Stages, ingest_files  # noqa: E402
 from clearway.settings import default_workers  # noqa: E402
 from clearway.store import open_engine  # noqa: E402
+from clearway.wiring import ingest_files  # noqa: E402
 from traffic import simulated  # noqa: E402
 
 SDN = HERE.parents[1] / "shared" / "data" / "sanctions" / "sdn.csv"

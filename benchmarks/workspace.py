@@ -32,9 +32,9 @@ from traffic import OUT  # noqa: E402
 
 def _build(settings: Settings, n: int) -> None:
     from clearway.demo import _inspect_red_lane, _operators
-    from clearway.pipeline import ingest_files, stages_for
     from clearway.simulate import SimulationConfig, write_simulation
     from clearway.store import open_engine
+    from clearway.wiring import ingest_files, stages_from_settings
 
     engine = open_engine(settings.database_url)
     days = max(1, n // 100_000)
@@ -49,7 +49,7 @@ def _build(settings: Settings, n: int) -> None:
         [traffic],
         batch_size=settings.batch_size,
         workers=settings.workers,
-        stages=stages_for(settings, engine),
+        stages=stages_from_settings(settings, engine),
     )
     elapsed = time.perf_counter() - started
     print(

@@ -8,9 +8,9 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from clearway.declarations.catalogue import ProductFiling, catalogue_flags
-from clearway.pipeline import ingest_files
 from clearway.store.catalogue import read_product_flags
 from clearway.store.reading import get_declaration
+from clearway.wiring import ingest_files
 from tests import factories as f
 from tests.test_cli import clearway
 

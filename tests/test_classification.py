@@ -17,10 +17,11 @@ from clearway.classification.evaluation import evaluate, read_labelled_csv
 from clearway.classification.loading import builtin_classifier
 from clearway.classification.misclassification import FLAG_SCORE, check_classification
 from clearway.classification.text import clean_nomenclature, terms
+from clearway.clearance import ClassificationOptions, Stages
 from clearway.errors import ConfigurationError, InputError
-from clearway.pipeline import ClassificationOptions, Stages, ingest_files
 from clearway.reference.nomenclature import hs_entry, is_hs_subheading
 from clearway.store.report import declaration_report
+from clearway.wiring import ingest_files
 from tests import factories as f
 from tests.test_cli import clearway
 

@@ -97,7 +97,9 @@ def _http(engine: Engine, settings: Settings, filings: list[dict[str, Any]], siz
         while start < len(filings):
             filer = filings[start]["filer"]["id"]
             end = start
-            while end < len(filings) and end - start < size and filings[end]["filer"]["id"] == filer:
+            while (
+                end < len(filings) and end - start < size and filings[end]["filer"]["id"] == filer
+            ):
                 end += 1
             part = filings[start:end]
             body = part[0] if size == 1 else part

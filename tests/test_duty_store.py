@@ -8,13 +8,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, func, select
 
+from clearway.clearance import DutyOptions, Stages
 from clearway.duty import load_book
 from clearway.duty.services import reassess
 from clearway.errors import InputError
-from clearway.pipeline import DutyOptions, Stages, ingest_files
 from clearway.store.duty import duty_totals, read_assessment
 from clearway.store.reading import get_declaration
 from clearway.store.schema import duty_assessments
+from clearway.wiring import ingest_files
 from tests import factories as f
 from tests.test_cli import clearway
 from tests.test_duty import eu_parcel, uk_parcel

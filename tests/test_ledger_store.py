@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import Engine, delete, select, update
 from sqlalchemy.exc import IntegrityError
 
+from clearway.clearance import DutyOptions, Stages
 from clearway.duty import load_book
 from clearway.ledger import (
     CompactRange,
@@ -21,11 +22,11 @@ from clearway.ledger import (
     verify_inclusion,
 )
 from clearway.ledger.note import parse_checkpoint
-from clearway.pipeline import DutyOptions, Stages, ingest_files
 from clearway.store import writing
 from clearway.store.ledger import LedgerEntry, append_entries, prove, prove_consistency, verify_log
 from clearway.store.ledger_reading import event_fields
 from clearway.store.schema import ledger_checkpoints, ledger_entries
+from clearway.wiring import ingest_files
 from tests import factories as f
 
 SIGNER = NoteSigner.generate("customs.example/test-log")

@@ -71,10 +71,11 @@ def test_upgrading_to_0016_fills_the_queue_columns_and_rebuild_counts(
     from alembic import command
     from sqlalchemy import select
 
-    from clearway.pipeline import RiskOptions, Stages, ingest_files
+    from clearway.clearance import RiskOptions, Stages
     from clearway.store.engine import _alembic_config
     from clearway.store.rollup import rebuild_trends
     from clearway.store.schema import risk_decisions, trend_days
+    from clearway.wiring import ingest_files
     from tests import factories as f
 
     assert isinstance(tmp_path, Path)

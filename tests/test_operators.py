@@ -9,11 +9,12 @@ from pathlib import Path
 import numpy as np
 from sqlalchemy import Engine
 
+from clearway.clearance import RiskOptions, Stages
 from clearway.parties.operators import Measures, decide_tier, load_tiers
-from clearway.pipeline import RiskOptions, Stages, ingest_files
 from clearway.store.operators import list_operators, register_operator, review_operators
 from clearway.store.outcomes import OutcomeRow, record_outcomes
 from clearway.store.report import declaration_report
+from clearway.wiring import ingest_files
 from tests import factories as f
 
 GOOD = Measures(filings=500, data_quality=0.97, advance_hours=40, fault_rate=0.0, response_hours=3)

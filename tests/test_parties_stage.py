@@ -8,13 +8,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, select
 
+from clearway.clearance import Stages
 from clearway.ledger import load_or_create_keys
 from clearway.parties import route
-from clearway.pipeline import Stages, ingest_files
 from clearway.store.ledger_reading import event_fields
 from clearway.store.parties import read_party_checks
 from clearway.store.reading import get_declaration
 from clearway.store.schema import ledger_entries
+from clearway.wiring import ingest_files
 from tests import factories as f
 from tests.test_cli import clearway
 from tests.test_screening import SDN, needs_sdn

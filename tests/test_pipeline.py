@@ -5,9 +5,9 @@ from pathlib import Path
 import orjson
 from sqlalchemy import Engine, func, select
 
-from clearway.pipeline import ingest_files
 from clearway.store.reading import get_declaration
 from clearway.store.schema import declarations
+from clearway.wiring import ingest_files
 from tests import factories as f
 
 

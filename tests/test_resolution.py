@@ -8,9 +8,9 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from clearway.parties.resolution import PartyRecord, Resolver, party_records
-from clearway.pipeline import ingest_files
 from clearway.store.reading import get_declaration
 from clearway.store.resolution import read_parties
+from clearway.wiring import ingest_files
 from tests import factories as f
 from tests.test_cli import clearway
 

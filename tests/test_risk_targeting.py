@@ -255,7 +255,8 @@ def test_pipeline_stores_lanes_and_show_prints_them(tmp_path, sqlite_url: str) -
 def test_daily_capacity_per_office_is_never_exceeded(engine, tmp_path) -> None:
     from sqlalchemy import text
 
-    from clearway.pipeline import RiskOptions, Stages, ingest_files
+    from clearway.clearance import RiskOptions, Stages
+    from clearway.wiring import ingest_files
 
     # Three batches of 40 at a 10% share would take 12 red lanes; the
     # office's day allows 5. The other office has its own 5.

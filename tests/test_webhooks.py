@@ -15,12 +15,13 @@ import orjson
 import pytest
 from sqlalchemy import Engine
 
+from clearway.clearance import Stages
 from clearway.federation.transport import post
 from clearway.federation.webhooks import next_attempt, sign, verify
 from clearway.ledger.keys import load_or_create_keys
-from clearway.pipeline import Stages, ingest_files
 from clearway.store.participants import add_participant
 from clearway.store.webhooks import add_subscription, deliver_webhooks, queue_webhooks
+from clearway.wiring import ingest_files
 from tests import factories as f
 
 

@@ -17,7 +17,7 @@ from sqlalchemy import Engine, select
 
 from clearway.analytics import add_outcomes, anomalies, pivot_days
 from clearway.api import create_app
-from clearway.pipeline import Stages, ingest_files
+from clearway.clearance import Stages
 from clearway.settings import Settings
 from clearway.store import open_engine
 from clearway.store.queue import QueueFilter, read_queue
@@ -25,6 +25,7 @@ from clearway.store.rollup import rebuild_trends
 from clearway.store.schema import officer_decisions, trend_days
 from clearway.store.trends import read_trends
 from clearway.store.users import add_user
+from clearway.wiring import ingest_files
 from tests import factories as f
 from tests.test_cli import clearway
 from tests.workspace_server import simulated_settings

@@ -9,13 +9,13 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from clearway.pipeline import ingest_files, stages_for
 from clearway.settings import Settings
 from clearway.simulate import SimulationConfig, write_simulation
 from clearway.store import open_engine
 from clearway.store.duty import duty_totals
 from clearway.store.ledger_reading import checkpoint_with_cosignatures
 from clearway.store.reading import summary
+from clearway.wiring import ingest_files, stages_from_settings
 
 __all__ = ["demo_officer", "run_demo"]
 
@@ -108,7 +108,7 @@ def run_demo(
             workers=settings.workers,
             rejections_path=None,
             on_batch=on_batch,
-            stages=stages_for(settings, engine),
+            stages=stages_from_settings(settings, engine),
         )
         inspected = _inspect_red_lane(engine, Path(tmp) / "truth.csv")
     tier_changes = _operators(engine)

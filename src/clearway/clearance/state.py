@@ -158,9 +158,7 @@ class RiskState:
         found = self.days.get((office, day))
         if found is None:
             first = day - timedelta(days=self.policy.history_days)
-            recent = sorted(
-                (d, key) for key in self.days for d in (key[1],) if first <= d < day
-            )
+            recent = sorted((d, key) for key in self.days for d in (key[1],) if first <= d < day)
             history = [self.days[key] for _, key in recent if key[0] == office]
             pooled = [self.days[key] for _, key in recent]
             found = self.days[(office, day)] = learn_day(history, pooled, self.policy)
@@ -169,18 +167,19 @@ class RiskState:
     def evict(self) -> None:
         """Forget what is older than the horizon before the newest filing."""
         oldest = self.latest - self.horizon.total_seconds()
-        for key in [k for k, bucket in self.windows.items() if bucket[0].time < oldest]:
-            kept = [e for e in self.windows[key] if e.time >= oldest]
+        stale = [k for k, bucket in self.windows.items() if any(e.time < oldest for e in bucket)]
+        for name in stale:
+            kept = [e for e in self.windows[name] if e.time >= oldest]
             if kept:
-                self.windows[key] = kept
+                self.windows[name] = kept
             else:
-                del self.windows[key]
+                del self.windows[name]
         first = datetime.fromtimestamp(oldest, UTC).date() if oldest > 0 else date.min
         for day in [d for d in self.items if d < first]:
             del self.items[day]
         for day in [d for d in self.references if d < first]:
             del self.references[day]
-        for key in [k for k in self.days if k[1] < first]:
-            del self.days[key]
-        for key in [k for k, e in self.current.items() if e.time < oldest]:
-            del self.current[key]
+        for office_day in [k for k in self.days if k[1] < first]:
+            del self.days[office_day]
+        for filing in [k for k, e in self.current.items() if e.time < oldest]:
+            del self.current[filing]

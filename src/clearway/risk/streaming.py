@@ -107,13 +107,9 @@ def learn_day(
     scores = np.sort(np.array([s for d in source for s in d.scores], dtype=np.float64))[::-1]
     positive = scores[scores > 0]
     take = int(np.ceil(wanted * total))
-    threshold = (
-        float(positive[min(take, len(positive)) - 1]) if take and len(positive) else 1.0
-    )
+    threshold = float(positive[min(take, len(positive)) - 1]) if take and len(positive) else 1.0
     forced = sum(d.forced for d in source) / total
-    return OfficeDay(
-        threshold=threshold, capacity=capacity, expected=expected, forced_rate=forced
-    )
+    return OfficeDay(threshold=threshold, capacity=capacity, expected=expected, forced_rate=forced)
 
 
 # Filings an office must have in its recent days to learn its threshold alone.
@@ -126,7 +122,7 @@ def exploration_draw(key: bytes, filer_id: str, ref: str) -> float:
     return int.from_bytes(digest[:8], "big") / 2**64
 
 
-def choose_lane(
+def choose_lane(  # noqa: PLR0911 - one return per way a lane is chosen, in order
     day: OfficeDay,
     policy: StreamPolicy,
     *,

@@ -222,9 +222,9 @@ def plan_filings(conn: Connection, batch: PreparedBatch, received_at: datetime) 
             )
         )
         for row_id, filer_id, ref in heads:
-            row = by_key.get((filer_id, ref))
-            if row is not None and row_id in previous_rows:
-                previous[row["id"]] = previous_rows[row_id]
+            planned = by_key.get((filer_id, ref))
+            if planned is not None and row_id in previous_rows:
+                previous[planned["id"]] = previous_rows[row_id]
     return FilingPlan(
         batch,
         received_at,
