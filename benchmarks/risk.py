@@ -36,10 +36,10 @@ from clearway.declarations.batch import PreparedHouse, prepare_batch  # noqa: E4
 from clearway.declarations.intake import IntakeLimits, read_records  # noqa: E402
 from clearway.parties.checks import PartyChecks, check_parties, screening_index  # noqa: E402
 from clearway.risk.features import ValueReference  # noqa: E402
-from clearway.risk.lanes import LanePolicy  # noqa: E402
+from clearway.risk.frame import DECLARATION_SPEC, risk_frame  # noqa: E402
+from clearway.risk.lanes import LanePolicy, decide  # noqa: E402
 from clearway.risk.model import RiskModel  # noqa: E402
 from clearway.risk.rules import builtin_rules  # noqa: E402
-from clearway.risk.scoring import DECLARATION_SPEC, risk_frame, score_batch  # noqa: E402
 from clearway.simulate import SimulationConfig, write_simulation  # noqa: E402
 
 SDN = HERE.parents[1] / "shared" / "data" / "sanctions" / "sdn.csv"
@@ -66,6 +66,14 @@ def _days(path: Path) -> dict[str, list[PreparedHouse]]:
     for house in houses:
         by_day.setdefault(house.columns["filed_at"].date().isoformat(), []).append(house)
     return by_day
+
+
+def score_batch(houses, rules, policy, day, *, classified, parties, reference, model, explain):
+    """Features, rules, the model and lanes for one batch (the batch
+    scoring this benchmark measures; intake decides a filing at a time)."""
+    frame = risk_frame(houses, classified=classified, parties=parties, reference=reference)
+    scores = model.predict_proba(frame) if model is not None else None
+    return frame, decide(frame, rules, day, policy, model_scores=scores)
 
 
 def _time_scoring(

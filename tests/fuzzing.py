@@ -54,8 +54,8 @@ def _rules() -> Callable[[bytes], None]:
     from clearway.declarations.batch import prepare_batch
     from clearway.declarations.intake import RawRecord
     from clearway.errors import ClearwayError
+    from clearway.risk.frame import risk_frame
     from clearway.risk.rules import evaluate_rules, load_rules
-    from clearway.risk.scoring import risk_frame
 
     houses = prepare_batch(
         [RawRecord("seed", n, orjson.dumps(doc)) for n, doc in enumerate(_seed_filings(), 1)]

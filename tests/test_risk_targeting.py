@@ -11,9 +11,9 @@ from clearway.declarations.batch import prepare_batch
 from clearway.declarations.intake import RawRecord
 from clearway.errors import ValidationFailed
 from clearway.risk.features import ValueReference, risk_features
+from clearway.risk.frame import risk_frame
 from clearway.risk.lanes import LanePolicy, decide
 from clearway.risk.rules import builtin_rules, evaluate_rules, load_rules
-from clearway.risk.scoring import risk_frame, score_batch
 from tests import factories as f
 
 DAY = date(2026, 11, 20)
@@ -216,7 +216,7 @@ def test_black_lane_only_for_pre_loading_filings() -> None:
 
 def test_reasons_name_the_rule_and_the_model_features() -> None:
     doc = f.declaration(items=[f.item(description="Solvent trap kit", hs_code="732690")])
-    _, done = score_batch(_houses(doc), builtin_rules(), LanePolicy(capacity=1), DAY)
+    done = decide(risk_frame(_houses(doc)), builtin_rules(), DAY, LanePolicy(capacity=1))
     assert done.lane.tolist() == ["red"]
     assert done.fired == [("prohibited-terms",)]
     assert "(rule prohibited-terms)" in done.reasons[0][0]

@@ -103,7 +103,7 @@ def train(
 
         from clearway.history.rescoring import HistoryConfig
         from clearway.history.runs import labelled_history_frame
-        from clearway.risk.scoring import DECLARATION_SPEC
+        from clearway.risk.frame import DECLARATION_SPEC
 
         labelled = labelled_history_frame(
             history_of(history),

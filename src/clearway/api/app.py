@@ -52,8 +52,9 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
     )
     context = Context.open(settings, store, load_policy(settings.sharing_policy_file))
     app.state.context = context
-    # The sequencer loop starts with the first submission, in one process
-    # of the server at a time (the others queue and wait).
+    # The sequencer loop: in one process of the server at a time (the
+    # others queue and wait); it loads the stages' files first.
+    context.service.start()
 
     @app.exception_handler(ClearwayError)
     async def _clearway_error(request: Request, exc: ClearwayError) -> Response:

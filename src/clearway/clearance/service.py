@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import threading
 import time
@@ -28,12 +29,14 @@ import orjson
 
 from clearway.clearance.ports import ClearanceStore, IntakeQueue, QueuedFiling
 from clearway.clearance.sequencer import Decided, Sequencer, TickResult
-from clearway.clearance.stages import Staged, Stages, run_stages
+from clearway.clearance.stages import Staged, Stages, run_stages, warm_up
 from clearway.declarations.batch import Rejection, prepare_batch
 from clearway.declarations.intake import IntakeLimits, RawRecord, read_records
 from clearway.errors import Overloaded
 
 __all__ = ["ClearanceService", "IngestReport", "Receipt", "Submission"]
+
+_log = logging.getLogger("clearway.clearance")
 
 
 class _Store(ClearanceStore, IntakeQueue, Protocol):
@@ -270,6 +273,10 @@ class ClearanceService:
         self.store.resign()
 
     def _loop(self) -> None:
+        try:
+            warm_up(self.stages)
+        except Exception:
+            _log.exception("loading the stages failed; ticks will report it")
         while not self._stop.is_set():
             if not self.store.try_lead():
                 self._stop.wait(1.0)

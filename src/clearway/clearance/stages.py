@@ -25,7 +25,8 @@ from clearway.declarations.batch import PreparedBatch, PreparedHouse
 from clearway.duty import DutyBook, DutyResult, assess, duty_input, load_book
 from clearway.ledger.keys import LedgerKeys, keys_for
 from clearway.parties.checks import PartyChecks, check_parties, screening_index
-from clearway.risk.scoring import risk_frame
+from clearway.risk.frame import risk_frame
+from clearway.risk.loading import declaration_model_for, rules_for
 from clearway.settings import Settings
 
 __all__ = [
@@ -36,6 +37,7 @@ __all__ = [
     "Stages",
     "run_stages",
     "stages_for",
+    "warm_up",
 ]
 
 
@@ -117,6 +119,18 @@ class Staged:
     parties: PartyChecks | None = None
     classified: list[list[ItemClassification]] | None = None
     frame: dict[str, npt.NDArray[Any]] | None = None
+
+
+def warm_up(stages: Stages) -> None:
+    """Load what the stages read from files (classifier, screening list,
+    rules, model) before the first filing waits for it."""
+    if stages.screening_list:
+        screening_index(stages.screening_list)
+    if stages.classification is not None:
+        classifier_for(stages.classification.model_file)
+    if stages.risk is not None:
+        rules_for(stages.risk.rules_file)
+        declaration_model_for(stages.risk.model_file)
 
 
 def _filing_day(houses: list[PreparedHouse]) -> date:

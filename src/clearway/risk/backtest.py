@@ -16,8 +16,8 @@ from clearway.declarations.batch import PreparedHouse, prepare_batch
 from clearway.declarations.intake import RawRecord
 from clearway.parties.checks import check_parties
 from clearway.parties.screening import ScreeningIndex
+from clearway.risk.frame import risk_frame
 from clearway.risk.rules import RuleSet, evaluate_rules
-from clearway.risk.scoring import risk_frame
 
 __all__ = ["RuleStats", "backtest_rules", "history_frames"]
 

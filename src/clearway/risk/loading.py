@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 
+from clearway.risk.frame import DECLARATION_SPEC
 from clearway.risk.model import RiskModel
 from clearway.risk.rules import RuleSet, builtin_rules, load_rules
 
@@ -26,8 +27,6 @@ def rules_for(path: str | None) -> RuleSet:
 
 @cache
 def _model(path: str, _modified: float) -> RiskModel | None:
-    from clearway.risk.scoring import DECLARATION_SPEC
-
     model = RiskModel.load(Path(path))
     if model.spec.feature_names() != DECLARATION_SPEC.feature_names():
         # A model of another data set's features (the Korean data, say)
