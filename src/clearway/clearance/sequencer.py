@@ -63,11 +63,13 @@ class TickResult:
     raised: int = 0
 
 
-def stream_policy(stages: Stages) -> StreamPolicy:
-    """The lane policy of ``stages`` (exploration keyed with the ledger's
-    commitment secret, so that filers cannot predict it)."""
+def stream_policy(stages: Stages, key: bytes | None = None) -> StreamPolicy:
+    """The lane policy of ``stages`` (exploration keyed with ``key``, by
+    default the ledger's commitment secret, so that filers cannot predict
+    it)."""
     risk = stages.risk
-    key = stages.ledger.secret if stages.ledger is not None else b"clearway-exploration"
+    if key is None:
+        key = stages.ledger.secret if stages.ledger is not None else b"clearway-exploration"
     if risk is None:
         return StreamPolicy(key=key)
     return StreamPolicy(
@@ -86,11 +88,18 @@ class Sequencer:
     """Decides ticks for one store; keep one per process and let the store's
     lock make it the only one at a time."""
 
-    def __init__(self, store: ClearanceStore, stages: Stages, *, as_of: date | None = None) -> None:
+    def __init__(
+        self,
+        store: ClearanceStore,
+        stages: Stages,
+        *,
+        as_of: date | None = None,
+        key: bytes | None = None,
+    ) -> None:
         self.store = store
         self.stages = stages
         self.as_of = as_of
-        self.policy = stream_policy(stages)
+        self.policy = stream_policy(stages, key)
         self.state = RiskState(self.policy)
         self.generation: int | None = None
         self.ticks = 0

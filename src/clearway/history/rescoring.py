@@ -1,31 +1,34 @@
-"""Re-scoring a filing day of stored history, and the rows a model learns
-from on that day: the code both engines run.
+"""Re-scoring stored history and computing the rows a model learns from:
+the code both engines run, and the same sequencer intake runs.
 
-A day's declarations are scored together, as intake scores a batch: values
-compared with the day's own (median and spread per HS6 and currency),
-consignee windows within the day, the red lane bounded by the day's share of
-inspections, random selection seeded by the policy. The rows are put in an
-order fixed by the documents themselves before anything is computed, so a
-day's result depends on its declarations alone, never on how an engine
-split, shuffled or ordered the work: the single-machine path and the Spark
-job give the same answer, row for row.
+Filings are replayed in their arrival order through
+:class:`~clearway.clearance.replay.Replayer` (the sequencer over a store in
+memory): windows, value references, thresholds, capacity, exploration and
+raises as intake computed them. A day's lanes depend on the days before it
+(references and thresholds are learned from a week, and a week's scores on
+the week before) and on the three days after it (later filings raise
+earlier lanes): a day is replayed with :data:`CONTEXT_BEFORE` days before
+it and :data:`CONTEXT_AFTER` after, which is all that reaches it, so the
+result is the same whether one machine replays a whole range at once or
+Spark replays each day with its context, and the same as intake's for the
+same rules, model and key.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
-from clearway.classification.loading import classifier_for
+from clearway.clearance.replay import Replayed, Replayer
+from clearway.clearance.stages import ClassificationOptions, RiskOptions, Stages
 from clearway.errors import InputError
-from clearway.parties.checks import screening_index
-from clearway.risk.backtest import history_frames
 from clearway.risk.features import FEATURES
-from clearway.risk.lanes import LanePolicy, decide
 from clearway.risk.loading import declaration_model_for, rules_for
 from clearway.risk.rules import FIELDS
 from clearway.risk.training import LabelledFrame
@@ -34,21 +37,31 @@ if TYPE_CHECKING:
     from clearway.settings import Settings
 
 __all__ = [
+    "CONTEXT_AFTER",
+    "CONTEXT_BEFORE",
     "DAY_ROWS",
     "LABELLED",
     "RESCORED",
     "HistoryConfig",
-    "day_batch",
     "labelled_day",
     "labelled_frame",
+    "replay_history",
     "rescore_day",
+    "window_days",
 ]
 
-# A day of history as the engines pass it around: the filing as filed and
+# Days replayed before and after a day for its result to be intake's.
+CONTEXT_BEFORE = 14
+CONTEXT_AFTER = 3
+
+# A day of history as the engines pass it around: the filing as filed, its
+# place in the order filings arrived (``seq``) and when it was received, and
 # the inspection outcome recorded for it, if any.
 DAY_ROWS = pa.schema(
     [
         pa.field("day", pa.date32(), nullable=False),
+        pa.field("seq", pa.int64(), nullable=False),
+        pa.field("received_at", pa.timestamp("us", tz="UTC"), nullable=False),
         pa.field("document", pa.large_string(), nullable=False),
         pa.field("outcome", pa.string()),
     ]
@@ -99,9 +112,15 @@ class HistoryConfig:
     screening_list: str | None = None
     inspection_share: float = 0.05
     exploration_share: float = 0.10
+    daily_capacity: int | None = None
+    # The node's commitment secret: exploration is keyed with it, so the
+    # replay picks what intake picked.
+    exploration_key: bytes | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings, as_of: date) -> HistoryConfig:
+        from clearway.ledger.keys import keys_for
+
         return cls(
             as_of=as_of,
             rules_file=settings.risk_rules_file,
@@ -110,15 +129,23 @@ class HistoryConfig:
             screening_list=settings.screening_sdn_file,
             inspection_share=settings.risk_inspection_share,
             exploration_share=settings.risk_exploration_share,
+            daily_capacity=settings.risk_daily_capacity,
+            exploration_key=keys_for(settings).secret,
         )
 
-
-def day_batch(rows: pa.Table) -> list[tuple[str, str | None]]:
-    """A day's rows in the order every engine scores them: by document text
-    (identical documents are interchangeable)."""
-    documents = rows.column("document").to_pylist()
-    outcomes = rows.column("outcome").to_pylist()
-    return sorted(zip(documents, outcomes, strict=True), key=lambda pair: (pair[0], pair[1] or ""))
+    def stages(self) -> Stages:
+        """The stages a replay runs: what bears on lanes (no duty, no ledger)."""
+        return Stages(
+            screening_list=self.screening_list,
+            classification=ClassificationOptions(self.classifier_model_file),
+            risk=RiskOptions(
+                self.rules_file,
+                self.model_file,
+                self.inspection_share,
+                self.exploration_share,
+                self.daily_capacity,
+            ),
+        )
 
 
 def _day_of(rows: pa.Table) -> date:
@@ -129,72 +156,135 @@ def _day_of(rows: pa.Table) -> date:
     return day
 
 
-def rescore_day(rows: pa.Table, config: HistoryConfig) -> pa.Table:
-    """Score and lane one filing day (``rows`` as :data:`DAY_ROWS`) with the
-    rules and model of ``config``; one :data:`RESCORED` row per declaration,
-    in scoring order."""
-    if rows.num_rows == 0:
-        return RESCORED.empty_table()
-    day = _day_of(rows)
+def window_days(day: date) -> list[date]:
+    """The days replayed for ``day``'s result, in order."""
+    first = day - timedelta(days=CONTEXT_BEFORE)
+    return [first + timedelta(days=n) for n in range(CONTEXT_BEFORE + 1 + CONTEXT_AFTER)]
+
+
+def _filings(rows: pa.Table) -> list[tuple[str, datetime, tuple[date, str | None, int]]]:
+    """A table's rows in arrival order, as the replayer takes them."""
+    rows = rows.sort_by([("seq", "ascending")])
+    days = rows.column("day").to_pylist()
+    seqs = rows.column("seq").to_pylist()
+    received = rows.column("received_at").to_pylist()
+    documents = rows.column("document").to_pylist()
+    outcomes = rows.column("outcome").to_pylist()
+    return [
+        (doc, moment if moment.tzinfo else moment.replace(tzinfo=UTC), (day, outcome, seq))
+        for day, seq, moment, doc, outcome in zip(
+            days, seqs, received, documents, outcomes, strict=True
+        )
+    ]
+
+
+def replay_history(
+    tables: Iterable[pa.Table], config: HistoryConfig, wanted: set[date] | None = None
+) -> Iterator[tuple[date, list[Replayed]]]:
+    """Replay ``tables`` (:data:`DAY_ROWS`, days in order) through one
+    sequencer; yield each day of ``wanted`` (every day when None) with its
+    declarations once no later day can change them."""
+    replayer = Replayer(config.stages(), config.as_of, key=config.exploration_key)
+    pending: dict[date, list[int]] = {}
+    for rows in tables:
+        if not rows.num_rows:
+            continue
+        start = replayer.store.next_id
+        replayer.feed(_filings(rows))
+        for row_id in range(start, replayer.store.next_id):
+            found = replayer.store.decided.get(row_id)
+            if found is not None and (wanted is None or found.tag[0] in wanted):
+                pending.setdefault(found.tag[0], []).append(row_id)
+        newest = max(rows.column("day").to_pylist())
+        for day in sorted(d for d in pending if d + timedelta(days=CONTEXT_AFTER) < newest):
+            yield day, [replayer.store.decided.pop(i) for i in pending.pop(day)]
+    for day in sorted(pending):
+        yield day, [replayer.store.decided.pop(i) for i in pending.pop(day)]
+
+
+def _rescored(day: date, replayed: list[Replayed], config: HistoryConfig) -> pa.Table:
     rules = rules_for(config.rules_file)
     model = declaration_model_for(config.model_file)
-    index = screening_index(config.screening_list) if config.screening_list else None
-    policy = LanePolicy(
-        capacity_share=config.inspection_share, exploration_share=config.exploration_share
+    n = len(replayed)
+    return pa.table(
+        {
+            "day": pa.array([day] * n, pa.date32()),
+            "filer_id": [r.filer_id for r in replayed],
+            "ref": [r.ref for r in replayed],
+            "score": pa.array([r.score for r in replayed], pa.float64()),
+            "lane": pa.array([r.lane for r in replayed], pa.string()),
+            "selected_by": pa.array([r.selected_by for r in replayed], pa.string()),
+            "rules": [list(r.rules) for r in replayed],
+            "reasons": [list(r.reasons) for r in replayed],
+            "rules_version": pa.array([rules.version] * n, pa.int64()),
+            "model": pa.array([model.trained_at_ if model else ""] * n, pa.string()),
+        },
+        schema=RESCORED,
     )
-    out: list[pa.Table] = []
-    for houses, frame, _labels in history_frames(
-        [day_batch(rows)], classifier_for(config.classifier_model_file), index
-    ):
-        scores = reasons = None
-        if model is not None:
-            scores, reasons = model.predict_and_explain(frame)
-        decisions = decide(
-            frame, rules, config.as_of, policy, model_scores=scores, model_reasons=reasons
-        )
-        n = len(houses)
-        out.append(
-            pa.table(
-                {
-                    "day": pa.array([day] * n, pa.date32()),
-                    "filer_id": [h.filer_id for h in houses],
-                    "ref": [h.ref for h in houses],
-                    "score": pa.array(decisions.score, pa.float64()),
-                    "lane": pa.array(decisions.lane.tolist(), pa.string()),
-                    "selected_by": pa.array(decisions.selected_by.tolist(), pa.string()),
-                    "rules": [list(fired) for fired in decisions.fired],
-                    "reasons": [list(why) for why in decisions.reasons],
-                    "rules_version": pa.array([rules.version] * n, pa.int64()),
-                    "model": pa.array([model.trained_at_ if model else ""] * n, pa.string()),
-                },
-                schema=RESCORED,
-            )
-        )
+
+
+def _by_day(rows: pa.Table) -> list[pa.Table]:
+    days = sorted(rows.column("day").unique().to_pylist())
+    return [rows.filter(pc.equal(rows.column("day"), pa.scalar(d, pa.date32()))) for d in days]
+
+
+def rescore_day(rows: pa.Table, config: HistoryConfig, day: date | None = None) -> pa.Table:
+    """Score and lane ``day`` (default: the only day of ``rows``) with the
+    rules and model of ``config``, replaying every row given (its context:
+    see :func:`window_days`); one :data:`RESCORED` row per declaration of
+    the day, in arrival order."""
+    if rows.num_rows == 0:
+        return RESCORED.empty_table()
+    target = day or _day_of(rows)
+    out = [
+        _rescored(found, replayed, config)
+        for found, replayed in replay_history(_by_day(rows), config, {target})
+    ]
     return pa.concat_tables(out) if out else RESCORED.empty_table()
 
 
-def labelled_day(rows: pa.Table, config: HistoryConfig) -> pa.Table:
-    """The declarations of one filing day that have a recorded outcome, as
-    :data:`LABELLED` rows: ``label`` 1 = at fault (any outcome but cleared),
-    ``seq`` the position in the day's scoring order, so that rows gathered
-    from any engine can be put back in one order."""
+def rescored_tables(
+    tables: Iterable[pa.Table], config: HistoryConfig, wanted: set[date]
+) -> Iterator[pa.Table]:
+    """:func:`rescore_day` for every day of ``wanted``, replaying ``tables``
+    (the wanted days with their context, in order) once."""
+    for day, replayed in replay_history(tables, config, wanted):
+        yield _rescored(day, replayed, config)
+
+
+def labelled_rows(day: date, replayed: list[Replayed]) -> pa.Table:
+    """The replayed declarations of ``day`` with a recorded outcome as
+    :data:`LABELLED` rows (``label`` 1 = at fault: any outcome but
+    cleared; ``seq`` their arrival order), with the features the sequencer
+    decided them on: what serving computes."""
+    known = [r for r in replayed if r.tag[1]]
+    columns: dict[str, Any] = {}
+    for name in LABELLED.names:
+        if name in ("label", "day", "seq"):
+            continue
+        kind = LABELLED.field(name).type
+        values = [r.features.get(name) for r in known]
+        columns[name] = pa.array(
+            [float(v or 0.0) for v in values] if pa.types.is_floating(kind) else
+            [str(v or "") for v in values], kind,
+        )  # fmt: skip
+    columns["label"] = pa.array([int(r.tag[1] != "cleared") for r in known], pa.int64())
+    columns["day"] = pa.array([day] * len(known), pa.date32())
+    columns["seq"] = pa.array([int(r.tag[2]) for r in known], pa.int64())
+    return pa.table(columns, schema=LABELLED)
+
+
+def labelled_day(rows: pa.Table, config: HistoryConfig, day: date | None = None) -> pa.Table:
+    """The declarations of ``day`` (default: the only day of ``rows``) that
+    have a recorded outcome, as :data:`LABELLED` rows, replaying every row
+    given."""
     if rows.num_rows == 0:
         return LABELLED.empty_table()
-    day = _day_of(rows)
-    index = screening_index(config.screening_list) if config.screening_list else None
-    out: list[pa.Table] = []
-    for _houses, frame, outcome in history_frames(
-        [day_batch(rows)], classifier_for(config.classifier_model_file), index
-    ):
-        known = outcome != ""
-        positions = np.flatnonzero(known)
-        columns: dict[str, Any] = {
-            name: frame[name][known] for name in LABELLED.names if name in frame
-        }
-        columns["label"] = (outcome[known] != "cleared").astype(np.int64)
-        columns["day"] = [day] * len(positions)
-        columns["seq"] = positions.astype(np.int64)
-        out.append(pa.table(columns, schema=LABELLED))
+    target = day or _day_of(rows)
+    out = [
+        labelled_rows(found, replayed)
+        for found, replayed in replay_history(_by_day(rows), config, {target})
+    ]
     return pa.concat_tables(out) if out else LABELLED.empty_table()
 
 

@@ -1,10 +1,12 @@
 """Re-scoring and learning over history, from the store or from Parquet,
-on this machine or on Spark: what ``clearway history rescore`` and
-``clearway risk train --engine spark`` call.
+on this machine or on Spark: what ``clearway history rescore``, ``clearway
+risk train`` and rule backtests call.
 
-Both engines run :func:`~clearway.history.rescoring.rescore_day` and
-:func:`~clearway.history.rescoring.labelled_day` on whole filing days; only
-who runs them, and where, differs.
+Both engines replay filings through the sequencer
+(:mod:`clearway.history.rescoring`): this machine replays the whole range
+(with its context) once, Spark replays each day with its context; the
+result is the same. The store is reached through :class:`HistoryStore`,
+which the store implements (:class:`clearway.store.history.StoreHistory`).
 """
 
 from __future__ import annotations
@@ -13,30 +15,33 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
-from functools import cache
+from datetime import date, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from clearway.history.parquet import parquet_days, read_parquet_day, write_parquet_days
 from clearway.history.rescoring import (
+    CONTEXT_AFTER,
+    CONTEXT_BEFORE,
     DAY_ROWS,
+    RESCORED,
     HistoryConfig,
-    labelled_day,
     labelled_frame,
-    rescore_day,
+    labelled_rows,
+    replay_history,
+    rescored_tables,
 )
 from clearway.risk.training import LabelledFrame
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
-    from sqlalchemy import Engine
 
 __all__ = [
     "History",
+    "HistoryStore",
     "RescoreReport",
     "day_tables",
     "export_history",
@@ -44,29 +49,36 @@ __all__ = [
     "labelled_history_frame",
     "read_history_day",
     "rescore_history",
-    "store_engine",
+    "rescored_of",
 ]
 
 
-@cache
-def store_engine(url: str) -> Engine:
-    """One engine (and pool) per store for the whole process: a run reads
-    day after day, and a Spark worker reuses it across its tasks."""
-    from clearway.store import open_engine
+class HistoryStore(Protocol):
+    """What history needs of a store (plain rows; see
+    :mod:`clearway.store.history`). Implementations must pickle: Spark's
+    workers receive them."""
 
-    return open_engine(url)
+    def days(self, since: date | None, until: date | None) -> list[date]: ...
+
+    def read_day(self, day: date) -> dict[str, list[Any]]: ...
+
+    def write_rescored(self, rows: list[dict[str, Any]]) -> int: ...
+
+    def read_rescored(
+        self, since: date | None = None, until: date | None = None
+    ) -> Iterator[list[dict[str, Any]]]: ...
 
 
 @dataclass(frozen=True, slots=True)
 class History:
-    """Where history is read from or re-scored lanes written to: the store
-    at ``database_url``, or the Parquet folder at ``parquet``."""
+    """Where history is read from or re-scored lanes written to: a
+    ``store``, or the Parquet folder at ``parquet``."""
 
-    database_url: str | None = None
+    store: HistoryStore | None = None
     parquet: Path | None = None
 
     def __post_init__(self) -> None:
-        if (self.database_url is None) == (self.parquet is None):
+        if (self.store is None) == (self.parquet is None):
             raise ValueError("a history is either a store or a Parquet folder")
 
     def describe(self) -> str:
@@ -77,20 +89,19 @@ def history_days_of(history: History, since: date | None, until: date | None) ->
     """The filing days of ``history`` within ``since`` and ``until``."""
     if history.parquet is not None:
         return parquet_days(history.parquet, since, until)
-    from clearway.store.history import history_days
-
-    assert history.database_url is not None
-    return history_days(store_engine(history.database_url), since, until)
+    assert history.store is not None
+    return history.store.days(since, until)
 
 
 def read_history_day(history: History, day: date) -> pa.Table:
     """One filing day of ``history`` as :data:`DAY_ROWS`."""
     if history.parquet is not None:
         return read_parquet_day(history.parquet, day, DAY_ROWS)
-    from clearway.store.history import read_day
-
-    assert history.database_url is not None
-    return read_day(store_engine(history.database_url), day)
+    assert history.store is not None
+    columns = history.store.read_day(day)
+    return pa.table(
+        {"day": pa.array([day] * len(columns["seq"]), pa.date32()), **columns}, schema=DAY_ROWS
+    )
 
 
 def day_tables(history: History, days: list[date]) -> Iterator[pa.Table]:
@@ -105,10 +116,18 @@ def write_rescored_day(target: History, table: pa.Table) -> int:
     """Store one re-scored day in ``target``, replacing what it held for it."""
     if target.parquet is not None:
         return sum(write_parquet_days([table], target.parquet))
-    from clearway.store.history import write_rescored
+    assert target.store is not None
+    return target.store.write_rescored(table.select(RESCORED.names).to_pylist())
 
-    assert target.database_url is not None
-    return write_rescored(store_engine(target.database_url), table, datetime.now(UTC))
+
+def rescored_of(history: History, since: date | None = None, until: date | None = None) -> pa.Table:
+    """What a re-scoring run wrote to ``history`` (a store), by day, filer, ref."""
+    assert history.store is not None
+    parts = [
+        pa.Table.from_pylist(rows, schema=RESCORED)
+        for rows in history.store.read_rescored(since, until)
+    ]
+    return pa.concat_tables(parts) if parts else RESCORED.empty_table()
 
 
 @dataclass(slots=True)
@@ -157,8 +176,7 @@ def rescore_history(
         report = rescore_on_spark(spark, source, target, config, days)
     else:
         report = RescoreReport("local")
-        for rows in day_tables(source, days):
-            table = rescore_day(rows, config)
+        for table in rescored_tables(_with_context(source, days), config, set(days)):
             report.days += 1
             report.declarations += write_rescored_day(target, table)
             report.lanes += lane_counts(table)
@@ -181,7 +199,21 @@ def labelled_history_frame(
         from clearway.history.spark import labelled_on_spark
 
         return labelled_frame([labelled_on_spark(spark, source, config, days)])
-    return labelled_frame([labelled_day(rows, config) for rows in day_tables(source, days)])
+    return labelled_frame(
+        [
+            labelled_rows(day, replayed)
+            for day, replayed in replay_history(_with_context(source, days), config, set(days))
+        ]
+    )
+
+
+def _with_context(source: History, days: list[date]) -> Iterator[pa.Table]:
+    """The days of ``days`` with the context their results need, in order."""
+    if not days:
+        return iter(())
+    first = min(days) - timedelta(days=CONTEXT_BEFORE)
+    last = max(days) + timedelta(days=CONTEXT_AFTER)
+    return day_tables(source, history_days_of(source, first, last))
 
 
 def export_history(

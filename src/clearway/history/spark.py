@@ -1,11 +1,13 @@
-"""The history jobs on Apache Spark: the same day functions, run by Spark's
-Python workers over Arrow batches.
+"""The history jobs on Apache Spark: the same replay, run by Spark's Python
+workers over Arrow batches, one day (with its context, see
+:func:`~clearway.history.rescoring.window_days`) per task.
 
-From Parquet, Spark reads the day folders itself and hands each day to
-:func:`~clearway.history.rescoring.rescore_day` (``applyInArrow`` on the
-day's group). From the store, the list of days is spread over the workers
-and each worker reads its days from the database (every worker must reach
-it, as it would for a JDBC read) and writes its results back there. The
+From Parquet, Spark reads the day folders itself, gives each row to every
+day whose context it belongs to and hands each day's group to
+:func:`~clearway.history.rescoring.rescore_day` (``applyInArrow``). From the
+store, the list of days is spread over the workers and each worker reads
+its days' context from the database (every worker must reach it, as it
+would for a JDBC read) and writes its results back there. The
 driver only plans and counts. On a cluster, clearway (same version) and the
 files the configuration names (rules, models, screening list) must be on
 every worker, and a Parquet history on storage they all read
@@ -18,25 +20,29 @@ import os
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterator
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import TYPE_CHECKING
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from clearway.history.rescoring import (
+    CONTEXT_AFTER,
+    CONTEXT_BEFORE,
+    DAY_ROWS,
     LABELLED,
     RESCORED,
     HistoryConfig,
     labelled_day,
     rescore_day,
+    window_days,
 )
 from clearway.history.runs import (
     History,
+    HistoryStore,
     RescoreReport,
     lane_counts,
     read_history_day,
-    store_engine,
 )
 
 if TYPE_CHECKING:
@@ -82,21 +88,46 @@ def _spark_schema(schema: pa.Schema) -> StructType:
 ArrowMap = Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]
 
 
-def _store_days(url: str, config: HistoryConfig, write: bool) -> ArrowMap:
+def _window(store: HistoryStore, day: date) -> pa.Table:
+    history = History(store=store)
+    return pa.concat_tables([read_history_day(history, d) for d in window_days(day)])
+
+
+def _store_days(store: HistoryStore, config: HistoryConfig, write: bool) -> ArrowMap:
     """A ``mapInArrow`` function: for each day of its input, read the day
-    from the store and re-score it; with ``write``, store the result and
-    pass on only the counts."""
+    and its context from the store and re-score it; with ``write``, store
+    the result and pass on only the counts."""
 
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        from clearway.store.history import read_day, write_rescored
-
         for batch in batches:
             for day in batch.column("day").to_pylist():
-                table = rescore_day(read_day(store_engine(url), day), config)
+                table = rescore_day(_window(store, day), config, day)
                 if write:
-                    write_rescored(store_engine(url), table, datetime.now(UTC))
+                    store.write_rescored(table.to_pylist())
                     table = _counts(day, table)
                 yield from table.to_batches()
+
+    return run
+
+
+def _target(rows: pa.Table) -> tuple[date, pa.Table]:
+    """A group's day, and its rows as :data:`DAY_ROWS`."""
+    day: date = rows.column("target")[0].as_py()
+    return day, rows.select(DAY_ROWS.names).cast(DAY_ROWS)
+
+
+def _rescore_group(config: HistoryConfig) -> Callable[[pa.Table], pa.Table]:
+    def run(rows: pa.Table) -> pa.Table:
+        day, table = _target(rows)
+        return rescore_day(table, config, day)
+
+    return run
+
+
+def _labelled_group(config: HistoryConfig) -> Callable[[pa.Table], pa.Table]:
+    def run(rows: pa.Table) -> pa.Table:
+        day, table = _target(rows)
+        return labelled_day(table, config, day)
 
     return run
 
@@ -118,13 +149,11 @@ def _counts(day: date, table: pa.Table) -> pa.Table:
     )
 
 
-def _write_batches(url: str) -> ArrowMap:
+def _write_batches(store: HistoryStore) -> ArrowMap:
     """A ``mapInArrow`` function storing re-scored rows (a day's rows are all
     in one partition after grouping by day); it passes on counts."""
 
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        from clearway.store.history import write_rescored
-
         tables = [pa.Table.from_batches([batch]) for batch in batches]
         if not tables:
             return
@@ -132,7 +161,7 @@ def _write_batches(url: str) -> ArrowMap:
         # A day is replaced as a whole: write each once, complete.
         for day in rows.column("day").unique().to_pylist():
             table = rows.filter(pc.equal(rows.column("day"), pa.scalar(day, pa.date32())))
-            write_rescored(store_engine(url), table, datetime.now(UTC))
+            store.write_rescored(table.to_pylist())
             yield from _counts(day, table).to_batches()
 
     return run
@@ -145,12 +174,19 @@ def _days_frame(spark: SparkSession, days: list[date]) -> DataFrame:
 
 
 def _day_groups(spark: SparkSession, source: History, days: list[date]) -> DataFrame:
-    """The Parquet history's rows of ``days``, for grouping by day."""
+    """The Parquet history's rows, each with every day of ``days`` whose
+    context it belongs to (column ``target``), for grouping by that day."""
     from pyspark.sql import functions
 
     assert source.parquet is not None
     rows = spark.read.parquet(str(source.parquet))
-    return rows.where(functions.col("day").isin(days))
+    day = functions.col("day")
+    targets = functions.sequence(
+        functions.date_sub(day, CONTEXT_AFTER), functions.date_add(day, CONTEXT_BEFORE)
+    )
+    return rows.withColumn("target", functions.explode(targets)).where(
+        functions.col("target").isin(days)
+    )
 
 
 def rescore_on_spark(
@@ -166,10 +202,10 @@ def rescore_on_spark(
     report = RescoreReport("spark")
     if not days:
         return report
-    if source.database_url is not None:
-        to_store = target.database_url is not None
+    if source.store is not None:
+        to_store = target.store is not None
         result = _days_frame(spark, days).mapInArrow(
-            _store_days(source.database_url, config, to_store),
+            _store_days(source.store, config, to_store),
             _spark_schema(_COUNTS if to_store else RESCORED),
         )
         if to_store:
@@ -179,12 +215,12 @@ def rescore_on_spark(
     else:
         result = (
             _day_groups(spark, source, days)
-            .groupBy("day")
-            .applyInArrow(lambda rows: rescore_day(rows, config), _spark_schema(RESCORED))
+            .groupBy("target")
+            .applyInArrow(_rescore_group(config), _spark_schema(RESCORED))
         )
-        if target.database_url is not None:
+        if target.store is not None:
             counts = result.mapInArrow(
-                _write_batches(target.database_url), _spark_schema(_COUNTS)
+                _write_batches(target.store), _spark_schema(_COUNTS)
             ).toArrow()
             _add_counts(report, counts)
             return report
@@ -214,21 +250,20 @@ def labelled_on_spark(
     """The labelled rows of ``days`` of ``source``, computed on Spark and
     gathered on the driver."""
     schema = _spark_schema(LABELLED)
-    if source.database_url is not None:
-        url = source.database_url
+    if source.store is not None:
+        store = source.store
 
         def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
             for batch in batches:
                 for day in batch.column("day").to_pylist():
-                    history = History(database_url=url)
-                    yield from labelled_day(read_history_day(history, day), config).to_batches()
+                    yield from labelled_day(_window(store, day), config, day).to_batches()
 
         result = _days_frame(spark, days).mapInArrow(run, schema)
     else:
         result = (
             _day_groups(spark, source, days)
-            .groupBy("day")
-            .applyInArrow(lambda rows: labelled_day(rows, config), schema)
+            .groupBy("target")
+            .applyInArrow(_labelled_group(config), schema)
         )
     table: pa.Table = result.toArrow()
     return table

@@ -64,11 +64,16 @@ class OfficeDay:
     capacity: int | None = None
     expected: float = 0.0
     forced_rate: float = 0.0
+    # A configured capacity (daily_capacity) is the number of inspections
+    # the office has: it does not grow with a busy day.
+    fixed: bool = False
 
     def room(self, share: float) -> int:
         """Red lanes left for filings no mandatory rule forces."""
         if self.capacity is None:
             return max(1, int(share * self.count)) - self.red
+        if self.fixed:
+            return self.capacity - self.red
         # A day busier than expected gets the share of what it has seen;
         # room is kept (twice the expected number) for what mandatory rules
         # will force in the rest of the day.
@@ -93,8 +98,11 @@ def learn_day(
     (``pooled``)."""
     days = [d for d in office if d.count][-policy.history_days :]
     n = sum(d.count for d in days)
+    fixed = policy.daily_capacity is not None
     if not n:
-        return OfficeDay(threshold=policy.yellow_score, capacity=policy.daily_capacity)
+        return OfficeDay(
+            threshold=policy.yellow_score, capacity=policy.daily_capacity, fixed=fixed
+        )
     expected = n / len(days)
     capacity = policy.daily_capacity
     if capacity is None:

@@ -273,6 +273,7 @@ def raise_lanes(conn: Connection, raises: Sequence[Mapping[str, Any]]) -> None:
         .where(risk_decisions.c.declaration_id == bindparam("row_id"))
         .values(
             lane=bindparam("new_lane"),
+            selected_by=bindparam("new_selected_by"),
             score=bindparam("new_score"),
             rules=bindparam("new_rules"),
             reasons=bindparam("new_reasons"),
@@ -285,6 +286,7 @@ def raise_lanes(conn: Connection, raises: Sequence[Mapping[str, Any]]) -> None:
             {
                 "row_id": r["declaration_id"],
                 "new_lane": r["lane"],
+                "new_selected_by": r["selected_by"],
                 "new_score": round(float(r["score"]), 4),
                 "new_rules": orjson.dumps(list(r["rules"])).decode(),
                 "new_reasons": orjson.dumps(list(r["reasons"])).decode(),

@@ -1,26 +1,38 @@
 """Stored history by filing day, for re-scoring and training; and the
-re-scored lanes written back.
+re-scored lanes written back: the adapter behind
+:class:`clearway.history.runs.HistoryStore` (plain rows in and out; the
+history package makes its tables).
 
 A declaration's day is the UTC date of its filing time (its receipt time
 when the filing gave none). Only current versions are history: an amended
-filing is judged as amended.
+filing is judged as amended. Rows of a day come in arrival order.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 import orjson
-import pyarrow as pa
 from sqlalchemy import Engine, and_, delete, func, or_, select
 
-from clearway.history.rescoring import DAY_ROWS, RESCORED
 from clearway.store.bulk import bulk_insert
-from clearway.store.engine import writing
+from clearway.store.engine import as_utc, open_engine, writing
 from clearway.store.schema import declarations, inspection_outcomes, rescored_declarations
 
-__all__ = ["history_days", "read_day", "read_rescored", "write_rescored"]
+__all__ = [
+    "RESCORED_COLUMNS",
+    "StoreHistory",
+    "history_days",
+    "read_day",
+    "read_rescored",
+    "write_rescored",
+]
+
+RESCORED_COLUMNS = ("day", "filer_id", "ref", "score", "lane", "selected_by", "rules", "reasons",
+                    "rules_version", "model")  # fmt: skip
 
 _STREAM = 5000
 
@@ -67,64 +79,64 @@ def _as_datetime(value: datetime | str) -> datetime:
     return moment.astimezone(UTC) if moment.tzinfo else moment
 
 
-def read_day(engine: Engine, day: date) -> pa.Table:
-    """One filing day's current declarations and their outcomes, as
-    :data:`~clearway.history.rescoring.DAY_ROWS`."""
+def read_day(engine: Engine, day: date) -> dict[str, list[Any]]:
+    """One filing day's current declarations, in arrival order: columns
+    ``seq`` (arrival order), ``received_at``, ``document`` and ``outcome``
+    (None where no intervention recorded one)."""
     query = (
-        select(declarations.c.document, inspection_outcomes.c.outcome)
+        select(
+            declarations.c.id,
+            declarations.c.received_at,
+            declarations.c.document,
+            inspection_outcomes.c.outcome,
+        )
         .select_from(
             declarations.outerjoin(
                 inspection_outcomes, inspection_outcomes.c.declaration_id == declarations.c.id
             )
         )
         .where(declarations.c.current, _on(day))  # type: ignore[arg-type]
+        .order_by(declarations.c.id)
     )
-    documents: list[str] = []
-    outcomes: list[str | None] = []
+    out: dict[str, list[Any]] = {"seq": [], "received_at": [], "document": [], "outcome": []}
     with engine.connect() as conn:
         result = conn.execution_options(yield_per=_STREAM).execute(query)
-        for document, outcome in result:
-            documents.append(document)
-            outcomes.append(outcome)
-    return pa.table(
-        {
-            "day": pa.array([day] * len(documents), pa.date32()),
-            "document": documents,
-            "outcome": outcomes,
-        },
-        schema=DAY_ROWS,
-    )
+        for row_id, received_at, document, outcome in result:
+            out["seq"].append(row_id)
+            out["received_at"].append(as_utc(received_at))
+            out["document"].append(document)
+            out["outcome"].append(outcome)
+    return out
 
 
-def write_rescored(engine: Engine, table: pa.Table, at: datetime) -> int:
-    """Store re-scored declarations (:data:`~clearway.history.rescoring.RESCORED`),
+def write_rescored(engine: Engine, rows: list[dict[str, Any]], at: datetime) -> int:
+    """Store re-scored declarations (dicts of :data:`RESCORED_COLUMNS`),
     replacing everything stored for the days they cover: re-running a day
     leaves only its latest result."""
-    if table.num_rows == 0:
+    if not rows:
         return 0
-    days = table.column("day").unique().to_pylist()
-    rows = [
+    days = sorted({row["day"] for row in rows})
+    stored = [
         {
-            **row,
-            "rules": orjson.dumps(row["rules"]).decode(),
-            "reasons": orjson.dumps(row["reasons"]).decode(),
+            **{name: row[name] for name in RESCORED_COLUMNS},
+            "rules": orjson.dumps(list(row["rules"])).decode(),
+            "reasons": orjson.dumps(list(row["reasons"])).decode(),
             "rescored_at": at,
         }
-        for row in table.select(RESCORED.names).to_pylist()
+        for row in rows
     ]
     with writing(engine).begin() as conn:
         conn.execute(delete(rescored_declarations).where(rescored_declarations.c.day.in_(days)))
-        bulk_insert(conn, rescored_declarations, rows)
-    return len(rows)
+        bulk_insert(conn, rescored_declarations, stored)
+    return len(stored)
 
 
 def read_rescored(
     engine: Engine, since: date | None = None, until: date | None = None
-) -> Iterator[pa.Table]:
-    """Stored re-scored declarations, day by day, as
-    :data:`~clearway.history.rescoring.RESCORED` tables."""
+) -> Iterator[list[dict[str, Any]]]:
+    """Stored re-scored declarations in chunks, by day, filer and ref."""
     table = rescored_declarations
-    query = select(*(table.c[name] for name in RESCORED.names)).order_by(
+    query = select(*(table.c[name] for name in RESCORED_COLUMNS)).order_by(
         table.c.day, table.c.filer_id, table.c.ref
     )
     if since:
@@ -134,7 +146,7 @@ def read_rescored(
     with engine.connect() as conn:
         result = conn.execution_options(yield_per=_STREAM).execute(query)
         for part in result.partitions(_STREAM):
-            rows = [
+            yield [
                 {
                     **row._asdict(),
                     "rules": orjson.loads(row.rules),
@@ -142,4 +154,35 @@ def read_rescored(
                 }
                 for row in part
             ]
-            yield pa.Table.from_pylist(rows, schema=RESCORED)
+
+
+_ENGINES: dict[str, Engine] = {}
+
+
+@dataclass(frozen=True, slots=True)
+class StoreHistory:
+    """The store as a history source and target: a plain value (its URL),
+    so it travels to Spark's workers, each opening one engine per process."""
+
+    url: str
+
+    @property
+    def engine(self) -> Engine:
+        found = _ENGINES.get(self.url)
+        if found is None:
+            found = _ENGINES[self.url] = open_engine(self.url, migrate=False)
+        return found
+
+    def days(self, since: date | None, until: date | None) -> list[date]:
+        return history_days(self.engine, since, until)
+
+    def read_day(self, day: date) -> dict[str, list[Any]]:
+        return read_day(self.engine, day)
+
+    def write_rescored(self, rows: list[dict[str, Any]]) -> int:
+        return write_rescored(self.engine, rows, datetime.now(UTC))
+
+    def read_rescored(
+        self, since: date | None = None, until: date | None = None
+    ) -> Iterator[list[dict[str, Any]]]:
+        return read_rescored(self.engine, since, until)
