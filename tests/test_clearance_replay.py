@@ -173,6 +173,27 @@ def test_a_later_part_of_a_split_order_raises_the_earlier_lane(
     assert any(r.startswith("lane raised from green to yellow") for r in orjson.loads(reasons))
 
 
+def test_a_released_declaration_is_never_raised(engine: Engine, tmp_path: Path) -> None:
+    """An officer released the first part of what turns out to be a split
+    order before the second arrived: the release stands."""
+    service = service_for(engine, _stages(tmp_path, screening=False, capacity=0))
+
+    def part(ref: str, hour: int) -> dict[str, Any]:
+        return f.declaration(
+            declaration_id=ref,
+            filed_at=f"2026-11-03T{hour:02d}:00:00+00:00",
+            items=[f.item(unit_value="95.00", quantity=1, currency="EUR")],
+            totals={"value": "95.00", "currency": "EUR"},
+        )
+
+    _submit(service, part("REL-1", 8))
+    view = get_declaration(engine, "REL-1", part("REL-1", 8)["filer"]["id"])
+    decide(engine, view, "release", "officer-1", "goods seen at the counter", datetime.now(UTC))
+    [second] = _submit(service, part("REL-2", 14))
+    assert second.lane == "yellow"
+    assert _lanes(engine)[(view.filer_id, "REL-1")] == ("green", "officer")
+
+
 def test_copy_of_a_store_is_a_new_generation(tmp_path: Path) -> None:
     """Another process writing ticks makes a sequencer reload its state."""
     url = f"sqlite:///{tmp_path / 'a.db'}"

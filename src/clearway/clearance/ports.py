@@ -80,6 +80,14 @@ class Tick(Protocol):
     def generation(self) -> int:
         """The last tick written by anyone (a changed value: reload state)."""
 
+    def officer_lanes(self, after: int) -> list[tuple[int, int, str | None]]:
+        """Officers' decisions recorded since decision ``after`` (their id),
+        as (id, declaration row, lane set or None), in order: the sequencer
+        never raises what an officer decided."""
+
+    def last_officer_decision(self) -> int:
+        """The id of the newest officer's decision (0 if none)."""
+
     def load_decided(self, horizon: timedelta) -> Iterable[StoredDecision]:
         """Decided declarations filed within ``horizon`` of the newest one,
         in arrival order."""

@@ -75,6 +75,13 @@ class MemoryStore:
     def generation(self) -> int:
         return self.ticks
 
+    def officer_lanes(self, after: int) -> list[tuple[int, int, str | None]]:
+        # A replay judges history by the rules and model alone.
+        return []
+
+    def last_officer_decision(self) -> int:
+        return 0
+
     def load_decided(self, horizon: timedelta) -> Iterator[StoredDecision]:
         return iter(())
 

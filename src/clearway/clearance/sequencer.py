@@ -102,12 +102,23 @@ class Sequencer:
         self.policy = stream_policy(stages, key)
         self.state = RiskState(self.policy)
         self.generation: int | None = None
+        self.officers_seen = 0
         self.ticks = 0
 
     # -- state ---------------------------------------------------------------
 
+    def _officers(self, tick: Tick) -> None:
+        """What officers decided since the last tick: their lanes stand."""
+        for decision_id, row_id, lane in tick.officer_lanes(self.officers_seen):
+            self.officers_seen = decision_id
+            entry = self.state.rows.get(row_id)
+            if entry is not None and lane is not None:
+                entry.lane, entry.selected_by = lane, "officer"
+
     def _reload(self, tick: Tick) -> None:
         self.state = RiskState(self.policy)
+        # The decisions loaded already carry what officers decided.
+        self.officers_seen = tick.last_officer_decision()
         for stored in tick.load_decided(self.state.horizon):
             columns = stored.columns
             entry = Entry(
@@ -154,6 +165,7 @@ class Sequencer:
         try:
             if tick.generation() != self.generation:
                 self._reload(tick)
+            self._officers(tick)
             plan = tick.plan(staged.batch, received_at)
             decisions, raises, events = self._decide(plan, staged, received_at)
             counts = tick.write(

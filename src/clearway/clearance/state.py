@@ -82,6 +82,7 @@ class RiskState:
     horizon: timedelta = timedelta(days=8)
     windows: dict[str, list[Entry]] = field(default_factory=dict)
     current: dict[tuple[str, str], Entry] = field(default_factory=dict)
+    rows: dict[int, Entry] = field(default_factory=dict)
     days: dict[tuple[str, date], OfficeDay] = field(default_factory=dict)
     items: dict[date, list[tuple[tuple[str, str, str], tuple[float, float]]]] = field(
         default_factory=dict
@@ -101,7 +102,9 @@ class RiskState:
                 bucket = self.windows.get(key)
                 if bucket is not None and before in bucket:
                     bucket.remove(before)
+            self.rows.pop(before.row_id, None)
         self.current[(entry.filer_id, entry.ref)] = entry
+        self.rows[entry.row_id] = entry
         for key in entry.keys:
             self.windows.setdefault(key, []).append(entry)
         self.latest = max(self.latest, entry.time)
@@ -182,4 +185,4 @@ class RiskState:
         for office_day in [k for k in self.days if k[1] < first]:
             del self.days[office_day]
         for filing in [k for k, e in self.current.items() if e.time < oldest]:
-            del self.current[filing]
+            self.rows.pop(self.current.pop(filing).row_id, None)

@@ -32,6 +32,7 @@ from clearway.store.schema import (
     declarations,
     intake_queue,
     master_filings,
+    officer_decisions,
     risk_decisions,
     sequencer_ticks,
 )
@@ -53,6 +54,19 @@ class SqlTick:
         return int(
             self.conn.execute(select(func.coalesce(func.max(sequencer_ticks.c.id), 0))).scalar_one()
         )
+
+    def officer_lanes(self, after: int) -> list[tuple[int, int, str | None]]:
+        o = officer_decisions.c
+        return [
+            (int(row.id), int(row.declaration_id), row.lane)
+            for row in self.conn.execute(
+                select(o.id, o.declaration_id, o.lane).where(o.id > after).order_by(o.id)
+            )
+        ]
+
+    def last_officer_decision(self) -> int:
+        found = self.conn.execute(select(func.max(officer_decisions.c.id))).scalar()
+        return int(found or 0)
 
     def load_decided(self, horizon: timedelta) -> Iterator[StoredDecision]:
         r, d = risk_decisions.c, declarations.c
