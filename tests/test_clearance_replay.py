@@ -173,6 +173,21 @@ def test_a_later_part_of_a_split_order_raises_the_earlier_lane(
     assert any(r.startswith("lane raised from green to yellow") for r in orjson.loads(reasons))
 
 
+def test_rewriting_the_goods_after_a_decision_is_a_signal(engine: Engine, tmp_path: Path) -> None:
+    """Each amendment that changes what the goods are, after a lane was
+    decided, counts; at two the declaration is held for documents."""
+    service = service_for(engine, _stages(tmp_path, screening=False, capacity=0))
+    doc = f.declaration(declaration_id="DESC-1")
+    lanes = []
+    for n, text in enumerate(["wireless earbuds", "bluetooth headphones", "earphones, wired"]):
+        version = {**doc, "items": [{**doc["items"][0], "description": text}]}
+        [decided] = _submit(service, version)
+        lanes.append((decided.version, decided.lane))
+        if n == 2:
+            assert any("(rule amended-descriptions)" in r for r in decided.reasons)
+    assert lanes == [(1, "green"), (2, "green"), (3, "yellow")]
+
+
 def test_a_released_declaration_is_never_raised(engine: Engine, tmp_path: Path) -> None:
     """An officer released the first part of what turns out to be a split
     order before the second arrived: the release stands."""

@@ -261,6 +261,11 @@ class Sequencer:
                 finite = z[:, column][np.isfinite(z[:, column])]
                 frame[name][n] = float(finite.min()) if len(finite) else 0.0
             state.add_items(entry.day, seller, house.items)
+            previous = plan.previous.get(entry.row_id)
+            if previous is not None:
+                before = float(previous["features"].get("description_changes", 0.0))
+                changed = previous["descriptions"] != [i["description"] for i in house.items]
+                frame["description_changes"][n] = before + changed
             entries.append(entry)
         scored = self._score(frame, [e.filer_id for e in entries])
         benefits = self._benefits()

@@ -49,6 +49,8 @@ FEATURES: dict[str, str] = {
     "consignee_seller_parcels_24h": "parcels from one seller to one consignee within 24 h",
     "consignee_seller_value_24h": "their total declared value",
     "transshipment": "1 if goods originate elsewhere than the departure country",
+    "description_changes": "amendments that changed the goods descriptions after a lane was "
+    "decided",
 }
 
 _DAY = 86_400.0
@@ -259,4 +261,6 @@ def risk_features(
     frame["missing_identifier_share"] = missing
     frame["unidentified_item_share"] = unidentified
     frame["transshipment"] = transshipment
+    # Needs the earlier versions: the sequencer fills it in.
+    frame["description_changes"] = np.zeros(n)
     return frame

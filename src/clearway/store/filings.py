@@ -183,14 +183,30 @@ class FilingPlan:
 
 
 def _previous_decisions(conn: Connection, superseded: list[int]) -> dict[int, dict[str, Any]]:
+    """The superseded versions' decisions, with their item descriptions and
+    the features they were decided on (an amendment is compared with them)."""
     found: dict[int, dict[str, Any]] = {}
-    r = risk_decisions.c
+    r, i = risk_decisions.c, declaration_items.c
     for start in range(0, len(superseded), _LOOKUP_CHUNK):
         part = superseded[start : start + _LOOKUP_CHUNK]
         for row in conn.execute(
-            select(r.declaration_id, r.lane, r.selected_by).where(r.declaration_id.in_(part))
+            select(r.declaration_id, r.lane, r.selected_by, r.features).where(
+                r.declaration_id.in_(part)
+            )
         ):
-            found[row.declaration_id] = {"lane": row.lane, "selected_by": row.selected_by}
+            found[row.declaration_id] = {
+                "lane": row.lane,
+                "selected_by": row.selected_by,
+                "features": orjson.loads(row.features) if row.features else {},
+                "descriptions": [],
+            }
+        for row_id, description in conn.execute(
+            select(i.declaration_id, i.description)
+            .where(i.declaration_id.in_(part))
+            .order_by(i.declaration_id, i.line_no)
+        ):
+            if row_id in found:
+                found[row_id]["descriptions"].append(description)
     return found
 
 
