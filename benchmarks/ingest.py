@@ -32,9 +32,9 @@ from clearway.clearance import DutyOptions, Stages  # noqa: E402
 from clearway.declarations import Declaration, MasterFiling, validate_record  # noqa: E402
 from clearway.duty import load_book  # noqa: E402
 from clearway.ledger import load_or_create_keys  # noqa: E402
-from clearway.settings import default_workers  # noqa: E402
+from clearway.settings import Settings, default_workers  # noqa: E402
 from clearway.store import open_engine  # noqa: E402
-from clearway.wiring import ingest_files  # noqa: E402
+from clearway.wiring import ingest_files, stages_from_settings  # noqa: E402
 from traffic import simulated  # noqa: E402
 
 SDN = HERE.parents[1] / "shared" / "data" / "sanctions" / "sdn.csv"
@@ -45,11 +45,22 @@ def traffic(n: int) -> Path:
 
 
 def clearway_path(
-    path: Path, db: Path, workers: int, batch: int, stages: bool
+    path: Path, db: Path, workers: int, batch: int, stages: bool, every: bool = False
 ) -> tuple[int, float]:
     engine = open_engine(f"sqlite:///{db}")
     run = Stages()
-    if stages:
+    if every:
+        # What `clearway ingest` runs: every stage, HS suggestions and
+        # lanes included, with the shared SDN list as the screening list.
+        settings = Settings(
+            database_url=f"sqlite:///{db}",
+            ledger_key_file=str(db.with_suffix(".key")),
+            screening_sdn_file=str(SDN) if SDN.is_file() else None,
+            classifier_model_file=str(db.with_suffix(".none.npz")),
+            risk_model_file=str(db.with_suffix(".none.json")),
+        )
+        run = stages_from_settings(settings, engine)
+    elif stages:
         run = Stages(
             duty=DutyOptions(load_book()),
             ledger=load_or_create_keys(db.with_suffix(".key"), "bench.example/log"),
@@ -112,7 +123,12 @@ def main() -> None:
     parser.add_argument(
         "--stages",
         action="store_true",
-        help="also assess duty and write ledger events, as `clearway ingest` does",
+        help="also assess duty, screen parties and write ledger events",
+    )
+    parser.add_argument(
+        "--all-stages",
+        action="store_true",
+        help="every stage `clearway ingest` runs: duty, screening, HS suggestions, lanes, ledger",
     )
     args = parser.parse_args()
 
@@ -126,7 +142,7 @@ def main() -> None:
 
     (work / "clearway.key").unlink(missing_ok=True)
     filings, seconds = clearway_path(
-        path, work / "clearway.db", args.workers, args.batch, args.stages
+        path, work / "clearway.db", args.workers, args.batch, args.stages, args.all_stages
     )
     rate = filings / seconds
     peak_self = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -140,7 +156,8 @@ def main() -> None:
 
     print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}")
     print(f"input: {path.name}, {size / 1e9:.2f} GB, {filings:,} filings")
-    stages = " + duty + ledger" if args.stages else ""
+    stages = " + duty + screening + ledger" if args.stages else ""
+    stages = " + every stage" if args.all_stages else stages
     print(
         f"clearway pipeline{stages} ({args.workers} workers, batch {args.batch}): "
         f"{filings:,} in {seconds:.1f} s = {rate:,.0f} declarations/s"

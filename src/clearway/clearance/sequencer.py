@@ -362,7 +362,10 @@ class Sequencer:
         affected: dict[int, Entry] = {}
         for entry in entries:
             for other in self.state.related(entry):
-                if other.alive and not other.final and other.lane not in ("red", "black"):
+                # Windows only feed rules that ask for documents (red after
+                # the fact is for mandatory rules, whose features are the
+                # filing's own): only a green lane can rise.
+                if other.alive and other.lane == "green" and not other.final:
                     affected[other.row_id] = other
         if not affected:
             return []
