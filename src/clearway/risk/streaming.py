@@ -100,9 +100,7 @@ def learn_day(
     n = sum(d.count for d in days)
     fixed = policy.daily_capacity is not None
     if not n:
-        return OfficeDay(
-            threshold=policy.yellow_score, capacity=policy.daily_capacity, fixed=fixed
-        )
+        return OfficeDay(threshold=policy.yellow_score, capacity=policy.daily_capacity, fixed=fixed)
     expected = n / len(days)
     capacity = policy.daily_capacity
     if capacity is None:
