@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import multiprocessing
 import threading
@@ -132,6 +133,18 @@ def _batches(records: Iterable[RawRecord], size: int) -> Iterator[list[RawRecord
 _stages = Stages()
 
 
+@dataclass(eq=False, slots=True)
+class _Waiter:
+    left: set[int]
+    loop: asyncio.AbstractEventLoop
+    future: asyncio.Future[bool]
+
+
+def _resolve(future: asyncio.Future[bool]) -> None:
+    if not future.done():
+        future.set_result(True)
+
+
 def _start_worker(stages: Stages) -> None:
     global _stages  # noqa: PLW0603 - one configuration per worker process
     _stages = stages
@@ -165,6 +178,10 @@ class ClearanceService:
         self._arrived = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._waiters: list[_Waiter] = []
+        self._waiting_lock = threading.Lock()
+        self._poke = threading.Event()
+        self._poller: threading.Thread | None = None
 
     def reconfigure(self, stages: Stages) -> None:
         """New stages (operator tiers changed); the next tick uses them."""
@@ -224,6 +241,54 @@ class ClearanceService:
             with self._ticked:
                 self._ticked.wait(min(remaining, 0.025))
         return True
+
+    async def until_decided(self, queue_ids: list[int], timeout: float) -> bool:
+        """Wait on the event loop, holding no thread, until every one of
+        ``queue_ids`` is decided (True) or ``timeout`` seconds pass (False).
+        One poller thread per process asks the store about every waiter's
+        filings in one query per round, however many requests wait."""
+        if not queue_ids:
+            return True
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[bool] = loop.create_future()
+        waiter = _Waiter(set(queue_ids), loop, future)
+        with self._waiting_lock:
+            self._waiters.append(waiter)
+            if self._poller is None:
+                self._poller = threading.Thread(
+                    target=self._poll, name="clearway-waiters", daemon=True
+                )
+                self._poller.start()
+        self._poke.set()
+        try:
+            return await asyncio.wait_for(asyncio.shield(future), timeout)
+        except TimeoutError:
+            return False
+        finally:
+            with self._waiting_lock:
+                if waiter in self._waiters:
+                    self._waiters.remove(waiter)
+
+    def _poll(self) -> None:
+        while not self._stop.is_set():
+            with self._waiting_lock:
+                waiters = list(self._waiters)
+            if not waiters:
+                self._poke.wait(1.0)
+                self._poke.clear()
+                continue
+            wanted = sorted(set().union(*(w.left for w in waiters)))
+            try:
+                still = self.store.waiting(wanted)
+            except Exception:
+                _log.exception("asking the queue which filings are decided failed")
+                still = set(wanted)
+            for waiter in waiters:
+                waiter.left &= still
+                if not waiter.left:
+                    waiter.loop.call_soon_threadsafe(_resolve, waiter.future)
+            with self._ticked:
+                self._ticked.wait(0.01)
 
     # -- the sequencer loop --------------------------------------------------
 
