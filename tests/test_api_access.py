@@ -4,6 +4,7 @@ field outside the policy in any answer."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -34,12 +35,15 @@ def _doc(filer: str, ref: str, item: dict) -> dict:
 
 
 @pytest.fixture
-def api(engine: Engine, tmp_path: Path) -> tuple[TestClient, dict[str, str]]:
+def api(engine: Engine, tmp_path: Path) -> Iterator[tuple[TestClient, dict[str, str]]]:
     settings = Settings(
         database_url=str(engine.url.render_as_string(hide_password=False)),
         ledger_key_file=str(tmp_path / "ledger.key"),
         classifier_model_file=str(tmp_path / "none.npz"),
         risk_model_file=str(tmp_path / "none.json"),
+        # The first tick loads the classifier and the screening list: on a
+        # loaded machine that takes longer than the default wait.
+        decision_wait_ms=60_000,
     )
     keys: dict[str, str] = {}
     for name, role, filer, agency in [
@@ -78,7 +82,9 @@ def api(engine: Engine, tmp_path: Path) -> tuple[TestClient, dict[str, str]]:
             headers={"Authorization": f"Bearer {keys[name]}"},
         )
         assert done.status_code == 200, done.text
-    return client, keys
+    yield client, keys
+    # The next test's app leads the sequencer on this store, not this one's.
+    client.app.state.context.service.stop()  # type: ignore[attr-defined]
 
 
 def _get(client: TestClient, key: str, path: str) -> tuple[int, dict | str]:
@@ -112,8 +118,8 @@ ALLOWED = {
     "officer": None,
     "analyst": None,
     "auditor": {"version", "versions", "risk"},
-    "shop_a": {"declaration", "version", "versions", "data_quality", "filing", "risk"},
-    "shop_b": {"declaration", "version", "versions", "data_quality", "filing", "risk"},
+    "shop_a": {"declaration", "version", "versions", "data_quality", "filing", "status"},
+    "shop_b": {"declaration", "version", "versions", "data_quality", "filing", "status"},
     "cpsc": {"declaration", "routing", "classification", "findings"},
 }
 
@@ -147,16 +153,23 @@ def test_access_matrix(api: tuple[TestClient, dict[str, str]], role: str) -> Non
             assert set(body) <= allowed, set(body) - allowed
 
 
-def test_filers_see_their_lane_but_not_the_reasons(api: tuple[TestClient, dict[str, str]]) -> None:
+def test_filers_see_a_status_never_a_lane(api: tuple[TestClient, dict[str, str]]) -> None:
     client, keys = api
     _, mine = _get(client, keys["shop_a"], "/api/declarations/A-1")
     assert isinstance(mine, dict)
-    assert set(mine["risk"]) == {"lane", "decided_at"}
+    assert mine["status"] == "assessed"
+    assert "risk" not in mine
     assert "screening" not in mine
     assert "parties" not in mine
+    _, status = _get(client, keys["shop_a"], "/api/declarations/A-1/status")
+    assert status == {"declaration_id": "A-1", "status": "assessed"}
     _, officer = _get(client, keys["officer"], "/api/declarations/A-1")
     assert isinstance(officer, dict)
-    assert {"reasons", "score"} <= set(officer["risk"])
+    assert {"reasons", "score", "lane"} <= set(officer["risk"])
+    _, officer_status = _get(client, keys["officer"], "/api/declarations/A-1/status")
+    assert isinstance(officer_status, dict)
+    assert officer_status["lane"] == officer["risk"]["lane"]
+    assert officer_status["score"] == officer["risk"]["score"]
 
 
 def test_partner_agency_reads_only_the_goods(api: tuple[TestClient, dict[str, str]]) -> None:
@@ -188,9 +201,63 @@ def test_a_filer_cannot_submit_for_another(api: tuple[TestClient, dict[str, str]
     assert body["rejected"] == 1
     assert body["errors"][0]["field"] == "[1].filer.id"
     assert body["errors"][0]["code"] == "forbidden_filer"
-    assert list(body["lanes"]) == ["X-2"]
+    assert body["declarations"] == [
+        {
+            "declaration_id": "X-2",
+            "status": "assessed",
+            "status_url": "/api/declarations/X-2/status",
+        }
+    ]
+    assert "lanes" not in body
     status, _ = _get(client, keys["officer"], "/api/declarations/X-1")
     assert status == 404
+
+
+def test_a_role_that_reads_the_queue_is_answered_the_lanes(engine: Engine, tmp_path: Path) -> None:
+    from importlib import resources
+
+    policy = resources.files("clearway.federation").joinpath("data/policy.yaml").read_text()
+    granted = policy.replace(
+        "customs_officer:\n    actions: [read_declarations,",
+        "customs_officer:\n    actions: [submit, read_declarations,",
+    )
+    assert granted != policy
+    (tmp_path / "policy.yaml").write_text(granted)
+    settings = Settings(
+        database_url=str(engine.url.render_as_string(hide_password=False)),
+        ledger_key_file=str(tmp_path / "ledger.key"),
+        classifier_model_file=str(tmp_path / "none.npz"),
+        risk_model_file=str(tmp_path / "none.json"),
+        sharing_policy_file=str(tmp_path / "policy.yaml"),
+        decision_wait_ms=60_000,
+    )
+    key = add_participant(engine, "customs lab", "customs_officer", filer_id="cus-lab").key
+    with TestClient(create_app(settings, engine=engine)) as client:
+        answer = client.post(
+            "/api/declarations",
+            content=orjson.dumps([_doc("cus-lab", "L-1", TOY), _doc("cus-lab", "L-2", EARBUDS)]),
+            headers={"Authorization": f"Bearer {key}"},
+        )
+        seen = {
+            ref: client.get(f"/api/declarations/{ref}", headers={"Authorization": f"Bearer {key}"})
+            for ref in ("L-1", "L-2")
+        }
+    assert not client.app.state.context.service.running  # type: ignore[attr-defined]
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    lanes: dict[str, str] = body["lanes"]
+    assert sorted(lanes) == ["L-1", "L-2"]
+    assert set(lanes.values()) <= {"green", "yellow", "red", "black"}
+    assert body["declarations"] == [
+        {
+            "declaration_id": ref,
+            "status": "assessed",
+            "status_url": f"/api/declarations/{ref}/status",
+            "lane": lanes[ref],
+        }
+        for ref in ("L-1", "L-2")
+    ]
+    assert {ref: page.json()["risk"]["lane"] for ref, page in seen.items()} == lanes
 
 
 def test_submit_validates_and_is_idempotent(api: tuple[TestClient, dict[str, str]]) -> None:
@@ -199,9 +266,27 @@ def test_submit_validates_and_is_idempotent(api: tuple[TestClient, dict[str, str
     doc = _doc("mkt-a", "I-1", TOY)
     first = client.post("/api/declarations", content=orjson.dumps(doc), headers=headers)
     again = client.post("/api/declarations", content=orjson.dumps(doc), headers=headers)
-    assert first.json()["accepted"] == 1
-    assert again.json()["duplicate"] == 1
-    assert again.json()["lanes"]["I-1"] in {"green", "yellow", "red"}
+    assert (first.status_code, first.json()["accepted"], first.json()["decided"]) == (200, 1, True)
+    assert first.json()["declarations"] == [
+        {
+            "declaration_id": "I-1",
+            "status": "assessed",
+            "status_url": "/api/declarations/I-1/status",
+        }
+    ]
+    assert (again.status_code, again.json()["duplicate"], again.json()["accepted"]) == (200, 1, 0)
+    assert again.json()["declarations"] == [
+        {
+            "declaration_id": "I-1",
+            "status": "duplicate",
+            "status_url": "/api/declarations/I-1/status",
+        }
+    ]
+    assert "lanes" not in first.json()
+    # An officer's submission would be refused (403); officers read the lane.
+    _, seen = _get(client, keys["officer"], "/api/declarations/I-1/status")
+    assert isinstance(seen, dict)
+    assert seen["lane"] in {"green", "yellow", "red"}
     bad = _doc("mkt-a", "I-2", TOY)
     bad["destination_country"] = "ZZ"
     refused = client.post("/api/declarations", content=orjson.dumps(bad), headers=headers)

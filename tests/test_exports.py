@@ -104,6 +104,7 @@ PUBLIC = {
         "truth_outcome",
         "write_simulation",
     ],
+    "clearway.accounts": ["MIN_LENGTH", "check_password", "hash_password", "new_password"],
     "clearway.classification": ["HSClassifier", "Suggestions"],
     "clearway.risk": ["FeatureSpec", "RiskModel", "ranking_report"],
 }

@@ -65,6 +65,9 @@ def nodes(tmp_path: Path) -> Iterator[tuple[Node, Node]]:
             "CLEARWAY_LEDGER_ORIGIN": origin,
             "CLEARWAY_CLASSIFIER_MODEL_FILE": str(folder / "none.npz"),
             "CLEARWAY_RISK_MODEL_FILE": str(folder / "none.json"),
+            # The first tick loads the classifier and the screening list: on
+            # a loaded machine that takes longer than the default wait.
+            "CLEARWAY_DECISION_WAIT_MS": "120000",
         }
         node = Node(folder, url, f"http://127.0.0.1:{port}", settings)
         node.cli("db", "upgrade")

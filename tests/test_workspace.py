@@ -24,7 +24,7 @@ from clearway.store.queue import QueueFilter, read_queue
 from clearway.store.rollup import rebuild_trends
 from clearway.store.schema import officer_decisions, trend_days
 from clearway.store.trends import read_trends
-from clearway.store.users import add_user
+from clearway.web.accounts import add_user
 from clearway.wiring import ingest_files
 from tests import factories as f
 from tests.test_cli import clearway

@@ -184,8 +184,14 @@ class Overloaded(ClearwayError):
     code = "overloaded"
     status = 429
 
-    def __init__(self, message: str, *, retry_after: int = 1) -> None:
-        super().__init__(message)
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_after: int = 1,
+        details: list[ErrorDetail] | None = None,
+    ) -> None:
+        super().__init__(message, details=details)
         self.retry_after = retry_after
 
     def diagnostics(self) -> str:

@@ -10,9 +10,12 @@ them (clearway, request validation, unknown routes).
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import Engine
@@ -41,6 +44,15 @@ def _error(status: int, code: str, message: str, field: str = "") -> JSONRespons
     )
 
 
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    yield
+    # On shutdown the sequencer stops after its tick and gives up the lead,
+    # so that another process of the server takes it over now rather than
+    # when this one has exited.
+    await run_in_threadpool(app.state.context.service.stop)
+
+
 def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
     """The API over the store of ``settings``."""
     store = engine or open_engine(settings.database_url)
@@ -49,6 +61,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
         version=__version__,
         description="Clearance and targeting for cross-border e-commerce.",
         responses=ERRORS,
+        lifespan=_lifespan,
     )
     context = Context.open(settings, store, load_policy(settings.sharing_policy_file))
     app.state.context = context
@@ -59,7 +72,8 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
     @app.exception_handler(ClearwayError)
     async def _clearway_error(request: Request, exc: ClearwayError) -> Response:
         if not request.url.path.startswith("/api/"):
-            return error_page(request, exc)
+            # Rendering a template is work for a thread, not the event loop.
+            return await run_in_threadpool(error_page, request, exc)
         headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, Overloaded) else None
         return JSONResponse(exc.as_json(), status_code=exc.status, headers=headers)
 
@@ -81,8 +95,10 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
         return _error(exc.status_code, code, str(exc.detail))
 
     @app.get("/api/health")
-    def health() -> dict[str, Any]:
-        """Liveness: the service answers."""
+    async def health() -> dict[str, Any]:
+        """Liveness: the service answers. On the event loop itself, so it
+        answers while every worker thread is busy and shows when the loop
+        is not."""
         return {"ok": True, "version": __version__}
 
     for module in (declarations, referrals, operators, ledger, inbox):

@@ -11,10 +11,11 @@ from typing import Annotated, Any, Literal
 import orjson
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from clearway.api.context import Context, Ctx, Who, jsonable
+from clearway.clearance import Submission
 from clearway.declarations.intake import RawRecord
 from clearway.errors import ErrorDetail, InputError, NotFound, ValidationFailed
 from clearway.store.outcomes import OutcomeRow, record_outcomes
@@ -109,7 +110,7 @@ async def _decided(ctx: Context, queue_ids: list[int], seconds: float) -> bool:
 
 
 @router.post("/api/declarations")
-async def submit(request: Request, who: Who, ctx: Ctx) -> JSONResponse:
+async def submit(request: Request, who: Who, ctx: Ctx) -> Response:
     """Submit one declaration or a list. Each is validated and durably
     queued (idempotent by filer, declaration id and content), then decided
     by the sequencer. Answers 200 with each declaration's status (and, to
@@ -118,17 +119,34 @@ async def submit(request: Request, who: Who, ctx: Ctx) -> JSONResponse:
     errors (what was accepted stays accepted); 429 when the queue is full."""
     ctx.policy.require(who, "submit")
     body = await _body(request, ctx.settings.max_json_document_bytes)
+    # Parsing, validation and the store are work for threads: the event
+    # loop only reads the body and waits.
     records, refused = await run_in_threadpool(_records, body, who.filer_id)
     if not ctx.service.running:
         ctx.service.start()
     submission = await run_in_threadpool(ctx.service.submit, records, source="api")
     decided = await _decided(ctx, submission.queued, ctx.settings.decision_wait_ms / 1000)
+    officer = ctx.policy.may(who, "read_queue")
+    status, answer = await run_in_threadpool(
+        _submitted, ctx, submission, refused, decided=decided, officer=officer
+    )
+    return Response(answer, status_code=status, media_type="application/json")
+
+
+def _submitted(
+    ctx: Context,
+    submission: Submission,
+    refused: list[dict[str, Any]],
+    *,
+    decided: bool,
+    officer: bool,
+) -> tuple[int, bytes]:
+    """The answer to a submission, as JSON: each declaration's status and
+    status URL; lanes only for ``officer``s (customs controls are not
+    announced to filers)."""
     houses = [r for r in submission.receipts if r.kind == "house"]
     rejected = refused + [r.as_dict() for r in submission.rejections]
-    officer = ctx.policy.may(who, "read_queue")
-    states = await run_in_threadpool(
-        filing_states, ctx.store, [(r.filer_id, r.ref) for r in houses], officer
-    )
+    states = filing_states(ctx.store, [(r.filer_id, r.ref) for r in houses], officer)
     answers = []
     for receipt in houses:
         found = states.get((receipt.filer_id, receipt.ref), {"status": "received"})
@@ -155,7 +173,7 @@ async def submit(request: Request, who: Who, ctx: Ctx) -> JSONResponse:
     }
     if officer:
         result["lanes"] = {a["declaration_id"]: a["lane"] for a in answers if "lane" in a}
-    return JSONResponse(result, status_code=status)
+    return status, orjson.dumps(result)
 
 
 @router.get("/api/declarations/{declaration_id}/status")
@@ -165,13 +183,16 @@ def declaration_status(
     ctx: Ctx,
     filer: Annotated[str | None, Query(max_length=128)] = None,
 ) -> dict[str, Any]:
-    """Where a submitted declaration stands: received (queued), assessed,
-    referral_open or released; officers also see its lane."""
+    """Where a submitted declaration stands: received (queued), accepted,
+    assessed, referral_open or released; officers also see its lane and
+    score. A filer asks about its own; an officer names the filer, or is
+    answered for the one stored declaration of that id."""
     ctx.policy.require(who, "read_declarations")
     officer = ctx.policy.may(who, "read_queue")
     owner = filer if officer and filer else who.filer_id
     if owner is None:
-        raise InputError("filer must be given (?filer=...) to look up a declaration's status")
+        # 404 when no stored declaration has the id, 400 when several filers used it.
+        owner = get_declaration(ctx.store, declaration_id).filer_id
     found = filing_states(ctx.store, [(owner, declaration_id)], officer).get(
         (owner, declaration_id)
     )

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Path, Request
+from fastapi.concurrency import run_in_threadpool
 
 from clearway.api.context import Ctx
 from clearway.store.inbox import receive_event
@@ -27,7 +28,13 @@ async def inbox(
     """A webhook from ``sender``: 200 with ``new`` false for a retry of one
     already received, 401 unless signed with the sender's secret."""
     body = await request.body()
-    new = receive_event(
-        ctx.store, sender, body, clearway_signature, idempotency_key, datetime.now(UTC)
+    new = await run_in_threadpool(
+        receive_event,
+        ctx.store,
+        sender,
+        body,
+        clearway_signature,
+        idempotency_key,
+        datetime.now(UTC),
     )
     return {"ok": True, "new": new}

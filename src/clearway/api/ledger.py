@@ -10,9 +10,10 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
-from clearway.api.context import Ctx
+from clearway.api.context import Context, Ctx
 from clearway.errors import InputError, NotFound
 from clearway.ledger.witness import WitnessRefusal
 from clearway.store.ledger import latest_checkpoint, prove, prove_consistency
@@ -96,6 +97,12 @@ _ADD_CHECKPOINT = (
 )
 
 
+def _cosign(ctx: Context, body: bytes) -> str:
+    """In a worker thread: the witness key is read from its file on first
+    use, the check reads the store and verifies signatures and proofs."""
+    return witness_checkpoint(ctx.store, ctx.witness, body, datetime.now(UTC))
+
+
 @router.post(
     "/api/witness/add-checkpoint",
     openapi_extra={
@@ -115,7 +122,7 @@ async def add_checkpoint(request: Request, ctx: Ctx) -> Response:
     not authenticated; the log's signature is what counts."""
     body = await request.body()
     try:
-        line = witness_checkpoint(ctx.store, ctx.witness, body, datetime.now(UTC))
+        line = await run_in_threadpool(_cosign, ctx, body)
     except WitnessRefusal as exc:
         if exc.known_size is not None:
             # Exactly this type, with no charset parameter (tlog-witness).

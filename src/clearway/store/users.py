@@ -1,39 +1,40 @@
 """People who sign in to the officer workspace, and their sessions.
 
-Passwords are kept as scrypt hashes (RFC 7914 parameters in the hash, so
-they can be raised later); a session cookie carries a random token of which
-only the SHA-256 is stored, with a CSRF token for the session's forms.
+The store keeps password hashes and never sees a password:
+:mod:`clearway.accounts` hashes and checks them (scrypt, slow on purpose,
+so the web runs it in a worker thread). A session cookie carries a random
+token of which only the SHA-256 is stored (32 random bytes need no slow
+hash), with a CSRF token for the session's forms.
 """
 
 from __future__ import annotations
 
-import base64
 import hashlib
-import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, delete, insert, select
+from sqlalchemy import Engine, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from clearway.errors import Conflict, InputError, NotAuthenticated
+from clearway.errors import Conflict, InputError, NotFound
 from clearway.store.engine import as_utc, writing
 from clearway.store.schema import web_sessions, web_users
 
 __all__ = [
     "ROLES",
+    "StoredCredentials",
     "WebUser",
     "add_user",
-    "reset_password",
+    "credentials_of",
+    "open_session",
     "session_user",
-    "sign_in",
+    "set_password_hash",
     "sign_out",
 ]
 
 ROLES = ("customs_officer", "customs_analyst")
 SESSION = timedelta(hours=12)
-_N, _R, _P = 2**14, 8, 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,31 +51,23 @@ class WebUser:
         return self.role == "customs_officer"
 
 
-def _hash(password: str, salt: bytes, n: int = _N, r: int = _R, p: int = _P) -> bytes:
-    return hashlib.scrypt(password.encode(), salt=salt, n=n, r=r, p=p, dklen=32)
+@dataclass(frozen=True, slots=True)
+class StoredCredentials:
+    """What signing in checks a password against."""
+
+    user_id: int
+    password_hash: str
 
 
-def _encode(password: str) -> str:
-    salt = secrets.token_bytes(16)
-    digest = _hash(password, salt)
-    b64 = base64.b64encode
-    return f"scrypt${_N}${_R}${_P}${b64(salt).decode()}${b64(digest).decode()}"
-
-
-def _matches(password: str, stored: str) -> bool:
-    try:
-        _, n, r, p, salt, digest = stored.split("$")
-        found = _hash(password, base64.b64decode(salt), int(n), int(r), int(p))
-    except ValueError:
-        return False
-    return hmac.compare_digest(found, base64.b64decode(digest))
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def add_user(
-    engine: Engine, username: str, name: str, role: str, now: datetime, password: str | None = None
-) -> str:
-    """Create a workspace account; returns its password (generated when not
-    given: shown once)."""
+    engine: Engine, username: str, name: str, role: str, now: datetime, *, password_hash: str
+) -> None:
+    """Create a workspace account with the hash of its password (see
+    :func:`clearway.accounts.hash_password`)."""
     if role not in ROLES:
         raise InputError(f"role must be one of {', '.join(ROLES)}. Got {role!r}")
     if (
@@ -83,9 +76,6 @@ def add_user(
         or not username.replace("-", "").replace(".", "").isalnum()
     ):
         raise InputError(f"username must be 1-64 letters, digits, '.' or '-'. Got {username!r}")
-    secret = password or secrets.token_urlsafe(12)
-    if len(secret) < 8:
-        raise InputError("password must have at least 8 characters")
     with writing(engine).begin() as conn:
         try:
             conn.execute(
@@ -93,22 +83,16 @@ def add_user(
                     username=username,
                     name=name,
                     role=role,
-                    password_hash=_encode(secret),
+                    password_hash=password_hash,
                     created_at=now,
                 )
             )
         except IntegrityError:
             raise Conflict(f"user {username!r} exists already.") from None
-    return secret
 
 
-def reset_password(engine: Engine, username: str) -> str:
-    """Give an account a new generated password (shown once); its sessions end."""
-    from sqlalchemy import update
-
-    from clearway.errors import NotFound
-
-    secret = secrets.token_urlsafe(12)
+def set_password_hash(engine: Engine, username: str, password_hash: str) -> None:
+    """Replace an account's password hash; its sessions end."""
     with writing(engine).begin() as conn:
         user_id = conn.execute(
             select(web_users.c.id).where(web_users.c.username == username)
@@ -116,30 +100,32 @@ def reset_password(engine: Engine, username: str) -> str:
         if user_id is None:
             raise NotFound(f"user {username!r} not found.")
         conn.execute(
-            update(web_users).where(web_users.c.id == user_id).values(password_hash=_encode(secret))
+            update(web_users).where(web_users.c.id == user_id).values(password_hash=password_hash)
         )
         conn.execute(delete(web_sessions).where(web_sessions.c.user_id == user_id))
-    return secret
 
 
-def sign_in(engine: Engine, username: str, password: str, now: datetime) -> str:
-    """A new session token for good credentials; NotAuthenticated otherwise
-    (the same answer for an unknown user and a wrong password)."""
+def credentials_of(engine: Engine, username: str) -> StoredCredentials | None:
+    """The stored password hash of an enabled account (None: no such account)."""
     with engine.connect() as conn:
-        user = conn.execute(
-            select(web_users).where(
+        row = conn.execute(
+            select(web_users.c.id, web_users.c.password_hash).where(
                 web_users.c.username == username, web_users.c.disabled_at.is_(None)
             )
         ).first()
-    if user is None or not _matches(password, user.password_hash):
-        raise NotAuthenticated("unknown user or wrong password")
+    return None if row is None else StoredCredentials(row.id, row.password_hash)
+
+
+def open_session(engine: Engine, user_id: int, now: datetime) -> str:
+    """A new session for an account whose password was checked: its token
+    (only the token's hash is stored). Expired sessions are dropped here."""
     token = secrets.token_urlsafe(32)
     with writing(engine).begin() as conn:
         conn.execute(delete(web_sessions).where(web_sessions.c.expires_at < now))
         conn.execute(
             insert(web_sessions).values(
-                token_hash=hashlib.sha256(token.encode()).hexdigest(),
-                user_id=user.id,
+                token_hash=_token_hash(token),
+                user_id=user_id,
                 csrf=secrets.token_hex(16),
                 created_at=now,
                 expires_at=now + SESSION,
@@ -157,7 +143,7 @@ def session_user(engine: Engine, token: str | None, now: datetime) -> WebUser | 
             select(web_users, web_sessions.c.csrf, web_sessions.c.expires_at)
             .join(web_sessions, web_sessions.c.user_id == web_users.c.id)
             .where(
-                web_sessions.c.token_hash == hashlib.sha256(token.encode()).hexdigest(),
+                web_sessions.c.token_hash == _token_hash(token),
                 web_users.c.disabled_at.is_(None),
             )
         ).first()
@@ -168,8 +154,4 @@ def session_user(engine: Engine, token: str | None, now: datetime) -> WebUser | 
 
 def sign_out(engine: Engine, token: str) -> None:
     with writing(engine).begin() as conn:
-        conn.execute(
-            delete(web_sessions).where(
-                web_sessions.c.token_hash == hashlib.sha256(token.encode()).hexdigest()
-            )
-        )
+        conn.execute(delete(web_sessions).where(web_sessions.c.token_hash == _token_hash(token)))

@@ -8,10 +8,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
+from starlette.datastructures import FormData
 
 from clearway.errors import ClearwayError, InputError
 from clearway.store.operators import list_operators, operator_record
+from clearway.store.users import WebUser
 from clearway.web.session import Officer, check_csrf, context_of, templates
 
 __all__ = ["router"]
@@ -44,7 +47,7 @@ def _rules_text(request: Request) -> tuple[str, str | None]:
 
 def _render_rules(
     request: Request,
-    user: Officer,
+    user: WebUser,
     text: str,
     *,
     results: list[dict[str, object]] | None = None,
@@ -85,14 +88,20 @@ def rules(request: Request, user: Officer) -> Response:
 async def rules_action(request: Request, user: Officer) -> Response:
     """Backtest the edited rules; activate them only after a backtest of
     exactly this text."""
-    from clearway.classification.loading import classifier_for
-    from clearway.parties.checks import screening_index
-    from clearway.risk.backtest import backtest_rules
-    from clearway.risk.rules import load_rules
-    from clearway.store.outcomes import labelled_history
-
     form = await request.form()
     check_csrf(user, form)
+    # A backtest re-runs the rules over the whole stored history: long
+    # work, kept off the event loop.
+    return await run_in_threadpool(_rules_action, request, user, form)
+
+
+def _rules_action(request: Request, user: WebUser, form: FormData) -> Response:
+    from clearway.history.backtest import backtest_history
+    from clearway.history.rescoring import HistoryConfig
+    from clearway.history.runs import History
+    from clearway.risk.rules import load_rules
+    from clearway.store.history import StoreHistory
+
     text = str(form.get("rules", "")).replace("\r\n", "\n")
     context = context_of(request)
     settings = context.settings
@@ -114,11 +123,10 @@ async def rules_action(request: Request, user: Officer) -> Response:
                 text,
                 message=f"rules version {ruleset.version} active from the next filing",
             )
-        total, stats = backtest_rules(
+        total, stats = backtest_history(
             ruleset,
-            labelled_history(context.store),
-            classifier_for(settings.classifier_model_file),
-            screening_index(settings.screening_sdn_file) if settings.screening_sdn_file else None,
+            History(store=StoreHistory(settings.database_url)),
+            HistoryConfig.from_settings(settings, datetime.now(UTC).date()),
         )
     except ClearwayError as exc:
         details = getattr(exc, "details", None) or []

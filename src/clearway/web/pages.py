@@ -1,16 +1,24 @@
 """The officer workspace's pages: sign-in, the targeting queue, a
 declaration with everything known about it, and officers' actions. Each
-handler parses, calls one store function and renders a template."""
+handler parses, calls one store function and renders a template.
+
+Handlers that read a form are ``async`` (the form is read from the
+socket); what they then do (scrypt, the store) runs in a worker thread so
+that the event loop keeps answering every other request."""
 
 from __future__ import annotations
 
 import base64
+import os
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
+import anyio.to_thread
 from fastapi import APIRouter, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.datastructures import FormData
 
 from clearway.errors import ClearwayError, NotAuthenticated
 from clearway.store.decisions import decide
@@ -18,7 +26,8 @@ from clearway.store.ledger import prove
 from clearway.store.queue import SORTS, QueueFilter, read_queue
 from clearway.store.reading import get_declaration
 from clearway.store.report import officer_report
-from clearway.store.users import sign_in, sign_out
+from clearway.store.users import WebUser, sign_out
+from clearway.web.accounts import sign_in
 from clearway.web.session import COOKIE, Officer, check_csrf, context_of, templates
 
 __all__ = ["router"]
@@ -27,6 +36,11 @@ router = APIRouter(include_in_schema=False)
 
 PAGE = 50
 Text = Annotated[str | None, Query(max_length=128)]
+# Signing in hashes the password (scrypt: CPU and memory on purpose). At
+# most this many hash at once, in their own threads; the others wait on the
+# event loop, holding no thread, so that a burst of sign-ins (or a guessing
+# attack) cannot take every core from the requests being answered.
+_HASHING = anyio.CapacityLimiter(max(1, (os.cpu_count() or 1) // 2))
 
 
 @router.get("/")
@@ -48,11 +62,13 @@ async def signin(request: Request) -> Response:
     if not target.startswith("/") or target.startswith("//"):
         target = "/queue"
     try:
-        token = sign_in(
+        token = await anyio.to_thread.run_sync(
+            sign_in,
             context_of(request).store,
             str(form.get("username", "")),
             str(form.get("password", "")),
             datetime.now(UTC),
+            limiter=_HASHING,
         )
     except NotAuthenticated:
         query = urlencode({"next": target, "failed": "true"})
@@ -65,7 +81,7 @@ async def signin(request: Request) -> Response:
 @router.post("/signout")
 async def signout(request: Request, user: Officer) -> Response:
     check_csrf(user, await request.form(), act=False)
-    sign_out(context_of(request).store, request.cookies.get(COOKIE, ""))
+    await run_in_threadpool(sign_out, context_of(request).store, request.cookies.get(COOKIE, ""))
     response = RedirectResponse("/signin", status_code=303)
     response.delete_cookie(COOKIE)
     return response
@@ -176,6 +192,11 @@ def declaration(
 async def act(request: Request, ref: str, user: Officer, filer: Text = None) -> Response:
     form = await request.form()
     check_csrf(user, form)
+    return await run_in_threadpool(_act, request, ref, user, filer, form)
+
+
+def _act(request: Request, ref: str, user: WebUser, filer: str | None, form: FormData) -> Response:
+    """Record an officer's action on a declaration (in a worker thread)."""
     context = context_of(request)
     view = get_declaration(context.store, ref, filer)
     action = str(form.get("action", ""))
