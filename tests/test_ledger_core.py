@@ -1,17 +1,21 @@
 """The ledger's core against RFC 9162 (a naive reference written from the
-spec's text, and pymerkle as an independent oracle), the C2SP signed-note
-reference vector, cosignatures, witnesses and selective disclosure."""
+spec's text, and pymerkle as an independent oracle), the tiled log over an
+in-memory store, the C2SP signed-note reference vector, cosignatures,
+witnesses and selective disclosure."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from clearway.errors import NotFound
 from clearway.ledger import (
     Checkpoint,
     CompactRange,
@@ -34,6 +38,8 @@ from clearway.ledger import (
     verify_consistency,
     verify_inclusion,
 )
+from clearway.ledger import log as tiled
+from clearway.ledger.log import LedgerEntry, TileStore
 from clearway.ledger.merkle import EMPTY_ROOT, node_hash, reference_root
 from clearway.ledger.note import (
     COSIGNATURE_V1,
@@ -371,3 +377,114 @@ def test_extend_matches_append(batches: list[int]) -> None:
         assert many.extend(hashes) == expected
         assert many.root() == one.root()
         start += count
+
+
+class MemoryTileStore:
+    """:class:`clearway.ledger.log.TileStore` in dicts: the log without a database."""
+
+    def __init__(self) -> None:
+        self.entries: dict[int, LedgerEntry] = {}
+        self.tiles: dict[tuple[int, int], bytes] = {}
+        self.checkpoints: dict[int, tuple[bytes, str]] = {}
+
+    def lock(self) -> None:
+        pass
+
+    def latest_checkpoint(self) -> tuple[int, bytes, str] | None:
+        if not self.checkpoints:
+            return None
+        size = max(self.checkpoints)
+        return (size, *self.checkpoints[size])
+
+    def checkpoint_roots(self) -> dict[int, bytes]:
+        return {size: root for size, (root, _) in self.checkpoints.items()}
+
+    def read_tile(self, level: int, index: int) -> bytes:
+        return self.tiles.get((level, index), b"")
+
+    def find_entry(self, event_id: str) -> tuple[int, bytes] | None:
+        found = [(i, e.leaf) for i, e in self.entries.items() if e.event_id == event_id]
+        return found[0] if found else None
+
+    def read_entries(self, after: int, limit: int) -> list[tuple[int, bytes]]:
+        return [(i, self.entries[i].leaf) for i in sorted(self.entries) if i > after][:limit]
+
+    def write_entries(self, first: int, entries: Sequence[LedgerEntry]) -> None:
+        for k, entry in enumerate(entries):
+            assert first + k not in self.entries
+            self.entries[first + k] = entry
+
+    def write_tiles(self, tiles: Mapping[tuple[int, int], bytes]) -> None:
+        self.tiles.update(tiles)
+
+    def write_checkpoint(self, size: int, root: bytes, note: str, issued_at: datetime) -> None:
+        assert size not in self.checkpoints, "a second checkpoint of one size"
+        self.checkpoints[size] = (root, note)
+
+
+LOG = NoteSigner.generate("customs.example/tiled-log")
+
+
+def append_events(store: TileStore, start: int, count: int, prefix: str = "") -> Checkpoint:
+    batch = [
+        LedgerEntry(f"e{i}", "test.event", f"{prefix}event {i}".encode())
+        for i in range(start, start + count)
+    ]
+    return tiled.append(store, batch, LOG, datetime(2026, 11, 2, tzinfo=UTC))
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.integers(min_value=1, max_value=600), min_size=1, max_size=6), st.data())
+def test_tiled_log_matches_rfc9162_in_memory(batches: list[int], data: st.DataObject) -> None:
+    """Appended in random batches, the tiles give the roots and proofs that
+    the spec's own recursions give over all the leaf hashes, whether the
+    right edge is remembered or read back from the tiles."""
+    store = MemoryTileStore()
+    # Each example its own leaves: trees of one size differ between examples,
+    # as the logs of two databases in one process do.
+    prefix = data.draw(st.text(max_size=3), label="leaf prefix")
+    hashes: list[bytes] = []
+    sizes: list[int] = []
+    for count in batches:
+        if data.draw(st.booleans(), label="forget the right edge"):
+            tiled._EDGES.clear()
+        checkpoint = append_events(store, len(hashes), count, prefix)
+        hashes += [
+            leaf_hash(f"{prefix}event {i}".encode())
+            for i in range(len(hashes), len(hashes) + count)
+        ]
+        assert (checkpoint.size, checkpoint.root) == (len(hashes), reference_root(hashes))
+        sizes.append(len(hashes))
+    size = len(hashes)
+    index = data.draw(st.integers(min_value=0, max_value=size - 1), label="index")
+    proof = tiled.prove(store, f"e{index}")
+    assert (proof.index, proof.size, proof.leaf) == (index, size, f"{prefix}event {index}".encode())
+    assert proof.hashes == spec_path(index, hashes)
+    verify_inclusion(hashes[index], index, size, proof.hashes, reference_root(hashes))
+    for old in (
+        data.draw(st.sampled_from(sizes), label="old checkpoint"),
+        data.draw(st.integers(min_value=1, max_value=size), label="old size"),
+    ):
+        consistency = tiled.prove_consistency(store, old, size)
+        assert consistency == spec_subproof(old, hashes, True)
+        verify_consistency(
+            old, size, consistency, reference_root(hashes[:old]), reference_root(hashes)
+        )
+    chunk = data.draw(st.integers(min_value=1, max_value=1000), label="chunk")
+    report = tiled.verify(store, LOG.verifier, chunk)
+    assert report.ok, report.problems
+    assert (report.size, report.checkpoint_size) == (size, size)
+
+
+def test_tiled_log_reports_a_changed_tile_and_a_forged_checkpoint() -> None:
+    store = MemoryTileStore()
+    append_events(store, 0, 300)
+    tile = bytearray(store.tiles[(0, 1)])
+    tile[5] ^= 1
+    store.tiles[(0, 1)] = bytes(tile)
+    store.checkpoints[300] = (leaf_hash(b"forged"), store.checkpoints[300][1])
+    problems = "\n".join(tiled.verify(store, LOG.verifier).problems)
+    assert "event 256 was changed or moved" in problems
+    assert "checkpoint at size 300 does not match" in problems
+    with pytest.raises(NotFound):
+        tiled.prove(store, "e300")

@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import Engine, delete, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -21,13 +23,15 @@ from clearway.ledger import (
     verify_consistency,
     verify_inclusion,
 )
+from clearway.ledger.merkle import reference_root
 from clearway.ledger.note import parse_checkpoint
 from clearway.store import writing
 from clearway.store.ledger import LedgerEntry, append_entries, prove, prove_consistency, verify_log
 from clearway.store.ledger_reading import event_fields
-from clearway.store.schema import ledger_checkpoints, ledger_entries
+from clearway.store.schema import ledger_checkpoints, ledger_entries, ledger_tiles
 from clearway.wiring import ingest_files
 from tests import factories as f
+from tests.test_ledger_core import spec_path, spec_subproof
 
 SIGNER = NoteSigner.generate("customs.example/test-log")
 
@@ -64,6 +68,40 @@ def test_batches_across_tile_boundaries_prove_and_verify(engine: Engine) -> None
     report = verify_log(engine, SIGNER.verifier, chunk=97)
     assert report.ok, report.problems
     assert report.size == start
+
+
+@settings(
+    max_examples=12,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(st.lists(st.integers(min_value=1, max_value=400), min_size=1, max_size=5), st.data())
+def test_stored_tree_matches_rfc9162_in_memory(
+    engine: Engine, batches: list[int], data: st.DataObject
+) -> None:
+    """Appended through the store (SQLite and PostgreSQL) in random batches,
+    the stored tree has the roots and proofs of the spec's recursions over
+    all the leaf hashes held in memory."""
+    with engine.begin() as conn:
+        for table in (ledger_entries, ledger_tiles, ledger_checkpoints):
+            conn.execute(delete(table))
+    hashes: list[bytes] = []
+    for count in batches:
+        append(engine, len(hashes), count)
+        hashes += [leaf_hash(f"leaf {i}".encode()) for i in range(len(hashes), len(hashes) + count)]
+        with engine.connect() as conn:
+            root = conn.execute(
+                select(ledger_checkpoints.c.root).where(ledger_checkpoints.c.size == len(hashes))
+            ).scalar_one()
+        assert root == reference_root(hashes)
+    size = len(hashes)
+    index = data.draw(st.integers(min_value=0, max_value=size - 1), label="index")
+    proof = prove(engine, f"e{index}")
+    assert (proof.index, proof.size) == (index, size)
+    assert proof.hashes == spec_path(index, hashes)
+    old = data.draw(st.integers(min_value=1, max_value=size), label="old size")
+    assert prove_consistency(engine, old, size) == spec_subproof(old, hashes, True)
+    assert verify_log(engine, SIGNER.verifier, chunk=97).ok
 
 
 def test_concurrent_writers_append_one_after_another(engine: Engine) -> None:

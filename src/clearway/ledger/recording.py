@@ -4,7 +4,7 @@ assessment."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -12,8 +12,16 @@ import orjson
 
 from clearway.ledger.events import Event, encode_leaf
 from clearway.ledger.keys import LedgerKeys
+from clearway.ledger.log import LedgerEntry
 
-__all__ = ["assessment_events", "check_events", "filing_events", "leaves"]
+__all__ = [
+    "assessment_events",
+    "batch_entries",
+    "check_events",
+    "entries",
+    "filing_events",
+    "leaves",
+]
 
 DUTY_FIELDS = (
     "regime",
@@ -94,3 +102,45 @@ def check_events(
 
 def leaves(events: Sequence[Event], keys: LedgerKeys) -> list[bytes]:
     return [encode_leaf(event, keys.secret) for event in events]
+
+
+def entries(
+    events: Sequence[Event], owners: Sequence[int | None], keys: LedgerKeys
+) -> list[LedgerEntry]:
+    """The log entries of ``events``; ``owners`` are the declaration rows
+    they concern, one per event."""
+    return [
+        LedgerEntry(e.event_id, e.type, leaf, owner)
+        for e, leaf, owner in zip(events, leaves(events, keys), owners, strict=True)
+    ]
+
+
+def batch_entries(
+    keys: LedgerKeys,
+    houses: Sequence[Mapping[str, Any]],
+    masters: Sequence[Mapping[str, Any]],
+    assessments: Sequence[Mapping[str, Any]],
+    when: datetime,
+    checked: Sequence[Mapping[str, Any]],
+    extra: Sequence[tuple[Event, int | None]],
+    subjects_of: Callable[[Collection[int]], Mapping[int, str]],
+) -> list[LedgerEntry]:
+    """The entries of a written batch, in log order: filings, masters,
+    assessments, checks, then ``extra`` events with their declaration rows.
+    ``subjects_of`` gives ``filer/ref`` of declaration rows that assessments
+    or checks concern but the batch did not file (read from the store)."""
+    subjects = {row["id"]: f"{row['filer_id']}/{row['ref']}" for row in houses}
+    unknown = {row["declaration_id"] for row in [*assessments, *checked]} - set(subjects)
+    if unknown:
+        subjects.update(subjects_of(unknown))
+    events = filing_events("declaration", houses) + filing_events("master", masters)
+    events += assessment_events(assessments, subjects)
+    events += check_events(checked, subjects, when)
+    events += [event for event, _ in extra]
+    owners = (
+        [row["id"] for row in houses]
+        + [None] * len(masters)
+        + [row["declaration_id"] for row in [*assessments, *checked]]
+        + [owner for _, owner in extra]
+    )
+    return entries(events, owners, keys)
