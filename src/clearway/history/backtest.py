@@ -12,7 +12,7 @@ import numpy.typing as npt
 
 from clearway.clearance.replay import Replayed
 from clearway.history.rescoring import HistoryConfig, replay_history
-from clearway.history.runs import History, day_tables, history_days_of
+from clearway.history.sources import History, day_tables, history_days_of
 from clearway.risk.backtest import RuleStats, tally
 from clearway.risk.rules import RuleSet
 

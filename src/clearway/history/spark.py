@@ -37,7 +37,7 @@ from clearway.history.rescoring import (
     rescore_day,
     window_days,
 )
-from clearway.history.runs import (
+from clearway.history.sources import (
     History,
     HistoryStore,
     RescoreReport,

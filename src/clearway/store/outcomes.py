@@ -1,44 +1,24 @@
-"""Recording inspection outcomes, and reading the labelled history that
-risk training and rule backtests learn from."""
+"""Recording inspection outcomes (what risk training and rule backtests
+learn from); the rows themselves are :mod:`clearway.risk.outcomes`'s."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, delete, select
 
-from clearway.errors import ErrorDetail, InputError
+from clearway.errors import ErrorDetail
+from clearway.risk.outcomes import OUTCOMES, OutcomeRow
 from clearway.store.bulk import bulk_insert
 from clearway.store.engine import writing
 from clearway.store.rollup import outcome_changes
 from clearway.store.schema import declarations, inspection_outcomes
 
-__all__ = [
-    "OUTCOMES",
-    "OutcomeRow",
-    "labelled_history",
-    "read_outcome_file",
-    "record_outcomes",
-]
+__all__ = ["OUTCOMES", "OutcomeRow", "record_outcomes"]
 
-# What an intervention can find; every one but "cleared" means the filing
-# was at fault.
-OUTCOMES = ("seized", "duty_corrected", "data_corrected", "cleared")
 _CHUNK = 500
-
-
-@dataclass(frozen=True, slots=True)
-class OutcomeRow:
-    """One outcome to record, for the current version of a declaration."""
-
-    declaration_id: str
-    outcome: str
-    reason: str
-    filer_id: str | None = None
 
 
 def record_outcomes(
@@ -119,44 +99,3 @@ def record_outcomes(
             )
             recorded += len(inserts)
     return recorded, problems
-
-
-def labelled_history(engine: Engine) -> Iterator[list[tuple[str, str | None]]]:
-    """Current declarations a filing day at a time, each day in the order
-    re-scoring uses: (document, outcome or None where no intervention
-    recorded one)."""
-    from clearway.history.rescoring import day_batch
-    from clearway.store.history import history_days, read_day
-
-    for day in history_days(engine):
-        rows = read_day(engine, day)
-        if rows.num_rows:
-            yield day_batch(rows)
-
-
-def read_outcome_file(path: Path) -> list[OutcomeRow]:
-    """Rows of an outcomes CSV: ``declaration_id,outcome[,reason][,filer_id]``,
-    or the simulator's labels (``declaration_id,...,violations``)."""
-    import csv
-
-    from clearway.simulate import truth_outcome
-
-    with path.open(newline="", encoding="utf-8") as stream:
-        reader = csv.DictReader(stream)
-        columns = set(reader.fieldnames or [])
-        if "declaration_id" not in columns or not columns & {"outcome", "violations"}:
-            raise InputError(
-                f"{path}: the header must name declaration_id and outcome (or violations). "
-                f"Got {sorted(columns)}"
-            )
-        rows = []
-        for row in reader:
-            if "outcome" in columns:
-                outcome, reason = row["outcome"].strip(), (row.get("reason") or "").strip()
-            else:
-                found = [v for v in (row.get("violations") or "").split(";") if v]
-                outcome, reason = truth_outcome(found)
-            rows.append(
-                OutcomeRow(row["declaration_id"].strip(), outcome, reason, row.get("filer_id"))
-            )
-    return rows
