@@ -352,11 +352,15 @@ def _blocking_names(tree: ast.Module) -> set[str]:
 
 
 def _calls(function: ast.AsyncFunctionDef) -> Iterator[ast.Call]:
-    """The calls made by ``function`` itself, not by functions defined in it."""
+    """The calls made by ``function`` itself and not awaited (a coroutine
+    waits on the loop), nor made by functions defined in it."""
     stack: list[ast.AST] = list(function.body)
     while stack:
         node = stack.pop()
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
+            continue
+        if isinstance(node, ast.Await) and isinstance(node.value, ast.Call):
+            stack.extend(ast.iter_child_nodes(node.value))
             continue
         if isinstance(node, ast.Call):
             yield node
@@ -418,6 +422,7 @@ async def handler(request, ctx):
     await run_in_threadpool(get_declaration, ctx.store, "A-1")
     ctx.service.submit([])
     ctx.service.start()
+    await ctx.service.until_decided([1], 1.0)
     with ctx.store.connect() as conn:
         pass
     sign_in(ctx.store, "u", "p", None)
@@ -430,7 +435,7 @@ async def handler(request, ctx):
     assert blocking_calls(source, "x.py") == [
         "x.py:7: get_declaration(ctx.store, 'A-1')",
         "x.py:9: ctx.service.submit([])",
-        "x.py:11: ctx.store.connect()",
-        "x.py:13: sign_in(ctx.store, 'u', 'p', None)",
-        "x.py:14: templates.TemplateResponse(request, 'page.html', {})",
+        "x.py:12: ctx.store.connect()",
+        "x.py:14: sign_in(ctx.store, 'u', 'p', None)",
+        "x.py:15: templates.TemplateResponse(request, 'page.html', {})",
     ]

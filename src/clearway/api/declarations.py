@@ -3,8 +3,6 @@ queues and record outcomes, partner agencies record findings."""
 
 from __future__ import annotations
 
-import asyncio
-import time
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
@@ -94,21 +92,6 @@ async def _body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-async def _decided(ctx: Context, queue_ids: list[int], seconds: float) -> bool:
-    """Wait, without holding a thread, until the sequencer has decided
-    ``queue_ids`` or ``seconds`` pass."""
-    deadline = time.monotonic() + seconds
-    left = queue_ids
-    while left:
-        left = sorted(await run_in_threadpool(ctx.service.store.waiting, left))
-        if not left:
-            return True
-        if time.monotonic() >= deadline:
-            return False
-        await asyncio.sleep(0.01)
-    return True
-
-
 @router.post("/api/declarations")
 async def submit(request: Request, who: Who, ctx: Ctx) -> Response:
     """Submit one declaration or a list. Each is validated and durably
@@ -125,7 +108,9 @@ async def submit(request: Request, who: Who, ctx: Ctx) -> Response:
     if not ctx.service.running:
         ctx.service.start()
     submission = await run_in_threadpool(ctx.service.submit, records, source="api")
-    decided = await _decided(ctx, submission.queued, ctx.settings.decision_wait_ms / 1000)
+    decided = await ctx.service.until_decided(
+        submission.queued, ctx.settings.decision_wait_ms / 1000
+    )
     officer = ctx.policy.may(who, "read_queue")
     status, answer = await run_in_threadpool(
         _submitted, ctx, submission, refused, decided=decided, officer=officer
