@@ -98,7 +98,7 @@ async def rules_action(request: Request, user: Officer) -> Response:
 def _rules_action(request: Request, user: WebUser, form: FormData) -> Response:
     from clearway.history.backtest import backtest_history
     from clearway.history.rescoring import HistoryConfig
-    from clearway.history.runs import History
+    from clearway.history.sources import History
     from clearway.risk.rules import load_rules
     from clearway.store.history import StoreHistory
 
