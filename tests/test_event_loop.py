@@ -2,12 +2,14 @@
 real server process (`clearway serve` on 127.0.0.1 over a SQLite store)
 answers /api/health in milliseconds while it takes in a list of 2,000
 declarations and while 16 sign-ins hash passwords at once. A full intake
-queue refuses a list whole (429, Retry-After, the one error shape), and a
+queue refuses a list whole (429, Retry-After, the one error shape) and drains
+once the sequencer runs, and a
 filer never reads a lane, a score or the risk decision."""
 
 from __future__ import annotations
 
 import ast
+import fcntl
 import http.client
 import os
 import socket
@@ -274,47 +276,66 @@ def test_filers_never_read_a_lane_or_a_score(server: Server) -> None:
         )
 
 
-def test_a_full_queue_refuses_a_list_whole(tmp_path: Path) -> None:
+def test_a_full_queue_answers_429_and_drains(tmp_path: Path) -> None:
+    """While another process leads the sequencer (holding its lock) and
+    decides nothing, the queue fills to its limit; then submissions are
+    refused whole with 429 and Retry-After, nothing more is queued; a list
+    larger than the queue can ever hold is a 400. Once the lock is free,
+    the server's sequencer takes over and decides what was queued."""
     documents = _houses(10)
-    with _serving(tmp_path, intake_queue_limit="5", decision_wait_ms="300000") as server:
-        status, headers, raw = server.request(
-            "POST",
-            "/api/declarations",
-            orjson.dumps(documents),
-            {"Authorization": f"Bearer {server.filer_key}", "Content-Type": "application/json"},
-        )
-        assert (status, headers["retry-after"]) == (429, "2")
-        assert orjson.loads(raw) == {
-            "ok": False,
-            "errors": [
-                {
-                    "code": "overloaded",
-                    "field": "",
-                    "message": "the intake queue holds 5 filings or more: retry shortly",
-                }
-            ],
-            "status": 429,
-        }
-        engine = open_engine(server.database_url, migrate=False)
-        with engine.connect() as conn:
-            queued = conn.execute(select(func.count()).select_from(intake_queue)).scalar()
-            stored = conn.execute(select(func.count()).select_from(declarations)).scalar()
-        engine.dispose()
-        assert (queued, stored) == (0, 0)
-        ref = documents[0]["declaration_id"]
-        missing = server.call(server.filer_key, "GET", f"/api/declarations/{ref}/status")
-        assert missing == (
-            404,
-            {
+    lock = (tmp_path / "clearway.db.sequencer").open("a")
+    fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+    try:
+        with _serving(tmp_path, intake_queue_limit="5", decision_wait_ms="0") as server:
+            headers = {
+                "Authorization": f"Bearer {server.filer_key}",
+                "Content-Type": "application/json",
+            }
+            status, _, raw = server.request(
+                "POST", "/api/declarations", orjson.dumps(documents[:5]), headers
+            )
+            assert (status, orjson.loads(raw)["accepted"]) == (202, 5)
+            status, answer_headers, raw = server.request(
+                "POST", "/api/declarations", orjson.dumps(documents[5:8]), headers
+            )
+            assert (status, answer_headers["retry-after"]) == (429, "2")
+            assert orjson.loads(raw) == {
                 "ok": False,
                 "errors": [
-                    {"code": "not_found", "field": "", "message": f"declaration {ref!r} not found."}
+                    {
+                        "code": "overloaded",
+                        "field": "",
+                        "message": "the intake queue holds 5 filings or more: retry shortly",
+                    }
                 ],
-                "status": 404,
-            },
-        )
-        # As many as the queue holds are taken.
-        assert _submitted(server, documents[:5])["accepted"] == 5
+                "status": 429,
+            }
+            status, _, raw = server.request(
+                "POST", "/api/declarations", orjson.dumps(_houses(12)[10:12] + documents), headers
+            )
+            assert status == 400
+            assert orjson.loads(raw)["errors"][0]["message"] == (
+                "a list of 7 new filings is more than the intake queue holds (5): "
+                "send smaller lists"
+            )
+            assert _counts(server.database_url) == (5, 0)
+            fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
+            deadline = time.monotonic() + 60
+            while _counts(server.database_url) != (0, 5) and time.monotonic() < deadline:
+                time.sleep(0.2)
+            assert _counts(server.database_url) == (0, 5)
+    finally:
+        lock.close()
+
+
+def _counts(url: str) -> tuple[int, int]:
+    """Filings queued, declarations stored."""
+    engine = open_engine(url, migrate=False)
+    with engine.connect() as conn:
+        queued = conn.execute(select(func.count()).select_from(intake_queue)).scalar_one()
+        stored = conn.execute(select(func.count()).select_from(declarations)).scalar_one()
+    engine.dispose()
+    return int(queued), int(stored)
 
 
 # -- the source check: what an async handler may call directly -------------

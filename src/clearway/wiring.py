@@ -37,6 +37,7 @@ def service_for(
         options = {
             "queue_limit": settings.intake_queue_limit,
             "tick_size": settings.sequencer_tick_size,
+            "refresh": lambda: stages_from_settings(settings, engine),
         }
     return ClearanceService(SqlClearanceStore(engine), stages or Stages(), **options)
 

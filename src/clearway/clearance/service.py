@@ -33,7 +33,7 @@ from clearway.clearance.sequencer import Decided, Sequencer, TickResult
 from clearway.clearance.stages import Staged, Stages, run_stages, warm_up
 from clearway.declarations.batch import Rejection, prepare_batch
 from clearway.declarations.intake import IntakeLimits, RawRecord, read_records
-from clearway.errors import Overloaded
+from clearway.errors import InputError, Overloaded
 
 __all__ = ["ClearanceService", "IngestReport", "Receipt", "Submission"]
 
@@ -166,6 +166,8 @@ class ClearanceService:
         queue_limit: int = 20_000,
         tick_size: int = 256,
         tick_seconds: float = 0.05,
+        refresh: Callable[[], Stages] | None = None,
+        refresh_seconds: float = 30.0,
     ) -> None:
         self.store = store
         self.stages = stages
@@ -173,6 +175,11 @@ class ClearanceService:
         self.tick_size = tick_size
         self.tick_seconds = tick_seconds
         self.sequencer = Sequencer(store, stages)
+        # Operator tiers change in the store, maybe in another process:
+        # the sequencer loop re-reads them every ``refresh_seconds``.
+        self.refresh = refresh
+        self.refresh_seconds = refresh_seconds
+        self._refreshed = time.monotonic()
         self._serial = threading.Lock()
         self._ticked = threading.Condition()
         self._arrived = threading.Event()
@@ -212,6 +219,11 @@ class ClearanceService:
                 continue
             seen.add(key)
             fresh.append(QueuedFiling(0, kind, *key, filing.document, now, source))
+        if len(fresh) > self.queue_limit:
+            raise InputError(
+                f"a list of {len(fresh):,} new filings is more than the intake queue holds "
+                f"({self.queue_limit:,}): send smaller lists"
+            )
         if fresh and self.store.pending() + len(fresh) > self.queue_limit:
             raise Overloaded(
                 f"the intake queue holds {self.queue_limit:,} filings or more: retry shortly",
@@ -270,6 +282,13 @@ class ClearanceService:
                     self._waiters.remove(waiter)
 
     def _poll(self) -> None:
+        try:
+            self._polling()
+        finally:
+            with self._waiting_lock:
+                self._poller = None
+
+    def _polling(self) -> None:
         while not self._stop.is_set():
             with self._waiting_lock:
                 waiters = list(self._waiters)
@@ -337,6 +356,17 @@ class ClearanceService:
             self._thread = None
         self.store.resign()
 
+    def _maybe_refresh(self) -> None:
+        """Re-read what the stages take from the store (operator tiers) now
+        and then: another process of the server may have changed it."""
+        if self.refresh is None or time.monotonic() - self._refreshed < self.refresh_seconds:
+            return
+        self._refreshed = time.monotonic()
+        try:
+            self.reconfigure(self.refresh())
+        except Exception:
+            _log.exception("refreshing the stages failed; keeping the current ones")
+
     def _loop(self) -> None:
         try:
             warm_up(self.stages)
@@ -346,9 +376,13 @@ class ClearanceService:
             if not self.store.try_lead():
                 self._stop.wait(1.0)
                 continue
+            self._maybe_refresh()
             try:
                 done = self.run_once()
             except Exception:
+                # The loop outlives one bad tick: the filings stay queued and
+                # are retried; the error is logged for the operator.
+                _log.exception("sequencer tick failed; retrying")
                 self._stop.wait(0.5)
                 continue
             if done is None:
