@@ -31,7 +31,7 @@ from traffic import OUT  # noqa: E402
 
 
 def _build(settings: Settings, n: int) -> None:
-    from clearway.demo import _inspect_red_lane, _operators
+    from clearway.cli.demo_week import enrol_operators, inspect_red_lane
     from clearway.simulate import SimulationConfig, write_simulation
     from clearway.store import open_engine
     from clearway.wiring import ingest_files, stages_from_settings
@@ -57,8 +57,8 @@ def _build(settings: Settings, n: int) -> None:
         f"({report.accepted / elapsed:,.0f}/s)",
         flush=True,
     )
-    print(f"inspected {_inspect_red_lane(engine, truth):,} red-lane declarations", flush=True)
-    print(f"operator tier changes: {_operators(engine)}", flush=True)
+    print(f"inspected {inspect_red_lane(engine, truth):,} red-lane declarations", flush=True)
+    print(f"operator tier changes: {enrol_operators(engine)}", flush=True)
 
 
 def main() -> None:
@@ -84,7 +84,7 @@ def main() -> None:
     from sqlalchemy import func, select
 
     from clearway.api import create_app
-    from clearway.demo import demo_officer
+    from clearway.cli.demo_week import demo_officer
     from clearway.store import open_engine
     from clearway.store.schema import declarations
 

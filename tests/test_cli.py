@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -133,7 +134,8 @@ def test_simulate_then_demo_on_default_sqlite(tmp_path: Path) -> None:
     assert demo.returncode == 0, demo.stderr
     assert (tmp_path / "clearway.db").exists(), "demo uses ./clearway.db by default"
     assert "200" in demo.stdout
-    assert "mean_data_quality" in demo.stdout
+    assert "mean data quality" in demo.stdout
+    assert re.search(r"\d+ submissions of \d+ to \d+ filings by \d+ filers", demo.stdout)
 
 
 @pytest.mark.parametrize(
@@ -145,3 +147,17 @@ def test_usage_errors_name_the_option(tmp_path: Path, sqlite_url: str, args: lis
     done = clearway(*args, cwd=tmp_path, url=sqlite_url)
     assert done.returncode in (1, 2)
     assert ("--start" in done.stderr) or ("--format" in done.stderr)
+
+
+def test_help_loads_no_command_dependencies() -> None:
+    # `clearway --help` imports every command module: each imports what its
+    # command needs when it runs, so none of these may load before.
+    heavy = ["sqlalchemy", "numpy", "fastapi", "cryptography", "clearway.store", "clearway.risk"]
+    code = (
+        "import sys; from clearway.cli import app; "
+        f"print(sorted(m for m in {heavy!r} if m in sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert done.stdout.strip() == "[]"

@@ -12,7 +12,7 @@ from clearway.clearance import DutyOptions, Stages
 from clearway.duty import load_book
 from clearway.duty.services import reassess
 from clearway.errors import InputError
-from clearway.store.duty import duty_totals, read_assessment
+from clearway.store.duty import SqlAssessmentStore, duty_totals, read_assessment
 from clearway.store.reading import get_declaration
 from clearway.store.schema import duty_assessments
 from clearway.wiring import ingest_files
@@ -63,14 +63,16 @@ def test_undervaluation_found_later_updates_the_assessment(engine: Engine, tmp_p
     view = get_declaration(engine, doc["declaration_id"])
     before, _ = read_assessment(engine, view.row_id)
     assert before.shortfall == 0.0
-    after = reassess(engine, BOOK, view.row_id, {0: 180.0}, "undervaluation: listing price")
+    after = reassess(
+        SqlAssessmentStore(engine), BOOK, view.row_id, {0: 180.0}, "undervaluation: listing price"
+    )
     assert after.value == 180.0
     assert after.duty == pytest.approx(21.6)  # now over GBP 135: duty at 12%
     _, history = read_assessment(engine, view.row_id)
     assert [h["reason"] for h in history] == ["filed", "reassessed: undervaluation: listing price"]
     assert [h["current"] for h in history] == [False, True]
     with pytest.raises(InputError, match="item line"):
-        reassess(engine, BOOK, view.row_id, {7: 1.0}, "typo")
+        reassess(SqlAssessmentStore(engine), BOOK, view.row_id, {7: 1.0}, "typo")
 
 
 def test_totals_per_filer_and_day(engine: Engine, tmp_path: Path) -> None:

@@ -10,11 +10,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 
 from clearway.api import create_app
-from clearway.demo import demo_officer, run_demo
+from clearway.cli.demo_week import demo_officer, run_demo
 from clearway.settings import Settings
 from clearway.store import open_engine
 
@@ -32,15 +33,21 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def folder_settings(folder: Path, **overrides: Any) -> Settings:
+    """Settings whose store, keys and rules all live in ``folder``."""
+    values: dict[str, Any] = {
+        "database_url": f"sqlite:///{folder / 'clearway.db'}",
+        "ledger_key_file": str(folder / "ledger.key"),
+        "classifier_model_file": str(folder / "none.npz"),
+        "risk_model_file": str(folder / "none.json"),
+        "risk_rules_file": str(folder / "rules.yaml"),
+        "workers": 0,
+    }
+    return Settings(**(values | overrides))
+
+
 def simulated_settings(folder: Path) -> Settings:
-    settings = Settings(
-        database_url=f"sqlite:///{folder / 'clearway.db'}",
-        ledger_key_file=str(folder / "ledger.key"),
-        classifier_model_file=str(folder / "none.npz"),
-        risk_model_file=str(folder / "none.json"),
-        risk_rules_file=str(folder / "rules.yaml"),
-        workers=0,
-    )
+    settings = folder_settings(folder)
     from importlib import resources
 
     (folder / "rules.yaml").write_text(

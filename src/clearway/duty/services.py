@@ -1,45 +1,47 @@
 """Duty on stored declarations: assess, reassess after a value correction,
-and read back. The edge between the store and the pure assessment."""
+and read back. The store sits behind :class:`AssessmentStore` (the SQL one
+is :class:`clearway.store.duty.SqlAssessmentStore`): this module decides
+what is assessed and why, the store only reads and writes."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
-from sqlalchemy import Engine, select
-
-from clearway.duty.assess import Assessment, assess
+from clearway.duty.assess import Assessment, DutyResult, assess
 from clearway.duty.inputs import duty_input
 from clearway.duty.regimes import DutyBook
 from clearway.errors import InputError
 from clearway.ledger.keys import LedgerKeys
-from clearway.store.duty import read_assessment, write_assessments
-from clearway.store.engine import writing
-from clearway.store.ledger import record_batch
-from clearway.store.schema import declaration_items, declarations
 
-__all__ = ["assess_stored", "reassess"]
+__all__ = ["AssessmentStore", "assess_stored", "reassess"]
 
 
-def _row(engine: Engine, declaration_row_id: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    with engine.connect() as conn:
-        row = conn.execute(
-            select(declarations).where(declarations.c.id == declaration_row_id)
-        ).one()
-        items = [
-            dict(r._mapping)
-            for r in conn.execute(
-                select(declaration_items)
-                .where(declaration_items.c.declaration_id == row.id)
-                .order_by(declaration_items.c.line_no)
-            )
-        ]
-    return dict(row._mapping), items
+class AssessmentStore(Protocol):
+    """What assessing a stored declaration version needs of a store."""
+
+    def declaration(self, row_id: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        """The version's columns, and its item lines in line order."""
+
+    def save(
+        self,
+        row_id: int,
+        result: DutyResult,
+        reason: str,
+        when: datetime,
+        ledger: LedgerKeys | None,
+    ) -> None:
+        """Store ``result`` (one declaration) as the version's current
+        assessment, the previous one kept as history; with ``ledger``, put
+        it on the ledger in the same transaction."""
+
+    def assessment(self, row_id: int, reasons: Mapping[str, str]) -> Assessment:
+        """The version's current assessment, with the reasons of its rules."""
 
 
 def assess_stored(
-    engine: Engine,
+    store: AssessmentStore,
     book: DutyBook,
     declaration_row_id: int,
     *,
@@ -50,7 +52,7 @@ def assess_stored(
 ) -> Assessment:
     """Assess a stored declaration version (with corrected unit values by item
     line when given), store the result as its current assessment, return it."""
-    columns, items = _row(engine, declaration_row_id)
+    columns, items = store.declaration(declaration_row_id)
     lines = {item["line_no"] for item in items}
     unknown = sorted(set(unit_values or {}) - lines)
     if unknown:
@@ -64,17 +66,12 @@ def assess_stored(
     result = assess(
         book, duty_input([(columns, items)], received.date()), postal_method=postal_method
     )
-    when = datetime.now(UTC)
-    with writing(engine).begin() as conn:
-        rows = write_assessments(conn, [declaration_row_id], [0], result, reason, when)
-        if ledger is not None:
-            record_batch(conn, ledger, [], [], rows, when)
-    reasons = {rule.id: rule.reason for rule in result.rules}
-    return read_assessment(engine, declaration_row_id, reasons)[0]
+    store.save(declaration_row_id, result, reason, datetime.now(UTC), ledger)
+    return store.assessment(declaration_row_id, {rule.id: rule.reason for rule in result.rules})
 
 
 def reassess(
-    engine: Engine,
+    store: AssessmentStore,
     book: DutyBook,
     declaration_row_id: int,
     unit_values: Mapping[int, float],
@@ -89,7 +86,7 @@ def reassess(
     if not reason.strip():
         raise InputError("a reassessment needs a reason.")
     return assess_stored(
-        engine,
+        store,
         book,
         declaration_row_id,
         postal_method=postal_method,

@@ -11,18 +11,31 @@ rollback and is reported, never papered over.
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-from sqlalchemy import Engine, func, select
+from typing import Protocol
 
 from clearway.errors import Conflict, RemoteError
 from clearway.federation.transport import Post
 from clearway.ledger.note import NoteError, NoteVerifier, add_signature_lines, verify_cosignature
 from clearway.ledger.witness import encode_add_checkpoint
-from clearway.store.ledger import latest_checkpoint, prove_consistency
-from clearway.store.ledger_reading import add_cosignature
-from clearway.store.schema import ledger_cosignatures
 
-__all__ = ["Cosigned", "request_cosignature"]
+__all__ = ["Cosigned", "CosigningLog", "request_cosignature"]
+
+
+class CosigningLog(Protocol):
+    """What asking for a cosignature needs of this node's log (the SQL one
+    is :class:`clearway.store.ledger_reading.SqlCosigningLog`)."""
+
+    def latest_checkpoint(self) -> tuple[int, str] | None:
+        """The latest checkpoint's size and signed note; None before the first."""
+
+    def last_cosigned(self, witness: str) -> int:
+        """The largest size ``witness`` has cosigned here (0: none)."""
+
+    def consistency_proof(self, old: int, new: int) -> list[bytes]:
+        """RFC 9162 consistency proof from tree size ``old`` to ``new``."""
+
+    def add_cosignature(self, size: int, witness: str, line: str) -> None:
+        """Keep a checked cosignature line with the checkpoint of ``size``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,32 +46,21 @@ class Cosigned:
     line: str
 
 
-def _last_cosigned(engine: Engine, witness: str) -> int:
-    with engine.connect() as conn:
-        size = conn.execute(
-            select(func.max(ledger_cosignatures.c.size)).where(
-                ledger_cosignatures.c.witness == witness
-            )
-        ).scalar()
-    return int(size or 0)
-
-
-def request_cosignature(engine: Engine, url: str, witness: NoteVerifier, send: Post) -> Cosigned:
+def request_cosignature(log: CosigningLog, url: str, witness: NoteVerifier, send: Post) -> Cosigned:
     """Have the witness at ``url`` (its ``add-checkpoint`` endpoint) cosign
     the latest checkpoint; the checked cosignature is stored with it."""
-    with engine.connect() as conn:
-        head = latest_checkpoint(conn)
+    head = log.latest_checkpoint()
     if head is None:
         raise Conflict("the ledger has no checkpoint yet.")
-    size, _, note = head
-    old = _last_cosigned(engine, witness.name)
+    size, note = head
+    old = log.last_cosigned(witness.name)
     for _ in range(2):
         if old > size:
             raise Conflict(
                 f"witness {witness.name} has cosigned size {old} but this log is at {size}: "
                 "the log was rolled back or forked; do not publish"
             )
-        proof = prove_consistency(engine, old, size) if 0 < old < size else []
+        proof = log.consistency_proof(old, size) if 0 < old < size else []
         reply = send(
             url,
             encode_add_checkpoint(old, proof, note),
@@ -78,6 +80,6 @@ def request_cosignature(engine: Engine, url: str, witness: NoteVerifier, send: P
             verify_cosignature(add_signature_lines(note, [line]), witness)
         except NoteError:
             continue
-        add_cosignature(engine, size, witness.name, line)
+        log.add_cosignature(size, witness.name, line)
         return Cosigned(witness.name, size, old, line)
     raise RemoteError(f"witness at {url} answered no valid cosignature by {witness.name}")

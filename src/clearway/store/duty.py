@@ -3,6 +3,7 @@ declaration version, earlier ones kept with the reason they were replaced."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Literal
 
@@ -11,10 +12,13 @@ from sqlalchemy import Connection, Engine, func, select, update
 
 from clearway.duty.assess import NO_ITEM, Assessment, AssessmentLine, DutyResult
 from clearway.errors import NotFound
+from clearway.ledger.keys import LedgerKeys
 from clearway.store.bulk import allocate_ids, bulk_insert, row_dict
-from clearway.store.schema import declarations, duty_assessments, duty_lines
+from clearway.store.engine import writing
+from clearway.store.ledger import record_batch
+from clearway.store.schema import declaration_items, declarations, duty_assessments, duty_lines
 
-__all__ = ["duty_totals", "read_assessment", "write_assessments"]
+__all__ = ["SqlAssessmentStore", "duty_totals", "read_assessment", "write_assessments"]
 
 
 def _none_if_nan(value: float) -> float | None:
@@ -151,6 +155,42 @@ def read_assessment(
         ),
     )
     return assessment, history
+
+
+class SqlAssessmentStore:
+    """:class:`clearway.duty.services.AssessmentStore` over this store."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def declaration(self, row_id: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(declarations).where(declarations.c.id == row_id)).one()
+            items = [
+                dict(r._mapping)
+                for r in conn.execute(
+                    select(declaration_items)
+                    .where(declaration_items.c.declaration_id == row.id)
+                    .order_by(declaration_items.c.line_no)
+                )
+            ]
+        return dict(row._mapping), items
+
+    def save(
+        self,
+        row_id: int,
+        result: DutyResult,
+        reason: str,
+        when: datetime,
+        ledger: LedgerKeys | None,
+    ) -> None:
+        with writing(self.engine).begin() as conn:
+            rows = write_assessments(conn, [row_id], [0], result, reason, when)
+            if ledger is not None:
+                record_batch(conn, ledger, [], [], rows, when)
+
+    def assessment(self, row_id: int, reasons: Mapping[str, str]) -> Assessment:
+        return read_assessment(self.engine, row_id, dict(reasons))[0]
 
 
 def duty_totals(

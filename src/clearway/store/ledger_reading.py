@@ -7,11 +7,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 
 from clearway.errors import NotFound
 from clearway.ledger.recording import DUTY_FIELDS, check_events
 from clearway.store.engine import writing
+from clearway.store.ledger import latest_checkpoint, prove_consistency
 from clearway.store.parties import read_party_checks
 from clearway.store.schema import (
     declarations,
@@ -23,6 +24,7 @@ from clearway.store.schema import (
 )
 
 __all__ = [
+    "SqlCosigningLog",
     "add_cosignature",
     "checkpoint_with_cosignatures",
     "declaration_events",
@@ -77,6 +79,33 @@ def event_fields(engine: Engine, event_id: str) -> tuple[int, bytes, dict[str, A
 def add_cosignature(engine: Engine, size: int, witness: str, line: str) -> None:
     with writing(engine).begin() as conn:
         conn.execute(ledger_cosignatures.insert().values(size=size, witness=witness, line=line))
+
+
+class SqlCosigningLog:
+    """:class:`clearway.federation.cosigning.CosigningLog` over this store."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def latest_checkpoint(self) -> tuple[int, str] | None:
+        with self.engine.connect() as conn:
+            head = latest_checkpoint(conn)
+        return None if head is None else (head[0], head[2])
+
+    def last_cosigned(self, witness: str) -> int:
+        with self.engine.connect() as conn:
+            size = conn.execute(
+                select(func.max(ledger_cosignatures.c.size)).where(
+                    ledger_cosignatures.c.witness == witness
+                )
+            ).scalar()
+        return int(size or 0)
+
+    def consistency_proof(self, old: int, new: int) -> list[bytes]:
+        return prove_consistency(self.engine, old, new)
+
+    def add_cosignature(self, size: int, witness: str, line: str) -> None:
+        add_cosignature(self.engine, size, witness, line)
 
 
 def checkpoint_with_cosignatures(engine: Engine, size: int | None = None) -> str:

@@ -25,6 +25,7 @@ from clearway.store.schema import (
 
 __all__ = [
     "KINDS",
+    "current_filers",
     "list_operators",
     "measure_operator",
     "operator_benefits",
@@ -150,6 +151,19 @@ def review_operators(
             }
         )
     return changes
+
+
+def current_filers(engine: Engine) -> list[tuple[str, str]]:
+    """(filer id, role) of every filer of a current declaration, sorted:
+    the candidates for the register."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(declarations.c.filer_id, declarations.c.filer_role)
+            .where(declarations.c.current)
+            .distinct()
+            .order_by(declarations.c.filer_id, declarations.c.filer_role)
+        ).all()
+    return [(str(filer), str(role)) for filer, role in rows]
 
 
 def list_operators(

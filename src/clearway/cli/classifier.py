@@ -8,19 +8,18 @@ from typing import Annotated, Any
 
 import orjson
 import typer
-from rich.console import Console
 from rich.table import Table
+
+from clearway.cli._common import console, settings_from_environment
 
 __all__ = ["classifier_app", "classify"]
 
 classifier_app = typer.Typer(
     help="The HS classifier: train it on history, measure it.", no_args_is_help=True
 )
-console = Console()
 
 
 def _model_file() -> str:
-    from clearway.cli import settings_from_environment
 
     return settings_from_environment().classifier_model_file
 

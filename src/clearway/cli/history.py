@@ -4,24 +4,24 @@ model, on this machine or on Spark, and copy it to Parquet for a cluster."""
 from __future__ import annotations
 
 import sys
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import orjson
 import typer
-from rich.console import Console
 from rich.table import Table
+
+from clearway.cli._common import console, parse_day, settings_from_environment
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
     from clearway.history.runs import History
 
-__all__ = ["EngineName", "history_app", "history_of", "parse_day", "session_for"]
+__all__ = ["EngineName", "history_app", "history_of", "session_for"]
 
-console = Console()
 history_app = typer.Typer(
     help="Stored history: re-score it, export it for Spark.", no_args_is_help=True
 )
@@ -47,12 +47,12 @@ HISTORY = typer.Option(
 
 def history_of(parquet: Path | None) -> History:
     """The Parquet folder when one is named, else the configured store."""
-    from clearway.cli import settings_from_environment
     from clearway.history.runs import History
+    from clearway.store.history import StoreHistory
 
     if parquet is not None:
         return History(parquet=parquet)
-    return History(database_url=settings_from_environment().database_url)
+    return History(store=StoreHistory(settings_from_environment().database_url))
 
 
 def session_for(engine: EngineName, master: str | None, cores: int | None) -> SparkSession | None:
@@ -69,17 +69,6 @@ def session_for(engine: EngineName, master: str | None, cores: int | None) -> Sp
             "--engine spark needs pyspark and pyarrow: pip install 'clearway[spark]'"
         ) from exc
     return spark_session(master, cores)
-
-
-def parse_day(value: str | None, option: str) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise typer.BadParameter(
-            f"must be a date YYYY-MM-DD. Got {value!r}", param_hint=option
-        ) from None
 
 
 @history_app.command("rescore")
@@ -99,14 +88,14 @@ def rescore(
     today), a day as one batch, and write each declaration's score, lane and
     reasons (a re-run day replaces its earlier result). Prints the lanes;
     the last line is the same as JSON."""
-    from clearway.cli import settings_from_environment
     from clearway.history.rescoring import HistoryConfig
     from clearway.history.runs import History, rescore_history
+    from clearway.store.history import StoreHistory
 
     settings = settings_from_environment()
     config = HistoryConfig.from_settings(settings, datetime.now(UTC).date())
     source = history_of(history)
-    target = History(parquet=out) if out else History(database_url=settings.database_url)
+    target = History(parquet=out) if out else History(store=StoreHistory(settings.database_url))
     report = rescore_history(
         source,
         target,

@@ -10,16 +10,14 @@ from typing import Annotated
 
 import orjson
 import typer
-from rich.console import Console
 
-from clearway.ledger.keys import keys_for
+from clearway.cli._common import console, settings_from_environment
 
 __all__ = ["ledger_app"]
 
 ledger_app = typer.Typer(
     help="The shared ledger: checkpoints, proofs, verification.", no_args_is_help=True
 )
-console = Console()
 
 
 @ledger_app.command("checkpoint")
@@ -29,9 +27,9 @@ def checkpoint(
 ) -> None:
     """Print the latest signed checkpoint with the cosignatures gathered; with
     --witness and --quorum, exit 1 unless the quorum cosigned it."""
-    from clearway.cli import settings_from_environment
     from clearway.errors import InputError
     from clearway.ledger import NoteError, NoteVerifier, published
+    from clearway.ledger.keys import keys_for
     from clearway.store import open_engine
     from clearway.store.ledger_reading import checkpoint_with_cosignatures
 
@@ -56,8 +54,8 @@ def prove(
     as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
 ) -> None:
     """Print an inclusion proof of an event against the latest checkpoint (verified first)."""
-    from clearway.cli import settings_from_environment
     from clearway.ledger import leaf_hash, verify_inclusion
+    from clearway.ledger.keys import keys_for
     from clearway.ledger.note import parse_checkpoint
     from clearway.store import open_engine
     from clearway.store.ledger import prove as build
@@ -87,7 +85,7 @@ def prove(
 def verify() -> None:
     """Recompute the tree from the stored events and check it against the
     tiles and every checkpoint; exit 1 listing each problem by index."""
-    from clearway.cli import settings_from_environment
+    from clearway.ledger.keys import keys_for
     from clearway.store import open_engine
     from clearway.store.ledger import verify_log
 
@@ -113,9 +111,9 @@ def disclose(
 ) -> None:
     """Write a disclosure bundle: one field with its salt, the leaf, an
     inclusion proof and the checkpoint, verifiable offline."""
-    from clearway.cli import settings_from_environment
     from clearway.errors import InputError
     from clearway.ledger import Disclosure, DisclosureBundle
+    from clearway.ledger.keys import keys_for
     from clearway.store import open_engine
     from clearway.store.ledger import prove as build
     from clearway.store.ledger_reading import checkpoint_with_cosignatures, event_fields
@@ -148,9 +146,9 @@ def check_bundle(
     quorum: Annotated[int, typer.Option(help="Cosignatures required.")] = 0,
 ) -> None:
     """Verify a disclosure bundle offline and print the one field it discloses."""
-    from clearway.cli import settings_from_environment
     from clearway.errors import InputError
     from clearway.ledger import DisclosureBundle, NoteError, NoteVerifier, verify_bundle
+    from clearway.ledger.keys import keys_for
 
     try:
         log = (
@@ -170,7 +168,7 @@ def check_bundle(
 @ledger_app.command("public-key")
 def public_key() -> None:
     """Print the log's verifier key (vkey) for witnesses and readers."""
-    from clearway.cli import settings_from_environment
+    from clearway.ledger.keys import keys_for
 
     print(keys_for(settings_from_environment()).signer.verifier.vkey())
 
@@ -187,9 +185,8 @@ def cosign_latest(
     """Act as a witness for this node's log: check the latest checkpoint is
     consistent with the one this witness last cosigned, cosign it, and store
     the cosignature with the checkpoint."""
-    from clearway.cli import settings_from_environment
     from clearway.ledger import Witness
-    from clearway.ledger.keys import load_or_create_witness_key
+    from clearway.ledger.keys import keys_for, load_or_create_witness_key
     from clearway.ledger.note import parse_checkpoint
     from clearway.store import open_engine
     from clearway.store.ledger import prove_consistency
@@ -219,17 +216,17 @@ def request_cosignature_command(
     """Ask another node's witness (C2SP tlog-witness) to cosign the latest
     checkpoint, with a consistency proof from the size it last cosigned;
     the checked cosignature is stored with the checkpoint."""
-    from clearway.cli import settings_from_environment
     from clearway.errors import InputError
     from clearway.federation.cosigning import request_cosignature
     from clearway.federation.transport import post
     from clearway.ledger import NoteError, NoteVerifier
     from clearway.store import open_engine
+    from clearway.store.ledger_reading import SqlCosigningLog
 
     try:
         witness = NoteVerifier.from_vkey(witness_key)
     except (NoteError, ValueError) as exc:
         raise InputError(f"--witness-key is not a verifier key: {exc}") from None
     engine = open_engine(settings_from_environment().database_url)
-    done = request_cosignature(engine, url, witness, post)
+    done = request_cosignature(SqlCosigningLog(engine), url, witness, post)
     console.print(f"{done.witness} cosigned size {done.size:,} (it had cosigned {done.old_size:,})")

@@ -10,11 +10,11 @@ from typing import Annotated
 
 import orjson
 import typer
-from rich.console import Console
+
+from clearway.cli._common import console, settings_from_environment
 
 __all__ = ["report", "trends_app", "users_app"]
 
-console = Console()
 users_app = typer.Typer(help="Officer workspace accounts.", no_args_is_help=True)
 trends_app = typer.Typer(help="The daily counts behind the trends.", no_args_is_help=True)
 
@@ -23,7 +23,6 @@ trends_app = typer.Typer(help="The daily counts behind the trends.", no_args_is_
 def trends_rebuild() -> None:
     """Recount the trends' daily counts from the stored declarations and
     outcomes (once after upgrading a store filled before migration 0016)."""
-    from clearway.cli import settings_from_environment
     from clearway.store import open_engine
     from clearway.store.rollup import rebuild_trends
 
@@ -42,9 +41,8 @@ def users_add(
     """Create a workspace account and print its password (shown once)."""
     from datetime import UTC, datetime
 
-    from clearway.cli import settings_from_environment
     from clearway.store import open_engine
-    from clearway.store.users import add_user
+    from clearway.web.accounts import add_user
 
     engine = open_engine(settings_from_environment().database_url)
     password = add_user(engine, username, name, role, datetime.now(UTC))
@@ -62,7 +60,6 @@ def report(
 ) -> None:
     """Write the trends dashboard for a window of filing days as one HTML
     file (charts, tables, no script, nothing fetched)."""
-    from clearway.cli import settings_from_environment
     from clearway.errors import InputError
     from clearway.store import open_engine
     from clearway.store.trends import default_window, read_trends

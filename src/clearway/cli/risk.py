@@ -8,10 +8,10 @@ from typing import Annotated
 
 import orjson
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from clearway.cli_history import (
+from clearway.cli._common import console, parse_day, settings_from_environment
+from clearway.cli.history import (
     CORES,
     ENGINE,
     HISTORY,
@@ -19,14 +19,12 @@ from clearway.cli_history import (
     SINCE,
     EngineName,
     history_of,
-    parse_day,
     session_for,
 )
 
 __all__ = ["outcomes_app", "risk_app", "rules_app"]
 
 risk_app = typer.Typer(help="Risk targeting: train and measure the model.", no_args_is_help=True)
-console = Console()
 
 _FILE = typer.Option(exists=True, dir_okay=False, help="Korean declarations CSV (22 columns).")
 
@@ -87,7 +85,6 @@ def train(
     trained on stored declarations (or their Parquet export, --history) is
     the one intake then scores with; their features are computed a filing
     day at a time, here or on Spark (--engine spark), with the same result."""
-    from clearway.cli import settings_from_environment
     from clearway.risk import RiskModel
     from clearway.risk.training import train_risk_model
 
@@ -144,9 +141,9 @@ def record(
     cleared) for stored declarations; bad rows are named and skipped."""
     from datetime import UTC, datetime
 
-    from clearway.cli import settings_from_environment
+    from clearway.risk.outcomes import read_outcome_file
     from clearway.store import open_engine
-    from clearway.store.outcomes import read_outcome_file, record_outcomes
+    from clearway.store.outcomes import record_outcomes
 
     engine = open_engine(settings_from_environment().database_url)
     recorded, problems = record_outcomes(
@@ -168,21 +165,18 @@ def backtest(
     """Run rules over the stored history (whatever their validity dates);
     print per rule the hits, share of traffic and precision against the
     recorded outcomes; the last line is the same as JSON."""
-    from clearway.classification.loading import classifier_for
-    from clearway.cli import settings_from_environment
-    from clearway.parties.checks import screening_index
-    from clearway.risk.backtest import backtest_rules
+    from datetime import UTC, datetime
+
+    from clearway.history.backtest import backtest_history
+    from clearway.history.rescoring import HistoryConfig
     from clearway.risk.rules import load_rules
-    from clearway.store import open_engine
-    from clearway.store.outcomes import labelled_history
 
     settings = settings_from_environment()
     rules = load_rules(rules_file)
-    total, stats = backtest_rules(
+    total, stats = backtest_history(
         rules,
-        labelled_history(open_engine(settings.database_url)),
-        classifier_for(settings.classifier_model_file),
-        screening_index(settings.screening_sdn_file) if settings.screening_sdn_file else None,
+        history_of(None),
+        HistoryConfig.from_settings(settings, datetime.now(UTC).date()),
     )
     rows = [s.as_dict(total) for s in stats]
     table = Table("rule", "hits", "share", "with outcome", "precision")

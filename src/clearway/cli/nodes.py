@@ -9,11 +9,11 @@ from typing import Annotated
 
 import orjson
 import typer
-from rich.console import Console
+
+from clearway.cli._common import console, settings_from_environment
 
 __all__ = ["inbox_app", "witness_app"]
 
-console = Console()
 
 witness_app = typer.Typer(help="This node as a witness of other nodes' logs.", no_args_is_help=True)
 inbox_app = typer.Typer(help="Events other nodes send this one.", no_args_is_help=True)
@@ -27,7 +27,6 @@ def witness_add_log(
     they verify and are consistent with the last one cosigned."""
     from datetime import UTC, datetime
 
-    from clearway.cli import settings_from_environment
     from clearway.store import open_engine
     from clearway.store.witnessing import add_witnessed_log
 
@@ -39,7 +38,6 @@ def witness_add_log(
 @witness_app.command("list")
 def witness_list() -> None:
     """The logs this node witnesses, each at the size it last cosigned (JSON)."""
-    from clearway.cli import settings_from_environment
     from clearway.store import open_engine
     from clearway.store.witnessing import list_witnessed_logs
 
@@ -50,7 +48,6 @@ def witness_list() -> None:
 @witness_app.command("public-key")
 def witness_public_key() -> None:
     """Print this node's cosigning key (vkey), for logs and their readers."""
-    from clearway.cli import settings_from_environment
     from clearway.ledger.keys import witness_key_for
 
     print(witness_key_for(settings_from_environment()).verifier.vkey())
@@ -64,7 +61,6 @@ def inbox_add_sender(
     """Accept signed events from a node at /api/inbox/NAME."""
     from datetime import UTC, datetime
 
-    from clearway.cli import settings_from_environment
     from clearway.store import open_engine
     from clearway.store.inbox import add_sender
 
@@ -78,7 +74,6 @@ def inbox_list(
     sender: Annotated[str | None, typer.Option(help="Only this sender's events.")] = None,
 ) -> None:
     """Events received from other nodes, oldest first (JSON)."""
-    from clearway.cli import settings_from_environment
     from clearway.store import open_engine
     from clearway.store.inbox import list_inbound
 

@@ -7,8 +7,9 @@ from typing import Annotated
 
 import orjson
 import typer
-from rich.console import Console
 from rich.table import Table
+
+from clearway.cli._common import console, settings_from_environment
 
 __all__ = [
     "operators_app",
@@ -21,7 +22,6 @@ __all__ = [
 participants_app = typer.Typer(
     help="Participants of the platform and their API keys.", no_args_is_help=True
 )
-console = Console()
 
 
 def serve(
@@ -34,7 +34,6 @@ def serve(
     """Run the HTTP API (OpenAPI at /openapi.json)."""
     import uvicorn
 
-    from clearway.cli import settings_from_environment
     from clearway.ledger.keys import keys_for, witness_key_for
     from clearway.store import open_engine
 
@@ -72,7 +71,6 @@ def add(
     days: Annotated[int, typer.Option(min=1, help="Days until the key expires.")] = 365,
 ) -> None:
     """Register a participant and print its API key (shown once)."""
-    from clearway.cli import settings_from_environment
     from clearway.store import open_engine
     from clearway.store.participants import add_participant
 
@@ -95,7 +93,6 @@ def add(
 @participants_app.command("list")
 def list_command() -> None:
     """Participants and the state of their keys (never the keys)."""
-    from clearway.cli import settings_from_environment
     from clearway.store import open_engine
     from clearway.store.participants import list_participants
 
@@ -117,7 +114,6 @@ def list_command() -> None:
 @participants_app.command("revoke")
 def revoke(key_id: Annotated[int, typer.Argument(help="Key id (see participants list).")]) -> None:
     """Revoke an API key at once."""
-    from clearway.cli import settings_from_environment
     from clearway.store import open_engine
     from clearway.store.participants import revoke_key
 
@@ -137,7 +133,6 @@ def referrals_list(
     as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
 ) -> None:
     """Referrals, soonest deadline first."""
-    from clearway.cli import settings_from_environment
     from clearway.store import open_engine
     from clearway.store.referrals import list_referrals
 
@@ -167,7 +162,6 @@ def referrals_escalate() -> None:
     lane goes one up); run it on a schedule."""
     from datetime import UTC, datetime
 
-    from clearway.cli import settings_from_environment
     from clearway.ledger.keys import keys_for
     from clearway.store import open_engine
     from clearway.store.referrals import escalate_overdue
@@ -194,7 +188,6 @@ def operators_register(
     """Enter an operator in the register (standard tier)."""
     from datetime import UTC, datetime
 
-    from clearway.cli import settings_from_environment
     from clearway.store import open_engine
     from clearway.store.operators import register_operator
 
@@ -209,7 +202,6 @@ def operators_review() -> None:
     earns (a trusted operator that fails is suspended); prints the changes."""
     from datetime import UTC, datetime
 
-    from clearway.cli import settings_from_environment
     from clearway.store import open_engine
     from clearway.store.operators import review_operators
 
@@ -228,7 +220,6 @@ def operators_list(
     as_json: Annotated[bool, typer.Option("--json", help="Print as JSON, with history.")] = False,
 ) -> None:
     """The register: operators, tiers and (with --json) every tier change."""
-    from clearway.cli import settings_from_environment
     from clearway.store import open_engine
     from clearway.store.operators import list_operators
 
@@ -264,7 +255,6 @@ def webhooks_add(
     signing secret once."""
     from datetime import UTC, datetime
 
-    from clearway.cli import settings_from_environment
     from clearway.store import open_engine
     from clearway.store.webhooks import add_subscription
 
@@ -279,7 +269,6 @@ def webhooks_deliver() -> None:
     retried with backoff on later runs); run it on a schedule."""
     from datetime import UTC, datetime
 
-    from clearway.cli import settings_from_environment
     from clearway.federation.transport import post
     from clearway.store import open_engine
     from clearway.store.webhooks import deliver_webhooks, queue_webhooks
