@@ -134,15 +134,15 @@ def test_bounded_reads_give_what_the_window_gives(
     def window(column: str, values: list[str]) -> set[tuple[str, int]]:
         with engine.connect() as conn:
             rows = conn.execute(
-                catalogue._recent(column), {"values": values, "exclude": [], "recent": 3}
+                catalogue._recent(column), {"values": values, "before": 2**62, "recent": 3}
             )
             return {(r.seller_name or "", r.declaration_id) for r in rows}
 
     with engine.connect() as conn:
         by_sku = catalogue._product_history(
-            conn, False, [("X-1", "Seller A"), ("X-1", "Seller B")], []
+            conn, False, [("X-1", "Seller A"), ("X-1", "Seller B")], 2**62
         )
-        by_gtin = catalogue._product_history(conn, True, [(f.GTIN_OK, "")], [])
+        by_gtin = catalogue._product_history(conn, True, [(f.GTIN_OK, "")], 2**62)
     assert {(h.key.split(":")[1], h.declaration_id) for h in by_sku} == window("sku", ["X-1"])
     assert len([h for h in by_sku if h.key == "sku:Seller A:X-1"]) == 3
     assert {h.declaration_id for h in by_gtin} == {d for _, d in window("gtin", [f.GTIN_OK])}

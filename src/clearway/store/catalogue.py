@@ -8,7 +8,17 @@ from functools import cache
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Engine, Integer, bindparam, func, literal, select, union_all
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    Engine,
+    Integer,
+    bindparam,
+    func,
+    literal,
+    select,
+    union_all,
+)
 
 from clearway.declarations.catalogue import ProductFiling, catalogue_flags
 from clearway.store.bulk import bulk_insert, row_dict
@@ -33,7 +43,7 @@ def _keys(seller: str | None, gtin: str | None, sku: str | None) -> list[str]:
 def _recent(column_name: str) -> Any:
     """The latest ``RECENT`` current filings of each product: a product filed
     every day must not make each batch read its whole history. Built once
-    per column (parameters ``values`` and ``exclude``): building the query
+    per column (parameters ``values`` and ``before``): building the query
     costs more than running it on a small batch."""
     d, di = declarations.c, declaration_items.c
     column = di[column_name]
@@ -56,7 +66,7 @@ def _recent(column_name: str) -> Any:
         .where(
             d.current,
             column.in_(bindparam("values", expanding=True)),
-            di.declaration_id.not_in(bindparam("exclude", expanding=True)),
+            di.declaration_id < bindparam("before", type_=BigInteger),
         )
         .subquery()
     )
@@ -72,7 +82,7 @@ _OVERREAD = 4
 @cache
 def _latest_lines(column_name: str, products: int) -> Any:
     """The latest item lines of each of ``products`` products (parameters
-    ``v0``.., ``exclude``, ``take``), from declaration_items alone, so that
+    ``v0``.., ``before``, ``take``), from declaration_items alone, so that
     each read walks the product's index and stops: the cost of a submission
     does not grow with the product's history."""
     di = declaration_items.c
@@ -90,7 +100,7 @@ def _latest_lines(column_name: str, products: int) -> Any:
         )
         .where(
             column == bindparam(f"v{k}"),
-            di.declaration_id.not_in(bindparam("exclude", expanding=True)),
+            di.declaration_id < bindparam("before", type_=BigInteger),
         )
         .order_by(di.declaration_id.desc())
         .limit(bindparam("take", type_=Integer))
@@ -105,7 +115,7 @@ def _product_history(
     conn: Connection,
     by_gtin: bool,
     wanted: Sequence[tuple[str, str]],
-    exclude: list[int],
+    before: int,
 ) -> list[ProductFiling]:
     """The latest ``RECENT`` current filings of each (value, seller) product:
     what the window query :func:`_recent` returns, read in bounded time."""
@@ -114,7 +124,7 @@ def _product_history(
     lines: list[Any] = []
     for start in range(0, len(wanted), _CHUNK):
         part = wanted[start : start + _CHUNK]
-        params: dict[str, Any] = {"exclude": exclude, "take": take}
+        params: dict[str, Any] = {"before": before, "take": take}
         params.update({f"v{k}": value for k, (value, _) in enumerate(part)})
         lines += [
             (start + row.product, row)
@@ -159,7 +169,7 @@ def _product_history(
     for start in range(0, len(short), _CHUNK):
         for r in conn.execute(
             _recent(column),
-            {"values": short[start : start + _CHUNK], "exclude": exclude, "recent": RECENT},
+            {"values": short[start : start + _CHUNK], "before": before, "recent": RECENT},
         ):
             key = f"gtin:{r.gtin}" if by_gtin else f"sku:{r.seller_name or ''}:{r.sku}"
             history.append(
@@ -190,9 +200,12 @@ def check_catalogue(
         return 0
     gtins = sorted({(i["gtin"], "") for i in items if i["gtin"]})
     skus = sorted({(i["sku"], seller.get(i["declaration_id"]) or "") for i in items if i["sku"]})
-    exclude = list(seller)
-    history = _product_history(conn, True, gtins, exclude)
-    history += _product_history(conn, False, skus, exclude)
+    # The batch's rows have the newest ids (allocated in this transaction):
+    # history is what came before the first of them. One bound parameter
+    # per read, where a NOT IN over the batch's ids bound thousands.
+    before = min(seller)
+    history = _product_history(conn, True, gtins, before)
+    history += _product_history(conn, False, skus, before)
     flags = catalogue_flags(new, history)
     bulk_insert(
         conn,
