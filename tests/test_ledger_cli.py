@@ -25,7 +25,8 @@ def test_prove_disclose_and_check_offline(tmp_path: Path, sqlite_url: str) -> No
     event = f"declaration.filed:mkt-1/{doc['declaration_id']}:v1"
     proof = clearway("ledger", "prove", event, "--json", cwd=tmp_path, url=sqlite_url)
     assert proof.returncode == 0, proof.stderr
-    assert orjson.loads(proof.stdout)["tree_size"] == 4  # 2 filed + 2 duty assessed
+    # 2 filed + 2 duty assessed + 2 risk decisions, under one checkpoint
+    assert orjson.loads(proof.stdout)["tree_size"] == 6
     done = clearway(
         "ledger", "disclose", event, "consignee", "--out", "b.json", cwd=tmp_path, url=sqlite_url
     )

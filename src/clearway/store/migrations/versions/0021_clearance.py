@@ -28,12 +28,14 @@ def upgrade() -> None:
     op.create_table(
         "intake_queue",
         sa.Column("id", _id(), primary_key=True, autoincrement=True),
-        sa.Column("kind", sa.String(8), nullable=False),
+        sa.Column("kind", sa.String(8), nullable=False, comment="house or master"),
         sa.Column("filer_id", sa.String(128), nullable=False),
         sa.Column("ref", sa.String(128), nullable=False),
         sa.Column("content_hash", sa.String(32), nullable=False),
-        sa.Column("document", sa.Text, nullable=False),
-        sa.Column("source", sa.String(64), nullable=False),
+        sa.Column(
+            "document", sa.Text, nullable=False, comment="canonical JSON, validated at intake"
+        ),
+        sa.Column("source", sa.String(64), nullable=False, comment="api, cli, demo, ..."),
         sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
         sqlite_autoincrement=True,
     )
@@ -46,7 +48,13 @@ def upgrade() -> None:
         sa.Column("raised", sa.Integer, nullable=False),
     )
     with op.batch_alter_table("risk_decisions") as batch:
-        batch.add_column(sa.Column("features", sa.Text))
+        batch.add_column(
+            sa.Column(
+                "features",
+                sa.Text,
+                comment="JSON: the risk features the lane was decided on (the sequencer's state)",
+            )
+        )
 
 
 def downgrade() -> None:
