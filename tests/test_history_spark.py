@@ -15,6 +15,7 @@ import pytest
 
 from clearway.history.rescoring import HistoryConfig
 from clearway.history.runs import History, labelled_history_frame, rescore_history
+from clearway.store.history import StoreHistory
 from tests.test_cli import clearway
 from tests.test_history import (
     DAYS,
@@ -87,7 +88,7 @@ def test_spark_reads_and_writes_postgresql(
     folder, _ = exported
     postgres_url = empty_postgres_url
     build_history(folder, postgres_url)
-    store = History(database_url=postgres_url)
+    store = History(store=StoreHistory(postgres_url))
     remote = rescore_history(store, store, CONFIG, spark=spark)
     assert (remote.days, remote.declarations) == (DAYS, DAYS * PER_DAY)
     from_spark = stored_rescored(postgres_url)
@@ -103,7 +104,7 @@ def test_spark_training_rows_match_one_machine(
     spark: SparkSession, exported: tuple[Path, str]
 ) -> None:
     folder, url = exported
-    for source in (History(parquet=folder / "hist"), History(database_url=url)):
+    for source in (History(parquet=folder / "hist"), History(store=StoreHistory(url))):
         local = labelled_history_frame(source, CONFIG)
         remote = labelled_history_frame(source, CONFIG, spark=spark)
         assert len(remote.labels) == DAYS * PER_DAY
