@@ -92,9 +92,9 @@ class Tick(Protocol):
         """Decided declarations filed within ``horizon`` of the newest one,
         in arrival order."""
 
-    def claim(self, limit: int) -> list[QueuedFiling]:
-        """The oldest queued filings, up to ``limit`` (locked until this
-        tick commits; removed by :meth:`finish`)."""
+    def claim(self, queue_ids: Sequence[int]) -> set[int]:
+        """Lock those of ``queue_ids`` still queued and not locked by another
+        tick (until this tick commits; removed by :meth:`finish`)."""
 
     def plan(self, batch: PreparedBatch, received_at: datetime) -> Plan: ...
 
@@ -140,6 +140,9 @@ class IntakeQueue(Protocol):
     """The durable intake queue."""
 
     def pending(self) -> int: ...
+
+    def peek(self, limit: int) -> list[QueuedFiling]:
+        """The oldest queued filings, up to ``limit``, without locking them."""
 
     def known(self, keys: Sequence[tuple[str, str, str]]) -> set[tuple[str, str, str]]:
         """Which (filer, ref, content hash) are queued or stored as current."""

@@ -18,7 +18,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from clearway.classification.misclassification import ItemClassification
-from clearway.clearance.ports import Counts, Plan, QueuedFiling, StoredDecision, Tick
+from clearway.clearance.ports import Counts, Plan, StoredDecision, Tick
 from clearway.clearance.sequencer import Sequencer
 from clearway.clearance.stages import Stages, run_stages
 from clearway.declarations.batch import PreparedBatch, prepare_batch
@@ -85,8 +85,8 @@ class MemoryStore:
     def load_decided(self, horizon: timedelta) -> Iterator[StoredDecision]:
         return iter(())
 
-    def claim(self, limit: int) -> list[QueuedFiling]:
-        return []
+    def claim(self, queue_ids: Sequence[int]) -> set[int]:
+        return set()
 
     def plan(self, batch: PreparedBatch, received_at: datetime) -> _Plan:
         plan = _Plan([], [], ["duplicate"] * len(batch.houses))

@@ -312,22 +312,27 @@ class ClearanceService:
     # -- the sequencer loop --------------------------------------------------
 
     def run_once(self, limit: int | None = None) -> TickResult | None:
-        """Claim up to ``limit`` queued filings and decide them (one tick);
-        None when the queue was empty."""
-        with self._serial, self.store.tick() as tick:
-            claimed = tick.claim(limit or self.tick_size)
-            if not claimed:
+        """Decide up to ``limit`` queued filings (one tick); None when the
+        queue was empty. The pure stages run before the tick's transaction
+        opens, so the store's write lock (SQLite's, for intake too) is held
+        only while the tick plans, decides and writes."""
+        with self._serial:
+            peeked = self.store.peek(limit or self.tick_size)
+            if not peeked:
                 return None
             records = [
-                RawRecord(f"queue:{f.source}", f.queue_id, f.document.encode()) for f in claimed
+                RawRecord(f"queue:{f.source}", f.queue_id, f.document.encode()) for f in peeked
             ]
             staged = run_stages(prepare_batch(records), self.stages)
-            result = self.sequencer.process(
-                staged,
-                min(f.received_at for f in claimed),
-                claimed=[f.queue_id for f in claimed],
-                tick=tick,
-            )
+            ids = [f.queue_id for f in peeked]
+            with self.store.tick() as tick:
+                if tick.claim(ids) != set(ids):
+                    # Another sequencer took some of them meanwhile: nothing
+                    # is decided twice; what is left is staged again.
+                    return TickResult()
+                result = self.sequencer.process(
+                    staged, min(f.received_at for f in peeked), claimed=ids, tick=tick
+                )
         with self._ticked:
             self._ticked.notify_all()
         return result

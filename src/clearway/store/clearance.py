@@ -124,24 +124,15 @@ class SqlTick:
                 orjson.loads(row.features) if row.features else None,
             )
 
-    def claim(self, limit: int) -> list[QueuedFiling]:
+    def claim(self, queue_ids: Sequence[int]) -> set[int]:
         q = intake_queue.c
-        query = select(intake_queue).order_by(q.id).limit(limit)
-        if self.conn.dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True)
-        return [
-            QueuedFiling(
-                row.id,
-                row.kind,
-                row.filer_id,
-                row.ref,
-                row.content_hash,
-                row.document,
-                as_utc(row.received_at),
-                row.source,
-            )
-            for row in self.conn.execute(query)
-        ]
+        found: set[int] = set()
+        for start in range(0, len(queue_ids), _CHUNK):
+            query = select(q.id).where(q.id.in_(queue_ids[start : start + _CHUNK]))
+            if self.conn.dialect.name == "postgresql":
+                query = query.with_for_update(skip_locked=True)
+            found.update(int(i) for i in self.conn.execute(query).scalars())
+        return found
 
     def plan(self, batch: PreparedBatch, received_at: datetime) -> FilingPlan:
         return plan_filings(self.conn, batch, received_at)
@@ -241,6 +232,24 @@ class SqlClearanceStore:
             lead.close()
 
     # -- the intake queue ----------------------------------------------------
+
+    def peek(self, limit: int) -> list[QueuedFiling]:
+        with self.engine.connect() as conn:
+            return [
+                QueuedFiling(
+                    row.id,
+                    row.kind,
+                    row.filer_id,
+                    row.ref,
+                    row.content_hash,
+                    row.document,
+                    as_utc(row.received_at),
+                    row.source,
+                )
+                for row in conn.execute(
+                    select(intake_queue).order_by(intake_queue.c.id).limit(limit)
+                )
+            ]
 
     def pending(self) -> int:
         with self.engine.connect() as conn:
