@@ -43,6 +43,8 @@ _log = logging.getLogger("clearway.clearance")
 class _Store(ClearanceStore, IntakeQueue, Protocol):
     def try_lead(self) -> bool: ...
     def resign(self) -> None: ...
+    def notify(self) -> None: ...
+    def wait_for_filings(self, timeout: float) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,6 +175,8 @@ class ClearanceService:
         self.stages = stages
         self.queue_limit = queue_limit
         self.tick_size = tick_size
+        # How long the idle loop waits before looking at the queue again:
+        # filings queued by another process of the server do not wake it.
         self.tick_seconds = tick_seconds
         self.sequencer = Sequencer(store, stages)
         # Operator tiers change in the store, maybe in another process:
@@ -236,6 +240,8 @@ class ClearanceService:
                 seen.discard(key)
                 out.receipts.append(Receipt(kind, filing.filer_id, filing.ref, "queued", next(ids)))
         self._arrived.set()
+        if fresh:
+            self.store.notify()
         return out
 
     def wait(self, queue_ids: list[int], timeout: float) -> bool:
@@ -356,6 +362,7 @@ class ClearanceService:
     def stop(self) -> None:
         self._stop.set()
         self._arrived.set()
+        self.store.notify()
         if self._thread is not None:
             self._thread.join(timeout=10)
             self._thread = None
@@ -391,8 +398,7 @@ class ClearanceService:
                 self._stop.wait(0.5)
                 continue
             if done is None:
-                self._arrived.wait(self.tick_seconds)
-                self._arrived.clear()
+                self.store.wait_for_filings(self.tick_seconds)
 
     # -- files and streams read in this process ------------------------------
 

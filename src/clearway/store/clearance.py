@@ -5,8 +5,14 @@ history its state is rebuilt from. Implements the Protocols of
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
+import functools
 import os
+import select as io_select
+import socket
+import tempfile
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -44,6 +50,14 @@ _LOCK = 0x636C656172776179
 _CHUNK = 500
 _ITEM_COLUMNS = ("hs_code", "gtin", "sku", "currency", "origin_country", "unit_value",
                  "quantity", "net_weight_kg")  # fmt: skip
+
+
+@functools.cache
+def _ringer() -> socket.socket:
+    """One sending socket per process, for every store's doorbell."""
+    ring = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    ring.setblocking(False)
+    return ring
 
 
 @dataclass(slots=True)
@@ -183,6 +197,50 @@ class SqlClearanceStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._lead: Connection | IO[str] | None = None
+        self._doorbell: socket.socket | None = None
+
+    # -- the doorbell: a filing queued in one process of the server wakes the
+    # sequencer loop in another at once (a Unix datagram on this host; from
+    # other hosts the loop finds it on its next look at the queue).
+
+    def _doorbell_path(self) -> str:
+        url = self.engine.url
+        if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+            return f"{url.database}.sequencer.sock"
+        name = f"{url.host or 'local'}-{url.port or ''}-{url.database or ''}"
+        safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in name)
+        return os.path.join(tempfile.gettempdir(), f"clearway-sequencer-{safe}.sock")
+
+    def notify(self) -> None:
+        """Ring the sequencer's doorbell (nobody listening is fine)."""
+        with contextlib.suppress(OSError):
+            _ringer().sendto(b"1", self._doorbell_path())
+
+    def wait_for_filings(self, timeout: float) -> None:
+        """In the leading process: wait until a filing is queued or
+        ``timeout`` seconds pass."""
+        bell = self._doorbell
+        if bell is None:
+            time.sleep(timeout)
+            return
+        ready, _, _ = io_select.select([bell], [], [], timeout)
+        while ready:
+            with contextlib.suppress(OSError):
+                bell.recv(64)
+            ready, _, _ = io_select.select([bell], [], [], 0)
+
+    def _open_doorbell(self) -> None:
+        path = self._doorbell_path()
+        # Only the leader binds: a stale socket of a dead leader goes.
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+        bell = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        try:
+            bell.bind(path)
+        except OSError:
+            bell.close()
+            return
+        self._doorbell = bell
 
     @contextmanager
     def tick(self) -> Iterator[SqlTick]:
@@ -211,6 +269,7 @@ class SqlClearanceStore:
                 conn.close()
                 return False
             self._lead = conn
+            self._open_doorbell()
             return True
         database = self.engine.url.database
         if not database or database == ":memory:":
@@ -224,12 +283,16 @@ class SqlClearanceStore:
         stream.write(f"{os.getpid()}\n")
         stream.flush()
         self._lead = stream
+        self._open_doorbell()
         return True
 
     def resign(self) -> None:
         lead, self._lead = self._lead, None
         if lead is not None:
             lead.close()
+        bell, self._doorbell = self._doorbell, None
+        if bell is not None:
+            bell.close()
 
     # -- the intake queue ----------------------------------------------------
 
