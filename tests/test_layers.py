@@ -38,6 +38,7 @@ CORE = (
     "clearway.parties",
     "clearway.duty",
     "clearway.risk",
+    "clearway.accounts",
     "clearway.ledger",
     "clearway.federation",
     "clearway.analytics",
