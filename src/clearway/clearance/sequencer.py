@@ -36,7 +36,9 @@ from clearway.clearance.state import Entry, RiskState, party_keys, window_time
 from clearway.ledger.events import Event
 from clearway.risk.lanes import score_rows
 from clearway.risk.loading import declaration_model_for, rules_for
+from clearway.risk.model import RiskModel
 from clearway.risk.references import item_keys, item_measures
+from clearway.risk.rules import RuleSet
 from clearway.risk.streaming import RANK, StreamPolicy, choose_lane, exploration_draw
 
 __all__ = ["Decided", "Sequencer", "TickResult", "stream_policy"]
@@ -119,6 +121,7 @@ class Sequencer:
         self.state = RiskState(self.policy)
         # The decisions loaded already carry what officers decided.
         self.officers_seen = tick.last_officer_decision()
+        mandatory = {rule.id for rule in self._rules().rules if rule.mandatory}
         for stored in tick.load_decided(self.state.horizon):
             columns = stored.columns
             entry = Entry(
@@ -144,7 +147,7 @@ class Sequencer:
             day.scores.append(stored.score)
             if stored.lane in ("red", "black"):
                 day.red += 1
-                if stored.selected_by == "rule" and self._forced(stored.rules):
+                if stored.selected_by == "rule" and mandatory.intersection(stored.rules):
                     day.forced += 1
 
     # -- one tick ------------------------------------------------------------
@@ -409,11 +412,13 @@ class Sequencer:
             events.append((self._event("risk.raised", entry, when, why), entry.row_id))
         return raises
 
-    def _forced(self, fired: Sequence[str]) -> bool:
-        """Whether a mandatory rule is among ``fired``."""
+    def _rules(self) -> RuleSet:
         risk = self.stages.risk
-        rules = rules_for(risk.rules_file if risk else None)
-        return any(rule.mandatory and rule.id in fired for rule in rules.rules)
+        return rules_for(risk.rules_file if risk else None)
+
+    def _model(self) -> RiskModel | None:
+        risk = self.stages.risk
+        return declaration_model_for(risk.model_file if risk else None)
 
     def _benefits(self) -> dict[str, tuple[float, float]]:
         risk = self.stages.risk
@@ -422,15 +427,11 @@ class Sequencer:
         return {f: (d, r) for f, d, r in risk.operator_benefits}
 
     def _versions(self) -> tuple[int, str]:
-        risk = self.stages.risk
-        rules = rules_for(risk.rules_file if risk else None)
-        model = declaration_model_for(risk.model_file if risk else None)
-        return rules.version, model.trained_at_ if model else ""
+        model = self._model()
+        return self._rules().version, model.trained_at_ if model else ""
 
     def _score(self, frame: Mapping[str, npt.NDArray[Any]], filers: list[str]) -> Any:
-        risk = self.stages.risk
-        rules = rules_for(risk.rules_file if risk else None)
-        model = declaration_model_for(risk.model_file if risk else None)
+        rules, model = self._rules(), self._model()
         scores = reasons = None
         if model is not None:
             scores, reasons = model.predict_and_explain(frame)

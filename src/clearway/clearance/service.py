@@ -186,7 +186,6 @@ class ClearanceService:
         self._refreshed = time.monotonic()
         self._serial = threading.Lock()
         self._ticked = threading.Condition()
-        self._arrived = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._waiters: list[_Waiter] = []
@@ -239,26 +238,9 @@ class ClearanceService:
             if key in seen:
                 seen.discard(key)
                 out.receipts.append(Receipt(kind, filing.filer_id, filing.ref, "queued", next(ids)))
-        self._arrived.set()
         if fresh:
             self.store.notify()
         return out
-
-    def wait(self, queue_ids: list[int], timeout: float) -> bool:
-        """Wait until every one of ``queue_ids`` is decided (True) or
-        ``timeout`` seconds pass (False)."""
-        deadline = time.monotonic() + timeout
-        left = list(queue_ids)
-        while left:
-            left = sorted(self.store.waiting(left))
-            if not left:
-                return True
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return False
-            with self._ticked:
-                self._ticked.wait(min(remaining, 0.025))
-        return True
 
     async def until_decided(self, queue_ids: list[int], timeout: float) -> bool:
         """Wait on the event loop, holding no thread, until every one of
@@ -361,7 +343,6 @@ class ClearanceService:
 
     def stop(self) -> None:
         self._stop.set()
-        self._arrived.set()
         self.store.notify()
         if self._thread is not None:
             self._thread.join(timeout=10)

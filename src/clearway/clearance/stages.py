@@ -13,7 +13,7 @@ are the sequencer's (:mod:`clearway.clearance.sequencer`).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -21,7 +21,7 @@ import numpy.typing as npt
 
 from clearway.classification.loading import classifier_for
 from clearway.classification.misclassification import ItemClassification, check_houses
-from clearway.declarations.batch import PreparedBatch, PreparedHouse
+from clearway.declarations.batch import PreparedBatch
 from clearway.duty import DutyBook, DutyResult, assess, duty_input, load_book
 from clearway.ledger.keys import LedgerKeys, keys_for
 from clearway.parties.checks import PartyChecks, check_parties, screening_index
@@ -133,12 +133,6 @@ def warm_up(stages: Stages) -> None:
         declaration_model_for(stages.risk.model_file)
 
 
-def _filing_day(houses: list[PreparedHouse]) -> date:
-    # Duty takes each filing's own day; this is only the fallback for a
-    # filing without one.
-    return datetime.now(UTC).date()
-
-
 def run_stages(batch: PreparedBatch, stages: Stages) -> Staged:
     """The pure stages on a prepared batch."""
     houses = batch.houses
@@ -151,7 +145,8 @@ def run_stages(batch: PreparedBatch, stages: Stages) -> Staged:
         rows = [(house.columns, house.items) for house in houses]
         duty = assess(
             stages.duty.book,
-            duty_input(rows, _filing_day(houses)),
+            # Each filing's own day; today only for a filing without one.
+            duty_input(rows, datetime.now(UTC).date()),
             postal_method=stages.duty.postal_method,
         )
     classified = None

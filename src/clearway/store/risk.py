@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy import Engine, select
 
-from clearway.risk.lanes import Decisions
-from clearway.store.bulk import bulk_insert, row_dict
+from clearway.store.bulk import row_dict
 from clearway.store.schema import risk_decisions
 
 __all__ = [
@@ -17,41 +15,7 @@ __all__ = [
     "queue_columns",
     "read_lanes",
     "read_risk_decision",
-    "red_lanes_today",
-    "write_risk_decisions",
 ]
-
-
-def write_risk_decisions(
-    conn: Connection,
-    declaration_ids: list[int],
-    indices: list[int],
-    decisions: Decisions,
-    rules_version: int,
-    model: str,
-    decided_at: datetime,
-    queue: list[dict[str, Any]] | None = None,
-) -> list[dict[str, Any]]:
-    """Store the decisions of batch positions ``indices`` for rows
-    ``declaration_ids`` (with ``queue``, the queue's columns of each, aligned
-    with ``declaration_ids``); return the rows written."""
-    rows = [
-        {
-            "declaration_id": row_id,
-            "score": round(float(decisions.score[k]), 4),
-            "lane": str(decisions.lane[k]),
-            "selected_by": str(decisions.selected_by[k]),
-            "rules": orjson.dumps(list(decisions.fired[k])).decode(),
-            "reasons": orjson.dumps(list(decisions.reasons[k])).decode(),
-            "rules_version": rules_version,
-            "model": model,
-            "decided_at": decided_at,
-            **(queue[n] if queue else {}),
-        }
-        for n, (row_id, k) in enumerate(zip(declaration_ids, indices, strict=True))
-    ]
-    bulk_insert(conn, risk_decisions, rows)
-    return rows
 
 
 QUEUE_COLUMNS = ("current", "origin", "office", "marketplace", "carrier", "filed_at", "value",
@@ -104,17 +68,3 @@ def read_lanes(engine: Engine, filer_id: str | None, refs: list[str]) -> dict[st
                 query = query.where(declarations.c.filer_id == filer_id)
             out.update((str(ref), str(lane)) for ref, lane in conn.execute(query))
     return out
-
-
-def red_lanes_today(conn: Connection, moment: datetime) -> dict[str, int]:
-    """Red lanes decided so far on ``moment``'s UTC day, per arrival office."""
-    from clearway.store.schema import declarations
-
-    start = datetime(moment.year, moment.month, moment.day, tzinfo=UTC)
-    query = (
-        select(declarations.c.arrival_office, func.count())
-        .select_from(declarations.join(risk_decisions))
-        .where(risk_decisions.c.lane == "red", risk_decisions.c.decided_at >= start)
-        .group_by(declarations.c.arrival_office)
-    )
-    return {str(office or ""): int(count) for office, count in conn.execute(query)}
