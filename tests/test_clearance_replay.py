@@ -137,6 +137,16 @@ def test_an_officers_inspect_survives_an_amendment(engine: Engine, tmp_path: Pat
     assert any("never lowers it" in reason for reason in second.reasons)
 
 
+def _split_part(ref: str, hour: int) -> dict[str, Any]:
+    """One parcel of a split order: EUR 95, under the EUR 150 threshold."""
+    return f.declaration(
+        declaration_id=ref,
+        filed_at=f"2026-11-03T{hour:02d}:00:00+00:00",
+        items=[f.item(unit_value="95.00", quantity=1, currency="EUR")],
+        totals={"value": "95.00", "currency": "EUR"},
+    )
+
+
 def test_a_later_part_of_a_split_order_raises_the_earlier_lane(
     engine: Engine, tmp_path: Path
 ) -> None:
@@ -146,23 +156,15 @@ def test_a_later_part_of_a_split_order_raises_the_earlier_lane(
     office has no red capacity today: yellow is what the rule asks)."""
     service = service_for(engine, _stages(tmp_path, screening=False, capacity=0))
 
-    def part(ref: str, hour: int) -> dict[str, Any]:
-        return f.declaration(
-            declaration_id=ref,
-            filed_at=f"2026-11-03T{hour:02d}:00:00+00:00",
-            items=[f.item(unit_value="95.00", quantity=1, currency="EUR")],
-            totals={"value": "95.00", "currency": "EUR"},
-        )
-
-    [first] = _submit(service, part("SPLIT-1", 8))
+    [first] = _submit(service, _split_part("SPLIT-1", 8))
     assert first.lane == "green"
     # A new process: the state is rebuilt from the store.
     later = service_for(engine, _stages(tmp_path, screening=False, capacity=0))
-    [second] = _submit(later, part("SPLIT-2", 14))
+    [second] = _submit(later, _split_part("SPLIT-2", 14))
     assert second.lane == "yellow"
     assert any("split-shipment" in reason for reason in second.reasons)
     lanes = _lanes(engine)
-    filer = part("SPLIT-1", 8)["filer"]["id"]
+    filer = _split_part("SPLIT-1", 8)["filer"]["id"]
     assert lanes[(filer, "SPLIT-1")] == ("yellow", "rule")
     with engine.connect() as conn:
         reasons = conn.execute(
@@ -193,18 +195,10 @@ def test_a_released_declaration_is_never_raised(engine: Engine, tmp_path: Path) 
     order before the second arrived: the release stands."""
     service = service_for(engine, _stages(tmp_path, screening=False, capacity=0))
 
-    def part(ref: str, hour: int) -> dict[str, Any]:
-        return f.declaration(
-            declaration_id=ref,
-            filed_at=f"2026-11-03T{hour:02d}:00:00+00:00",
-            items=[f.item(unit_value="95.00", quantity=1, currency="EUR")],
-            totals={"value": "95.00", "currency": "EUR"},
-        )
-
-    _submit(service, part("REL-1", 8))
-    view = get_declaration(engine, "REL-1", part("REL-1", 8)["filer"]["id"])
+    _submit(service, _split_part("REL-1", 8))
+    view = get_declaration(engine, "REL-1", _split_part("REL-1", 8)["filer"]["id"])
     decide(engine, view, "release", "officer-1", "goods seen at the counter", datetime.now(UTC))
-    [second] = _submit(service, part("REL-2", 14))
+    [second] = _submit(service, _split_part("REL-2", 14))
     assert second.lane == "yellow"
     assert _lanes(engine)[(view.filer_id, "REL-1")] == ("green", "officer")
 
