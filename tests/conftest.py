@@ -17,6 +17,9 @@ from clearway.store.schema import metadata
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 PG_URL = os.environ.get("CLEARWAY_TEST_POSTGRES_URL", "")
+# Keeps two checkouts testing against one server at once (two working trees,
+# say) out of each other's databases.
+DB_TAG = os.environ.get("CLEARWAY_TEST_DB_TAG", "")
 
 
 @pytest.fixture(autouse=True)
@@ -29,7 +32,7 @@ def clean_environ(monkeypatch: pytest.MonkeyPatch) -> None:
 def _worker_database() -> str:
     """Create (fresh) this worker's database on the test server; return its URL."""
     base = make_url(PG_URL)
-    name = f"clearway_test_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
+    name = f"clearway_test_{DB_TAG}{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
     admin = base.set(drivername="postgresql").render_as_string(hide_password=False)
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
