@@ -4,6 +4,7 @@ xdist worker, emptied between tests; the environment cleared of CLEARWAY_*."""
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,6 +21,9 @@ PG_URL = os.environ.get("CLEARWAY_TEST_POSTGRES_URL", "")
 # Keeps two checkouts testing against one server at once (two working trees,
 # say) out of each other's databases.
 DB_TAG = os.environ.get("CLEARWAY_TEST_DB_TAG", "")
+# Keys go to the user's data folder by default: the tests (and the servers
+# and CLIs they start, which inherit this) never touch the real one.
+os.environ["XDG_DATA_HOME"] = tempfile.mkdtemp(prefix="clearway-test-data-")
 
 
 @pytest.fixture(autouse=True)

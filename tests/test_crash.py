@@ -201,8 +201,14 @@ def test_http_intake_survives_sigkill(tmp_path: Path, api_store: tuple[str, str]
         port = _free_port()
         server = _serve(tmp_path, url, port)
         stop = threading.Event()
+        first_ack = threading.Event()
 
-        def submit(start: int = position, port: int = port, stop: threading.Event = stop) -> None:
+        def submit(
+            start: int = position,
+            port: int = port,
+            stop: threading.Event = stop,
+            first_ack: threading.Event = first_ack,
+        ) -> None:
             # Round and round the input until the kill: a faster API must not
             # run out of work before it (stored filings come back duplicate).
             nonlocal position
@@ -223,10 +229,16 @@ def test_http_intake_survives_sigkill(tmp_path: Path, api_store: tuple[str, str]
                     acknowledged.update(d["declaration_id"] for d in part)
                     at = (at + len(part)) % len(docs)
                     position = at
+                    first_ack.set()
 
         client = threading.Thread(target=submit, daemon=True)
         client.start()
-        time.sleep(rng.uniform(0.3, 3.0))
+        # Wait for this server's first acknowledgement (its first tick loads
+        # the stages: seconds on a loaded machine), then kill at a random
+        # moment of the traffic that follows: a fixed delay killed slow
+        # servers before they had acknowledged anything.
+        assert first_ack.wait(timeout=120), "the server acknowledged nothing in 120 s"
+        time.sleep(rng.uniform(0.0, 1.5))
         busy_at_kill += client.is_alive()
         _kill(server)
         stop.set()

@@ -63,6 +63,7 @@ def nodes(tmp_path: Path) -> Iterator[tuple[Node, Node]]:
         url = f"sqlite:///{folder / 'clearway.db'}"
         settings = {
             "CLEARWAY_LEDGER_ORIGIN": origin,
+            "CLEARWAY_KEY_DIR": str(folder / "keys"),
             "CLEARWAY_CLASSIFIER_MODEL_FILE": str(folder / "none.npz"),
             "CLEARWAY_RISK_MODEL_FILE": str(folder / "none.json"),
             # The first tick loads the classifier and the screening list: on
@@ -173,7 +174,9 @@ def test_second_node_witnesses_the_log_and_receives_its_events(nodes: tuple[Node
 
     # A split view (same size, another root, validly signed) is refused, as
     # is a stale request; the 409 names the size the witness knows.
-    keys = load_or_create_keys(customs.folder / "clearway-ledger.key", "customs.a.example/log")
+    keys = load_or_create_keys(
+        customs.folder / "keys" / "ledger-customs.a.example_log.key", "customs.a.example/log"
+    )
     forked = Checkpoint.issue("customs.a.example/log", size_two, b"\x01" * 32, keys.signer)
     split = post(add_checkpoint, encode_add_checkpoint(size_two, [], forked.note), {})
     assert split.status == 409

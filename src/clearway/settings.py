@@ -56,9 +56,16 @@ class Settings(BaseSettings):
         pattern=r"^[^\s+]+$",
         description="The log's origin line and key name: a schema-less URL naming this log.",
     )
-    ledger_key_file: str = Field(
-        default="./clearway-ledger.key",
-        description="File with the log's signing key and commitment secret (created if absent).",
+    key_dir: str | None = Field(
+        default=None,
+        description="Folder (mode 0700) that holds the key files not named otherwise; default: "
+        "$XDG_DATA_HOME/clearway/keys, else ~/.local/share/clearway/keys: outside any working "
+        "tree, so a key is never committed with the code.",
+    )
+    ledger_key_file: str | None = Field(
+        default=None,
+        description="File with the log's signing key and commitment secret (created mode 0600 "
+        "if absent; refused if others can read it); default: ledger-<origin>.key in key_dir.",
     )
     witness_name: str | None = Field(
         default=None,
@@ -66,9 +73,10 @@ class Settings(BaseSettings):
         description="This node's name as a witness of other logs (a schema-less URL); "
         "default: the ledger origin followed by /witness.",
     )
-    witness_key_file: str = Field(
-        default="./clearway-witness.key",
-        description="File with this node's cosigning key as a witness (created if absent).",
+    witness_key_file: str | None = Field(
+        default=None,
+        description="File with this node's cosigning key as a witness (created mode 0600 if "
+        "absent; refused if others can read it); default: witness-<origin>.key in key_dir.",
     )
     screening_sdn_file: str | None = Field(
         default=None,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -75,6 +77,7 @@ def open_engine(url: str, *, migrate: bool = True, pool_size: int = 5) -> Engine
         )
     engine = create_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
+        _create_private(engine.url.database)
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
     try:
@@ -86,6 +89,19 @@ def open_engine(url: str, *, migrate: bool = True, pool_size: int = 5) -> Engine
     if migrate:
         upgrade(engine)
     return engine
+
+
+def _create_private(database: str | None) -> None:
+    """Create a new SQLite file readable by its owner only: it holds
+    personal data, and SQLite gives its WAL and shared-memory files the
+    database file's mode."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    if path.exists() or not path.parent.is_dir():
+        return  # an existing store keeps the mode its operator chose
+    with contextlib.suppress(FileExistsError):  # another process created it first
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
 def _alembic_config(engine: Engine) -> Config:

@@ -1,0 +1,141 @@
+"""Secrets at rest: key files outside the tree, owner-only, refused when
+others can read them; the SQLite store created owner-only."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from clearway.errors import ConfigurationError
+from clearway.ledger.keys import default_key_dir, key_file, keys_for, witness_key_for
+from clearway.settings import Settings
+from clearway.store import open_engine
+from tests import factories as f
+from tests.test_cli import clearway
+
+REPOSITORY = Path(__file__).resolve().parents[1]
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_no_key_file_is_tracked_and_key_files_are_ignored() -> None:
+    if not (REPOSITORY / ".git").exists():
+        pytest.skip("not a git checkout")
+    tracked = subprocess.run(
+        ["git", "ls-files", "*.key", "*.pem"],
+        cwd=REPOSITORY,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert tracked == ""
+    ignored = subprocess.run(
+        ["git", "check-ignore", "clearway-witness.key", "clearway-ledger.key"],
+        cwd=REPOSITORY,
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.split()
+    assert ignored == ["clearway-witness.key", "clearway-ledger.key"]
+
+
+def test_keys_are_made_in_the_key_folder_owner_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    monkeypatch.chdir(tmp_path)
+    settings = Settings(ledger_origin="customs.a.example/log")
+    keys_for(settings)
+    witness_key_for(settings)
+    folder = tmp_path / "data" / "clearway" / "keys"
+    assert default_key_dir() == folder
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "ledger-customs.a.example_log.key",
+        "witness-customs.a.example_log.key",
+    ]
+    assert _mode(folder) == 0o700
+    assert {_mode(p) for p in folder.iterdir()} == {0o600}
+    # Nothing in the current directory (a checkout, often).
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data"]
+
+
+def test_two_origins_on_one_machine_keep_their_own_keys(tmp_path: Path) -> None:
+    a = Settings(key_dir=str(tmp_path), ledger_origin="a.example/log")
+    b = Settings(key_dir=str(tmp_path), ledger_origin="b.example/log")
+    assert key_file(a, "ledger") != key_file(b, "ledger")
+    assert keys_for(a).signer.verifier.vkey() != keys_for(b).signer.verifier.vkey()
+    assert keys_for(a).secret == keys_for(a).secret  # read back, not remade
+
+
+def test_a_named_key_file_wins_over_the_folder(tmp_path: Path) -> None:
+    settings = Settings(key_dir=str(tmp_path / "dir"), ledger_key_file=str(tmp_path / "x.key"))
+    assert key_file(settings, "ledger") == tmp_path / "x.key"
+    witness = tmp_path / "dir" / "witness-customs.example_clearway.key"
+    assert key_file(settings, "witness") == witness
+
+
+@pytest.mark.parametrize("kind", ["ledger", "witness"])
+@pytest.mark.parametrize("mode", [0o644, 0o640, 0o604, 0o660])
+def test_a_key_file_others_can_read_is_refused(tmp_path: Path, kind: str, mode: int) -> None:
+    settings = Settings(key_dir=str(tmp_path))
+    load = keys_for if kind == "ledger" else witness_key_for
+    load(settings)
+    path = key_file(settings, kind)
+    path.chmod(mode)
+    with pytest.raises(ConfigurationError) as caught:
+        load(settings)
+    assert str(caught.value) == (
+        f"{path}: key file has mode {mode:04o}, so other users can read it; "
+        f"run `chmod 600 {path}` (and replace the key if it may have leaked)"
+    )
+    path.chmod(0o600)
+    load(settings)
+
+
+def test_the_cli_refuses_to_run_with_a_readable_key(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'c.db'}"
+    key = tmp_path / "ledger.key"
+    settings = {"CLEARWAY_LEDGER_KEY_FILE": str(key)}
+    path = tmp_path / "in.jsonl"
+    path.write_bytes(f.jsonl(f.declaration()))
+    first = clearway("ingest", str(path), cwd=tmp_path, url=url, settings=settings)
+    assert first.returncode == 0, first.stderr
+    assert _mode(key) == 0o600
+    key.chmod(0o644)
+    second = clearway("ledger", "verify", cwd=tmp_path, url=url, settings=settings)
+    assert second.returncode == 1
+    assert "key file has mode 0644, so other users can read it" in second.stderr
+
+
+def test_a_new_sqlite_store_is_owner_only(tmp_path: Path) -> None:
+    path = tmp_path / "store.db"
+    engine = open_engine(f"sqlite:///{path}")
+    engine.dispose()
+    assert _mode(path) == 0o600
+    wal = tmp_path / "store.db-wal"
+    if wal.exists():
+        assert _mode(wal) == 0o600
+
+
+def test_an_existing_sqlite_store_keeps_its_mode(tmp_path: Path) -> None:
+    path = tmp_path / "store.db"
+    open_engine(f"sqlite:///{path}").dispose()
+    path.chmod(0o640)
+    open_engine(f"sqlite:///{path}").dispose()
+    assert _mode(path) == 0o640
+
+
+def test_umask_does_not_widen_new_keys(tmp_path: Path) -> None:
+    old = os.umask(0)
+    try:
+        keys_for(Settings(key_dir=str(tmp_path / "k")))
+    finally:
+        os.umask(old)
+    assert {_mode(p) for p in (tmp_path / "k").iterdir()} == {0o600}
+    assert _mode(tmp_path / "k") == 0o700
