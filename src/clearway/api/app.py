@@ -103,5 +103,6 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
 
     for module in (declarations, referrals, operators, ledger, inbox):
         app.include_router(module.router)
+    declarations.document_submission(app)
     add_workspace(app)
     return app

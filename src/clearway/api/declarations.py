@@ -7,14 +7,15 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 import orjson
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from clearway.api.context import Context, Ctx, Who, jsonable
 from clearway.clearance import Submission
 from clearway.declarations.intake import RawRecord
+from clearway.declarations.models import Declaration, MasterFiling
 from clearway.errors import ErrorDetail, InputError, NotFound, ValidationFailed
 from clearway.store.outcomes import OutcomeRow, record_outcomes
 from clearway.store.parties import record_finding
@@ -23,9 +24,37 @@ from clearway.store.reading import get_declaration
 from clearway.store.report import declaration_report
 from clearway.store.status import filing_states
 
-__all__ = ["router"]
+__all__ = ["document_submission", "router"]
 
 router = APIRouter()
+
+# The submit body, for the OpenAPI document only: the handler reads the raw
+# bytes and validates each record itself (one record's error never loses
+# the others), so FastAPI must not parse it into a model.
+_SUBMISSION = TypeAdapter(Declaration | MasterFiling | list[Declaration | MasterFiling])
+_COMPONENTS = "#/components/schemas/{model}"
+
+
+def document_submission(app: FastAPI) -> None:
+    """Describe POST /api/declarations's body in ``app``'s OpenAPI document
+    (its models among the components), so clients and fuzzers see it."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        document = build()
+        schema = _SUBMISSION.json_schema(ref_template=_COMPONENTS)
+        components = document.setdefault("components", {}).setdefault("schemas", {})
+        components.update(schema.pop("$defs", {}))
+        document["paths"]["/api/declarations"]["post"]["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": schema}},
+        }
+        app.openapi_schema = document
+        return document
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 class OutcomeRequest(BaseModel):
