@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from clearway.errors import ConfigurationError
+from clearway.federation.sealing import PREFIX, sealer_for
 from clearway.ledger.keys import default_key_dir, key_file, keys_for, witness_key_for
 from clearway.settings import Settings
 from clearway.store import open_engine
@@ -139,3 +140,35 @@ def test_umask_does_not_widen_new_keys(tmp_path: Path) -> None:
         os.umask(old)
     assert {_mode(p) for p in (tmp_path / "k").iterdir()} == {0o600}
     assert _mode(tmp_path / "k") == 0o700
+
+
+def test_sealed_secrets_open_only_for_their_row_and_key(tmp_path: Path) -> None:
+    sealer = sealer_for(Settings(key_dir=str(tmp_path)))
+    sealed = sealer.seal("s3cret-" * 8, "webhook_subscriptions:7")
+    assert sealed.startswith(PREFIX)
+    assert "s3cret" not in sealed
+    assert sealer.open(sealed, "webhook_subscriptions:7") == "s3cret-" * 8
+    # Same secret, same row: a new nonce, so equal secrets do not show.
+    assert sealer.seal("s3cret-" * 8, "webhook_subscriptions:7") != sealed
+    with pytest.raises(ConfigurationError, match="does not open"):
+        sealer.open(sealed, "webhook_subscriptions:8")
+    body = sealed[len(PREFIX) :]
+    flipped = body[:-2] + ("A" if body[-2] != "A" else "B") + body[-1]
+    with pytest.raises(ConfigurationError, match="does not open"):
+        sealer.open(PREFIX + flipped, "webhook_subscriptions:7")
+    other = sealer_for(Settings(key_dir=str(tmp_path), ledger_origin="other.example/log"))
+    with pytest.raises(ConfigurationError, match="does not open"):
+        other.open(sealed, "webhook_subscriptions:7")
+    with pytest.raises(ConfigurationError, match="is not sealed"):
+        sealer.open("a" * 64, "webhook_subscriptions:7")
+
+
+def test_the_secrets_key_file_is_owner_only_and_read_back(tmp_path: Path) -> None:
+    settings = Settings(key_dir=str(tmp_path))
+    sealed = sealer_for(settings).seal("x" * 40, "inbound_senders:peer")
+    path = key_file(settings, "secrets")
+    assert _mode(path) == 0o600
+    assert sealer_for(settings).open(sealed, "inbound_senders:peer") == "x" * 40
+    path.chmod(0o644)
+    with pytest.raises(ConfigurationError, match="other users can read it"):
+        sealer_for(settings)

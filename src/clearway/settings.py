@@ -78,6 +78,12 @@ class Settings(BaseSettings):
         description="File with this node's cosigning key as a witness (created mode 0600 if "
         "absent; refused if others can read it); default: witness-<origin>.key in key_dir.",
     )
+    secrets_key_file: str | None = Field(
+        default=None,
+        description="File with the AES-256 key that seals webhook and inbox secrets in the "
+        "store (created mode 0600 if absent; refused if others can read it); default: "
+        "secrets-<origin>.key in key_dir.",
+    )
     screening_sdn_file: str | None = Field(
         default=None,
         description="OFAC SDN CSV to screen parties against (alt.csv and add.csv beside it "
