@@ -13,6 +13,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from clearway.api.context import Context, Ctx, Who, jsonable
+from clearway.api.scope import resolve_filer
 from clearway.clearance import Submission
 from clearway.declarations.intake import RawRecord
 from clearway.errors import ErrorDetail, InputError, NotFound, ValidationFailed
@@ -176,8 +177,9 @@ def declaration_status(
     officer = ctx.policy.may(who, "read_queue")
     owner = filer if officer and filer else who.filer_id
     if owner is None:
-        # 404 when no stored declaration has the id, 400 when several filers used it.
-        owner = get_declaration(ctx.store, declaration_id).filer_id
+        # Among the declarations in the caller's scope: 404 when none has
+        # the id, 400 when several filers used it.
+        owner = resolve_filer(ctx.store, ctx.policy, who, declaration_id, filer)
     found = filing_states(ctx.store, [(owner, declaration_id)], officer).get(
         (owner, declaration_id)
     )
@@ -195,10 +197,9 @@ def read_declaration(
 ) -> dict[str, Any]:
     """A declaration with what the caller's role may read of it."""
     ctx.policy.require(who, "read_declarations")
-    if who.filer_id and filer is None and not ctx.policy.may(who, "read_queue"):
-        filer = who.filer_id
+    owner = resolve_filer(ctx.store, ctx.policy, who, declaration_id, filer)
     try:
-        view, report = declaration_report(ctx.store, declaration_id, filer)
+        view, report = declaration_report(ctx.store, declaration_id, owner)
     except NotFound:
         raise NotFound(f"declaration {declaration_id!r} not found.") from None
     found = filing_states(ctx.store, [(view.filer_id, view.ref)], with_lanes=False)
@@ -238,11 +239,19 @@ def outcome(
 
 
 @router.post("/api/declarations/{declaration_id}/findings", status_code=201)
-def findings(declaration_id: str, body: FindingRequest, who: Who, ctx: Ctx) -> dict[str, Any]:
-    """A partner agency's finding on a declaration routed to it."""
+def findings(
+    declaration_id: str,
+    body: FindingRequest,
+    who: Who,
+    ctx: Ctx,
+    filer: Annotated[str | None, Query(max_length=128)] = None,
+) -> dict[str, Any]:
+    """A partner agency's finding on a declaration routed to it (another
+    filer's declaration of the same id, not routed to it, is not in the way)."""
     ctx.policy.require(who, "record_findings")
+    owner = resolve_filer(ctx.store, ctx.policy, who, declaration_id, filer)
     try:
-        view, report = declaration_report(ctx.store, declaration_id)
+        view, report = declaration_report(ctx.store, declaration_id, owner)
     except NotFound:
         raise NotFound(f"declaration {declaration_id!r} not found.") from None
     # Outside the agency's scope it answers 404, as reads do.
