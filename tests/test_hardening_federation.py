@@ -32,7 +32,7 @@ from clearway.store.inbox import add_sender, list_inbound
 from clearway.store.operators import list_operators, register_operator
 from clearway.store.participants import add_participant
 from clearway.store.queue import QueueFilter, read_queue
-from clearway.store.reading import get_declaration
+from clearway.store.reading import get_declaration, get_master, master_filers
 from clearway.store.referrals import escalate_overdue, move_referral, open_referral
 from clearway.store.schema import ledger_entries, operator_tier_history, referrals, risk_decisions
 from clearway.wiring import ingest_files
@@ -281,6 +281,8 @@ def api(engine: Engine, tmp_path: Path) -> Iterator[Api]:
             ("shop_b", "marketplace", "mkt-b", None),
             ("cpsc", "partner_agency", None, "CPSC"),
             ("fda", "partner_agency", None, "FDA"),
+            ("car_1", "carrier", "car-1", None),
+            ("car_2", "carrier", "car-2", None),
         ]
     }
     client = TestClient(create_app(settings, engine=engine))
@@ -477,3 +479,35 @@ def test_the_queue_rule_filter_is_literal(engine: Engine, tmp_path: Path) -> Non
     assert matching("prohibited_terms") == [], "_ is not a wildcard"
     assert matching("prohibited%") == []
     assert matching("/") == []
+
+
+def _master(carrier: str, houses: list[str]) -> dict[str, Any]:
+    return f.master(
+        houses,
+        master_ref="176-12345675",
+        filer={"id": carrier, "role": "carrier", "name": carrier},
+        destination_country="US",
+    )
+
+
+def test_a_master_reference_belongs_to_its_carrier(api: Api, engine: Engine) -> None:
+    status, filed = api.post("car_1", "/api/declarations", _master("car-1", ["H-1"]))
+    assert (status, filed["accepted"], filed["rejected"]) == (200, 1, 0), filed
+    status, refused = api.post("car_2", "/api/declarations", _master("car-2", ["H-1", "H-2"]))
+    assert status == 422
+    assert (refused["accepted"], refused["rejected"]) == (0, 1)
+    assert refused["errors"] == [
+        {
+            "code": "master_ref_taken",
+            "field": "[1].master_ref",
+            "message": "master reference '176-12345675' is filed by another carrier; "
+            "file masters under your own master references",
+        }
+    ]
+    assert "car-1" not in orjson.dumps(refused).decode()
+    # The carrier that filed it amends it as before.
+    status, amended = api.post("car_1", "/api/declarations", _master("car-1", ["H-1", "H-3"]))
+    assert (status, amended["accepted"], amended["rejected"]) == (200, 1, 0), amended
+    master = get_master(engine, "176-12345675")
+    assert (master.filer_id, master.version) == ("car-1", 2)
+    assert master_filers(engine, {"176-12345675"}) == {"176-12345675": {"car-1"}}

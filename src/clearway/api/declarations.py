@@ -11,9 +11,10 @@ from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import Engine
 
 from clearway.api.context import Context, Ctx, Who, jsonable
-from clearway.api.scope import resolve_filer
+from clearway.api.scope import foreign_masters, resolve_filer
 from clearway.clearance import Submission
 from clearway.declarations.intake import RawRecord
 from clearway.errors import ErrorDetail, InputError, NotFound, ValidationFailed
@@ -47,14 +48,18 @@ class FindingRequest(BaseModel):
     note: str = Field(min_length=1, max_length=4000)
 
 
-def _records(body: bytes, filer_id: str | None) -> tuple[list[RawRecord], list[dict[str, Any]]]:
+def _records(
+    body: bytes, filer_id: str | None, store: Engine
+) -> tuple[list[RawRecord], list[dict[str, Any]]]:
     """The body (one declaration or a list) as records; those filed under
-    another filer id than the caller's are refused here, never stored."""
+    another filer id than the caller's, and masters under a master
+    reference another carrier filed, are refused here, never stored."""
     try:
         parsed = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         raise InputError(f"the body is not JSON: {exc}") from exc
     documents = parsed if isinstance(parsed, list) else [parsed]
+    taken = foreign_masters(store, documents, filer_id)
     records: list[RawRecord] = []
     refused: list[dict[str, Any]] = []
     for position, document in enumerate(documents, start=1):
@@ -73,6 +78,9 @@ def _records(body: bytes, filer_id: str | None) -> tuple[list[RawRecord], list[d
                     ],
                 }
             )
+            continue
+        if position in taken:
+            refused.append(taken[position])
             continue
         records.append(RawRecord("api", position, orjson.dumps(document)))
     return records, refused
@@ -105,7 +113,7 @@ async def submit(request: Request, who: Who, ctx: Ctx) -> Response:
     body = await _body(request, ctx.settings.max_json_document_bytes)
     # Parsing, validation and the store are work for threads: the event
     # loop only reads the body and waits.
-    records, refused = await run_in_threadpool(_records, body, who.filer_id)
+    records, refused = await run_in_threadpool(_records, body, who.filer_id, ctx.store)
     if not ctx.service.running:
         ctx.service.start()
     submission = await run_in_threadpool(ctx.service.submit, records, source="api")

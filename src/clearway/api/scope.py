@@ -9,13 +9,15 @@ never names a filer the caller may not see."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import Engine
 
 from clearway.errors import ErrorDetail, InputError, NotFound
 from clearway.federation.policy import Caller, Policy
-from clearway.store.reading import declaration_holders
+from clearway.store.reading import declaration_holders, master_filers
 
-__all__ = ["resolve_filer"]
+__all__ = ["foreign_masters", "resolve_filer"]
 
 
 def resolve_filer(
@@ -45,3 +47,37 @@ def resolve_filer(
         )
         raise InputError(message, details=[ErrorDetail("filer", "ambiguous_declaration", message)])
     return visible[0]
+
+
+def foreign_masters(
+    store: Engine, documents: list[Any], filer_id: str | None
+) -> dict[int, dict[str, Any]]:
+    """The refusal, by position (from 1), of each master document whose
+    master reference is already filed by another filer: a carrier's master
+    cannot be replaced, or its houses claimed, under someone else's name.
+    The other filer is not named."""
+    positions = {
+        position: document["master_ref"]
+        for position, document in enumerate(documents, start=1)
+        if isinstance(document, dict)
+        and document.get("kind") == "master"
+        and isinstance(document.get("master_ref"), str)
+    }
+    if not positions:
+        return {}
+    holders = master_filers(store, set(positions.values()))
+    refused: dict[int, dict[str, Any]] = {}
+    for position, ref in positions.items():
+        if holders.get(ref, set()) - {filer_id}:
+            detail = ErrorDetail(
+                "master_ref",
+                "master_ref_taken",
+                f"master reference {ref!r} is filed by another carrier; "
+                "file masters under your own master references",
+            )
+            refused[position] = {
+                "position": position,
+                "declaration_id": ref,
+                "errors": [detail.as_dict()],
+            }
+    return refused

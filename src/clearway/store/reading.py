@@ -27,6 +27,7 @@ __all__ = [
     "declaration_holders",
     "get_declaration",
     "get_master",
+    "master_filers",
     "summary",
 ]
 
@@ -172,6 +173,23 @@ def declaration_holders(engine: Engine, ref: str) -> dict[str, set[str]]:
             if agency is not None:
                 agencies.add(str(agency))
     return holders
+
+
+def master_filers(engine: Engine, refs: set[str]) -> dict[str, set[str]]:
+    """The filers of the current master filings of each of ``refs`` (a
+    master reference belongs to the carrier that filed it first)."""
+    found: dict[str, set[str]] = {}
+    wanted = sorted(refs)
+    with engine.connect() as conn:
+        for start in range(0, len(wanted), 500):
+            for ref, filer_id in conn.execute(
+                select(master_filings.c.ref, master_filings.c.filer_id).where(
+                    master_filings.c.ref.in_(wanted[start : start + 500]),
+                    master_filings.c.current,
+                )
+            ):
+                found.setdefault(str(ref), set()).add(str(filer_id))
+    return found
 
 
 def get_master(engine: Engine, ref: str) -> MasterView:
