@@ -55,11 +55,12 @@ def receiver() -> Iterator[tuple[str, type[_Receiver]]]:
 
 def test_signature_round_trip_and_backoff() -> None:
     body = b'{"a":1}'
-    header = sign("s3cret", body, 1_700_000_000)
-    assert verify("s3cret", body, header, 1_700_000_100)
-    assert not verify("other", body, header, 1_700_000_100)
-    assert not verify("s3cret", body + b" ", header, 1_700_000_100)
-    assert not verify("s3cret", body, header, 1_700_010_000), "too old: a replay"
+    header = sign("s3cret", body, "evt-1", 1_700_000_000)
+    assert verify("s3cret", body, "evt-1", header, 1_700_000_100)
+    assert not verify("other", body, "evt-1", header, 1_700_000_100)
+    assert not verify("s3cret", body + b" ", "evt-1", header, 1_700_000_100)
+    assert not verify("s3cret", body, "evt-2", header, 1_700_000_100), "the key is signed"
+    assert not verify("s3cret", body, "evt-1", header, 1_700_010_000), "too old: a replay"
     now = datetime(2026, 11, 24, tzinfo=UTC)
     assert next_attempt(1, now) - now == timedelta(seconds=2)
     assert next_attempt(30, now) - now == timedelta(hours=1)
@@ -95,7 +96,8 @@ def test_deliveries_are_signed_scoped_and_retried(
     assert keys_seen[0] == keys_seen[-1], "the retry carries the same idempotency key"
     refs = set()
     for headers, body in received:
-        assert verify(secret, body, headers["Clearway-Signature"], int(time.time()))
+        key = headers["Idempotency-Key"]
+        assert verify(secret, body, key, headers["Clearway-Signature"], int(time.time()))
         payload = orjson.loads(body)
         assert payload["type"].startswith("declaration.")
         refs.add(payload["declaration_id"])

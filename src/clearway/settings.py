@@ -144,6 +144,13 @@ class Settings(BaseSettings):
         description="Data-sharing policy YAML (who may do and see what); the built-in one "
         "when unset.",
     )
+    inbox_replay_window_s: int = Field(
+        default=300,
+        ge=1,
+        le=86_400,
+        description="How far a signed notification's timestamp may be from this node's clock "
+        "for POST /api/inbox to accept it; older (replayed) ones answer 401.",
+    )
     max_json_document_bytes: int = Field(
         default=256 * 1_048_576,
         ge=1024,

@@ -11,8 +11,10 @@ from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from sqlalchemy import Engine
 
 from clearway.api.context import Context, Ctx, Who, jsonable
+from clearway.api.scope import foreign_masters, resolve_filer
 from clearway.clearance import Submission
 from clearway.declarations.intake import RawRecord
 from clearway.declarations.models import Declaration, MasterFiling
@@ -75,14 +77,18 @@ class FindingRequest(BaseModel):
     note: str = Field(min_length=1, max_length=4000)
 
 
-def _records(body: bytes, filer_id: str | None) -> tuple[list[RawRecord], list[dict[str, Any]]]:
+def _records(
+    body: bytes, filer_id: str | None, store: Engine
+) -> tuple[list[RawRecord], list[dict[str, Any]]]:
     """The body (one declaration or a list) as records; those filed under
-    another filer id than the caller's are refused here, never stored."""
+    another filer id than the caller's, and masters under a master
+    reference another carrier filed, are refused here, never stored."""
     try:
         parsed = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         raise InputError(f"the body is not JSON: {exc}") from exc
     documents = parsed if isinstance(parsed, list) else [parsed]
+    taken = foreign_masters(store, documents, filer_id)
     records: list[RawRecord] = []
     refused: list[dict[str, Any]] = []
     for position, document in enumerate(documents, start=1):
@@ -101,6 +107,9 @@ def _records(body: bytes, filer_id: str | None) -> tuple[list[RawRecord], list[d
                     ],
                 }
             )
+            continue
+        if position in taken:
+            refused.append(taken[position])
             continue
         records.append(RawRecord("api", position, orjson.dumps(document)))
     return records, refused
@@ -133,7 +142,7 @@ async def submit(request: Request, who: Who, ctx: Ctx) -> Response:
     body = await _body(request, ctx.settings.max_json_document_bytes)
     # Parsing, validation and the store are work for threads: the event
     # loop only reads the body and waits.
-    records, refused = await run_in_threadpool(_records, body, who.filer_id)
+    records, refused = await run_in_threadpool(_records, body, who.filer_id, ctx.store)
     if not ctx.service.running:
         ctx.service.start()
     submission = await run_in_threadpool(ctx.service.submit, records, source="api")
@@ -205,8 +214,9 @@ def declaration_status(
     officer = ctx.policy.may(who, "read_queue")
     owner = filer if officer and filer else who.filer_id
     if owner is None:
-        # 404 when no stored declaration has the id, 400 when several filers used it.
-        owner = get_declaration(ctx.store, declaration_id).filer_id
+        # Among the declarations in the caller's scope: 404 when none has
+        # the id, 400 when several filers used it.
+        owner = resolve_filer(ctx.store, ctx.policy, who, declaration_id, filer)
     found = filing_states(ctx.store, [(owner, declaration_id)], officer).get(
         (owner, declaration_id)
     )
@@ -224,10 +234,9 @@ def read_declaration(
 ) -> dict[str, Any]:
     """A declaration with what the caller's role may read of it."""
     ctx.policy.require(who, "read_declarations")
-    if who.filer_id and filer is None and not ctx.policy.may(who, "read_queue"):
-        filer = who.filer_id
+    owner = resolve_filer(ctx.store, ctx.policy, who, declaration_id, filer)
     try:
-        view, report = declaration_report(ctx.store, declaration_id, filer)
+        view, report = declaration_report(ctx.store, declaration_id, owner)
     except NotFound:
         raise NotFound(f"declaration {declaration_id!r} not found.") from None
     found = filing_states(ctx.store, [(view.filer_id, view.ref)], with_lanes=False)
@@ -267,11 +276,19 @@ def outcome(
 
 
 @router.post("/api/declarations/{declaration_id}/findings", status_code=201)
-def findings(declaration_id: str, body: FindingRequest, who: Who, ctx: Ctx) -> dict[str, Any]:
-    """A partner agency's finding on a declaration routed to it."""
+def findings(
+    declaration_id: str,
+    body: FindingRequest,
+    who: Who,
+    ctx: Ctx,
+    filer: Annotated[str | None, Query(max_length=128)] = None,
+) -> dict[str, Any]:
+    """A partner agency's finding on a declaration routed to it (another
+    filer's declaration of the same id, not routed to it, is not in the way)."""
     ctx.policy.require(who, "record_findings")
+    owner = resolve_filer(ctx.store, ctx.policy, who, declaration_id, filer)
     try:
-        view, report = declaration_report(ctx.store, declaration_id)
+        view, report = declaration_report(ctx.store, declaration_id, owner)
     except NotFound:
         raise NotFound(f"declaration {declaration_id!r} not found.") from None
     # Outside the agency's scope it answers 404, as reads do.

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from clearway.api.context import Ctx, ReferralId, Who, jsonable
+from clearway.api.scope import resolve_filer
 from clearway.store.reading import get_declaration
 from clearway.store.referrals import escalate_overdue, list_referrals, move_referral, open_referral
 
@@ -46,7 +47,8 @@ def refer(
 ) -> dict[str, Any]:
     """Open a referral on a declaration, addressed to its filer."""
     ctx.policy.require(who, "refer")
-    view = get_declaration(ctx.store, declaration_id, filer)
+    owner = resolve_filer(ctx.store, ctx.policy, who, declaration_id, filer)
+    view = get_declaration(ctx.store, declaration_id, owner)
     return jsonable(
         open_referral(
             ctx.store,
@@ -69,10 +71,20 @@ def referrals(
         str | None, Query(pattern="^(open|answered|escalated|closed|withdrawn)$")
     ] = None,
 ) -> dict[str, Any]:
-    """Referrals: all of them for customs, one's own for a filer."""
+    """Referrals within the caller's scope in the sharing policy: all of
+    them for customs (officers and analysts alike; analysts only read), a
+    filer's own for a filer."""
     ctx.policy.require(who, "read_referrals")
-    mine = None if ctx.policy.may(who, "refer") else (who.filer_id or "")
-    return {"referrals": list_referrals(ctx.store, addressed_to=mine, state=state)}
+    scope = ctx.policy.scope(who)
+    if scope == "all":
+        rows = list_referrals(ctx.store, state=state)
+    elif scope == "filed" and who.filer_id:
+        rows = list_referrals(ctx.store, addressed_to=who.filer_id, state=state)
+    else:
+        # Referrals are addressed to filers: a role that sees declarations
+        # by routing (or none) has none of its own.
+        rows = []
+    return {"referrals": rows}
 
 
 @router.post("/api/referrals/{referral_id}/answer")

@@ -93,6 +93,18 @@ class Policy:
     def may(self, caller: Caller, action: str) -> bool:
         return action in self._role(caller).actions
 
+    def scope(self, caller: Caller) -> str:
+        """Which declarations the caller's role may see: all, filed,
+        routed or none."""
+        return str(self._role(caller).scope)
+
+    def may_read(self, caller: Caller, path: str) -> bool:
+        """Whether the caller's role reads ``path`` (``key`` or
+        ``key.subkey``) of a declaration report."""
+        top = path.partition(".")[0]
+        fields = self._role(caller).fields
+        return path in fields or top in fields
+
     def can_see(self, caller: Caller, filer_id: str, agencies: set[str]) -> bool:
         """Whether a declaration of ``filer_id`` routed to ``agencies`` is
         within the caller's scope."""

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from clearway.errors import Conflict, InputError
 
-__all__ = ["KINDS", "STATES", "escalated_lane", "next_state"]
+__all__ = ["KINDS", "PAST", "STATES", "TRANSITIONS", "escalated_lane", "next_state"]
 
 KINDS = {
     "rfi": "request for information",
@@ -17,9 +17,12 @@ KINDS = {
 }
 STATES = ("open", "answered", "escalated", "closed", "withdrawn")
 
-# (state, action) -> new state. Answering is the filer's; closing,
-# withdrawing and escalating are customs'.
-_TRANSITIONS = {
+# The allowed transitions, as data: (state, action) -> new state. Answering
+# is the filer's; closing, withdrawing and escalating are customs'. Closed
+# and withdrawn are final. The store moves a referral only while it is
+# still in the state it read (compare-and-set), so two requests racing on
+# one referral make one transition, never two.
+TRANSITIONS: dict[tuple[str, str], str] = {
     ("open", "answer"): "answered",
     ("escalated", "answer"): "answered",
     ("open", "close"): "closed",
@@ -28,18 +31,20 @@ _TRANSITIONS = {
     ("open", "withdraw"): "withdrawn",
     ("open", "escalate"): "escalated",
 }
+# The ledger event of each action: ``referral.<past>``.
+PAST = {"answer": "answered", "close": "closed", "withdraw": "withdrawn", "escalate": "escalated"}
 _LANES = ("green", "yellow", "red", "black")
 
 
 def next_state(state: str, action: str) -> str:
     """The state after ``action``; :class:`Conflict` when the referral's
     state does not allow it."""
-    if action not in {a for _, a in _TRANSITIONS}:
+    if action not in {a for _, a in TRANSITIONS}:
         raise InputError(f"action must be answer, close, withdraw or escalate. Got {action!r}")
     try:
-        return _TRANSITIONS[(state, action)]
+        return TRANSITIONS[(state, action)]
     except KeyError:
-        raise Conflict(f"a referral that is {state} cannot be {action}ed") from None
+        raise Conflict(f"a referral that is {state} cannot be {PAST[action]}") from None
 
 
 def escalated_lane(lane: str) -> str:

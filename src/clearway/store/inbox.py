@@ -4,7 +4,6 @@ arrived, kept once per idempotency key."""
 
 from __future__ import annotations
 
-import time
 from datetime import datetime
 from typing import Any
 
@@ -13,7 +12,7 @@ from sqlalchemy import Engine, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from clearway.errors import Conflict, InputError, NotAuthenticated
-from clearway.federation.webhooks import verify
+from clearway.federation.webhooks import REPLAY_WINDOW_S, verify
 from clearway.store.bulk import row_dict
 from clearway.store.engine import writing
 from clearway.store.schema import inbound_events, inbound_senders
@@ -36,41 +35,55 @@ def add_sender(engine: Engine, name: str, secret: str, now: datetime) -> None:
 
 
 def receive_event(
-    engine: Engine, sender: str, body: bytes, signature: str, key: str, now: datetime
+    engine: Engine,
+    sender: str,
+    body: bytes,
+    signature: str,
+    key: str,
+    now: datetime,
+    window: int = REPLAY_WINDOW_S,
 ) -> bool:
     """Check and keep one notification; False when that idempotency key was
-    received before (a retry), True when it is new."""
+    received before (a retry, or the same notification sent again), True
+    when it is new. The signature covers the key and a timestamp, which
+    must be within ``window`` seconds of ``now``: a notification replayed
+    under a new key, or later than that, is refused (401)."""
+    if not key or len(key) > 200:
+        raise InputError("Idempotency-Key must be 1-200 characters")
     with engine.connect() as conn:
         secret = conn.execute(
             select(inbound_senders.c.secret).where(inbound_senders.c.name == sender)
         ).scalar()
-    # An unknown sender and a bad signature answer alike.
-    if secret is None or not verify(secret, body, signature, int(time.time())):
+    # An unknown sender, a bad signature and a stale one answer alike.
+    if secret is None or not verify(secret, body, key, signature, int(now.timestamp()), window):
         raise NotAuthenticated("the notification is not signed by a known sender")
-    if not key or len(key) > 200:
-        raise InputError("Idempotency-Key must be 1-200 characters")
     try:
         event = orjson.loads(body)
         event_type = str(event["type"])[:64]
     except (orjson.JSONDecodeError, KeyError, TypeError):
         raise InputError("the notification must be a JSON object with a type") from None
-    with writing(engine).begin() as conn:
-        seen = conn.execute(
-            select(inbound_events.c.id).where(
-                inbound_events.c.sender == sender, inbound_events.c.idempotency_key == key
+    try:
+        with writing(engine).begin() as conn:
+            seen = conn.execute(
+                select(inbound_events.c.id).where(
+                    inbound_events.c.sender == sender, inbound_events.c.idempotency_key == key
+                )
+            ).first()
+            if seen is not None:
+                return False
+            conn.execute(
+                insert(inbound_events).values(
+                    sender=sender,
+                    idempotency_key=key,
+                    event_type=event_type,
+                    payload=body.decode(),
+                    received_at=now,
+                )
             )
-        ).first()
-        if seen is not None:
-            return False
-        conn.execute(
-            insert(inbound_events).values(
-                sender=sender,
-                idempotency_key=key,
-                event_type=event_type,
-                payload=body.decode(),
-                received_at=now,
-            )
-        )
+    except IntegrityError:
+        # The same notification arrived twice at once: the unique index let
+        # one in; this one is the retry.
+        return False
     return True
 
 

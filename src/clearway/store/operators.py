@@ -10,6 +10,7 @@ from typing import Any
 
 import orjson
 from sqlalchemy import Engine, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from clearway.errors import Conflict, InputError, NotFound
 from clearway.parties.operators import Measures, Tiers, decide_tier, load_tiers
@@ -41,26 +42,33 @@ def register_operator(engine: Engine, filer_id: str, name: str, kind: str, now: 
     """Enter an operator in the register, at the standard tier."""
     if kind not in KINDS:
         raise InputError(f"kind must be one of {', '.join(KINDS)}. Got {kind!r}")
-    with writing(engine).begin() as conn:
-        if conn.execute(
-            select(operators.c.filer_id).where(operators.c.filer_id == filer_id)
-        ).first():
-            raise Conflict(f"operator {filer_id!r} is already registered")
-        conn.execute(
-            insert(operators).values(
-                filer_id=filer_id, name=name, kind=kind, tier="standard", tier_since=now
+    try:
+        with writing(engine).begin() as conn:
+            if conn.execute(
+                select(operators.c.filer_id).where(operators.c.filer_id == filer_id)
+            ).first():
+                raise Conflict(f"operator {filer_id!r} is already registered")
+            conn.execute(
+                insert(operators).values(
+                    filer_id=filer_id, name=name, kind=kind, tier="standard", tier_since=now
+                )
             )
-        )
-        conn.execute(
-            insert(operator_tier_history).values(
-                filer_id=filer_id,
-                previous="",
-                tier="standard",
-                reason="registered",
-                measures="{}",
-                changed_at=now,
+            conn.execute(
+                insert(operator_tier_history).values(
+                    filer_id=filer_id,
+                    previous="",
+                    tier="standard",
+                    reason="registered",
+                    measures="{}",
+                    changed_at=now,
+                )
             )
-        )
+    except IntegrityError:
+        # Two registrations of one operator at once: both passed the check
+        # above, the primary key let one in. The other is answered as if it
+        # had come second (and its transaction, history row included, is
+        # rolled back).
+        raise Conflict(f"operator {filer_id!r} is already registered") from None
 
 
 def measure_operator(engine: Engine, filer_id: str, since: datetime) -> Measures:

@@ -63,8 +63,9 @@ def read_queue(
     if where.carrier:
         conditions.append(r.carrier == where.carrier)
     if where.rule:
-        # Rule ids are stored as a JSON list; match one whole quoted id.
-        conditions.append(r.rules.contains(orjson.dumps(where.rule).decode()))
+        # Rule ids are stored as a JSON list; match one whole quoted id,
+        # literally: % and _ in what the officer typed are not wildcards.
+        conditions.append(r.rules.contains(orjson.dumps(where.rule).decode(), autoescape=True))
     page = (
         select(r.declaration_id)
         .where(*conditions)

@@ -12,6 +12,7 @@ from sqlalchemy import Engine, func, select
 from clearway.errors import InputError, NotFound
 from clearway.store.bulk import row_dict
 from clearway.store.schema import (
+    agency_routings,
     declaration_items,
     declarations,
     master_filings,
@@ -23,8 +24,10 @@ __all__ = [
     "DeclarationView",
     "FilingLink",
     "MasterView",
+    "declaration_holders",
     "get_declaration",
     "get_master",
+    "master_filers",
     "summary",
 ]
 
@@ -148,6 +151,45 @@ def get_declaration(engine: Engine, ref: str, filer_id: str | None = None) -> De
         versions=versions,
         link=_link(engine, row),
     )
+
+
+def declaration_holders(engine: Engine, ref: str) -> dict[str, set[str]]:
+    """Every filer with a current declaration ``ref`` and the agencies that
+    declaration is routed to: what a caller's scope is checked against
+    before a declaration id is resolved to one filer's declaration."""
+    query = (
+        select(declarations.c.filer_id, agency_routings.c.agency)
+        .select_from(
+            declarations.outerjoin(
+                agency_routings, agency_routings.c.declaration_id == declarations.c.id
+            )
+        )
+        .where(declarations.c.ref == ref, declarations.c.current)
+    )
+    holders: dict[str, set[str]] = {}
+    with engine.connect() as conn:
+        for filer_id, agency in conn.execute(query):
+            agencies = holders.setdefault(str(filer_id), set())
+            if agency is not None:
+                agencies.add(str(agency))
+    return holders
+
+
+def master_filers(engine: Engine, refs: set[str]) -> dict[str, set[str]]:
+    """The filers of the current master filings of each of ``refs`` (a
+    master reference belongs to the carrier that filed it first)."""
+    found: dict[str, set[str]] = {}
+    wanted = sorted(refs)
+    with engine.connect() as conn:
+        for start in range(0, len(wanted), 500):
+            for ref, filer_id in conn.execute(
+                select(master_filings.c.ref, master_filings.c.filer_id).where(
+                    master_filings.c.ref.in_(wanted[start : start + 500]),
+                    master_filings.c.current,
+                )
+            ):
+                found.setdefault(str(ref), set()).add(str(filer_id))
+    return found
 
 
 def get_master(engine: Engine, ref: str) -> MasterView:

@@ -10,7 +10,7 @@ import orjson
 from sqlalchemy import Connection, Engine, insert, select, update
 
 from clearway.errors import InputError, NotFound
-from clearway.federation.referrals import KINDS, escalated_lane, next_state
+from clearway.federation.referrals import KINDS, PAST, escalated_lane, next_state
 from clearway.ledger.events import Event
 from clearway.ledger.keys import LedgerKeys
 from clearway.store.bulk import row_dict
@@ -100,6 +100,19 @@ def open_referral(
     return row
 
 
+def _claim(conn: Connection, referral_id: int, expected: str, values: dict[str, Any]) -> bool:
+    """Move the referral out of ``expected`` only if it is still there
+    (compare-and-set): of two requests that read the same state, exactly
+    one wins. PostgreSQL re-checks the WHERE on the row after waiting for
+    the other writer's lock; SQLite writers are serialised at BEGIN."""
+    result = conn.execute(
+        update(referrals)
+        .where(referrals.c.id == referral_id, referrals.c.state == expected)
+        .values(**values)
+    )
+    return result.rowcount == 1
+
+
 def move_referral(
     engine: Engine,
     referral_id: int,
@@ -111,26 +124,31 @@ def move_referral(
     keys: LedgerKeys | None = None,
 ) -> dict[str, Any]:
     """Answer (the filer: ``addressed_to`` must match, else 404), close or
-    withdraw a referral."""
+    withdraw a referral.
+
+    Requests racing on one referral are applied one after the other: the
+    state is compared and set, and a request that finds the referral moved
+    since it read it reads it again and is judged against the new state (a
+    close after a concurrent answer closes it; an answer after a concurrent
+    close or answer is a :class:`Conflict`, 409). A refused request writes
+    nothing and puts nothing on the ledger."""
+    column = {"answer": "response", "close": "resolution", "withdraw": "resolution"}.get(action)
+    if column is None:
+        next_state("open", action)  # the error naming the allowed actions
+        raise InputError(f"action must be answer, close or withdraw. Got {action!r}")
     with writing(engine).begin() as conn:
-        row = _get(conn, referral_id)
-        if addressed_to is not None and row["addressed_to"] != addressed_to:
-            raise NotFound(f"referral {referral_id} not found.")
-        state = next_state(row["state"], action)
-        column = {"answer": "response", "close": "resolution", "withdraw": "resolution"}[action]
-        conn.execute(
-            update(referrals)
-            .where(referrals.c.id == referral_id)
-            .values(state=state, updated_at=now, **{column: text})
-        )
-        row.update(state=state, updated_at=now, **{column: text})
-        _log(
-            conn,
-            keys,
-            [row],
-            {"answer": "answered", "close": "closed", "withdraw": "withdrawn"}[action],
-            now,
-        )
+        while True:
+            row = _get(conn, referral_id)
+            if addressed_to is not None and row["addressed_to"] != addressed_to:
+                raise NotFound(f"referral {referral_id} not found.")
+            state = next_state(row["state"], action)
+            values = {"state": state, "updated_at": now, column: text}
+            # Each lost race means another transition committed; the state
+            # machine has no cycles, so this ends after a few rounds.
+            if _claim(conn, referral_id, row["state"], values):
+                break
+        row.update(values)
+        _log(conn, keys, [row], PAST[action], now)
     return row
 
 
@@ -138,44 +156,54 @@ def escalate_overdue(
     engine: Engine, now: datetime, keys: LedgerKeys | None = None
 ) -> list[dict[str, Any]]:
     """Escalate every open referral past its deadline: its state becomes
-    escalated and its declaration's lane goes one up, with the reason."""
+    escalated and its declaration's lane goes one up, with the reason.
+    Callers running at once share the work: each referral is escalated
+    (and its lane raised, and its event recorded) by exactly one of them."""
     with writing(engine).begin() as conn:
-        due = [
+        candidates = [
             row_dict(r)
             for r in conn.execute(
-                select(referrals).where(referrals.c.state == "open", referrals.c.due_at < now)
+                select(referrals)
+                .where(referrals.c.state == "open", referrals.c.due_at < now)
+                .order_by(referrals.c.id)
             )
         ]
-        for row in due:
-            row["state"] = next_state(row["state"], "escalate")
-            conn.execute(
-                update(referrals)
-                .where(referrals.c.id == row["id"])
-                .values(state=row["state"], updated_at=now)
-            )
-            decision = conn.execute(
-                select(risk_decisions.c.lane, risk_decisions.c.reasons).where(
-                    risk_decisions.c.declaration_id == row["declaration_id"]
-                )
-            ).first()
-            if decision is None:
-                continue
-            reasons = [
-                *orjson.loads(decision.reasons),
-                f"{KINDS[row['kind']]} {row['id']} unanswered by its deadline {row['due_at']}",
-            ]
-            conn.execute(
-                update(risk_decisions)
-                .where(risk_decisions.c.declaration_id == row["declaration_id"])
-                .values(
-                    lane=escalated_lane(decision.lane),
-                    selected_by="referral",
-                    reasons=orjson.dumps(reasons).decode(),
-                )
-            )
-            row["lane"] = escalated_lane(decision.lane)
-        _log(conn, keys, due, "escalated", now)
-    return due
+        done = []
+        for row in candidates:
+            state = next_state(row["state"], "escalate")
+            if not _claim(conn, row["id"], row["state"], {"state": state, "updated_at": now}):
+                continue  # another caller escalated (or someone answered) it first
+            row["state"] = state
+            done.append(row)
+            _raise_lane(conn, row)
+        _log(conn, keys, done, "escalated", now)
+    return done
+
+
+def _raise_lane(conn: Connection, row: dict[str, Any]) -> None:
+    # The decision row is locked (PostgreSQL) so that two referrals of one
+    # declaration escalated at once raise its lane twice, never once.
+    decision = conn.execute(
+        select(risk_decisions.c.lane, risk_decisions.c.reasons)
+        .where(risk_decisions.c.declaration_id == row["declaration_id"])
+        .with_for_update()
+    ).first()
+    if decision is None:
+        return
+    reasons = [
+        *orjson.loads(decision.reasons),
+        f"{KINDS[row['kind']]} {row['id']} unanswered by its deadline {row['due_at']}",
+    ]
+    conn.execute(
+        update(risk_decisions)
+        .where(risk_decisions.c.declaration_id == row["declaration_id"])
+        .values(
+            lane=escalated_lane(decision.lane),
+            selected_by="referral",
+            reasons=orjson.dumps(reasons).decode(),
+        )
+    )
+    row["lane"] = escalated_lane(decision.lane)
 
 
 def list_referrals(

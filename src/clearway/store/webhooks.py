@@ -144,7 +144,7 @@ def deliver_webhooks(engine: Engine, send: Post, now: datetime) -> dict[str, Any
         body = row.payload.encode()
         headers = {
             "Content-Type": "application/json",
-            "Clearway-Signature": sign(row.secret, body, int(time.time())),
+            "Clearway-Signature": sign(row.secret, body, row.event_id, int(time.time())),
             "Idempotency-Key": row.event_id,
         }
         error = None
