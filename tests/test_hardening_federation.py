@@ -422,7 +422,7 @@ def _notify(api: Api, body: bytes, key: str, signature: str) -> tuple[int, Any]:
 
 
 def test_signed_notifications_cannot_be_replayed(api: Api, engine: Engine) -> None:
-    add_sender(engine, "customs-a", SECRET, datetime.now(UTC))
+    add_sender(engine, "customs-a", SECRET, datetime.now(UTC), api.client.app.state.context.sealer)
     body = b'{"type": "declaration.filed", "declaration_id": "S-1"}'
     now = int(time.time())
     signature = sign(SECRET, body, "evt-1", now)

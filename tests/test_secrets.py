@@ -6,15 +6,22 @@ from __future__ import annotations
 import os
 import stat
 import subprocess
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Engine, insert, select, update
 
 from clearway.errors import ConfigurationError
 from clearway.federation.sealing import PREFIX, sealer_for
+from clearway.federation.webhooks import sign
 from clearway.ledger.keys import default_key_dir, key_file, keys_for, witness_key_for
 from clearway.settings import Settings
 from clearway.store import open_engine
+from clearway.store.inbox import add_sender, receive_event, sender_context
+from clearway.store.participants import add_participant
+from clearway.store.schema import inbound_senders, webhook_subscriptions
+from clearway.store.webhooks import add_subscription, subscription_context
 from tests import factories as f
 from tests.test_cli import clearway
 
@@ -172,3 +179,90 @@ def test_the_secrets_key_file_is_owner_only_and_read_back(tmp_path: Path) -> Non
     path.chmod(0o644)
     with pytest.raises(ConfigurationError, match="other users can read it"):
         sealer_for(settings)
+
+
+def _stored_secrets(engine: Engine) -> list[str]:
+    with engine.connect() as conn:
+        return [
+            *conn.execute(select(webhook_subscriptions.c.secret)).scalars(),
+            *conn.execute(select(inbound_senders.c.secret)).scalars(),
+        ]
+
+
+def test_webhook_and_inbox_secrets_are_stored_sealed(engine: Engine, tmp_path: Path) -> None:
+    sealer = sealer_for(Settings(key_dir=str(tmp_path)))
+    shop = add_participant(engine, "shop", "marketplace", filer_id="mkt-1")
+    now = datetime.now(UTC)
+    first, issued = add_subscription(
+        engine, shop.participant_id, "https://a.example/", "", now, sealer
+    )
+    second, _ = add_subscription(engine, shop.participant_id, "https://b.example/", "", now, sealer)
+    add_sender(engine, "customs-a", "k" * 40, now, sealer)
+    stored = _stored_secrets(engine)
+    assert len(stored) == 3
+    assert all(s.startswith(PREFIX) for s in stored)
+    assert issued not in " ".join(stored)
+    assert "k" * 40 not in " ".join(stored)
+    assert sealer.open(stored[0], subscription_context(first)) == issued
+    # Whoever writes the database cannot give one row another's secret.
+    with engine.begin() as conn:
+        conn.execute(
+            update(webhook_subscriptions)
+            .where(webhook_subscriptions.c.id == second)
+            .values(secret=stored[0])
+        )
+    with pytest.raises(ConfigurationError, match="does not open"):
+        sealer.open(stored[0], subscription_context(second))
+
+
+def _settings_env(tmp_path: Path) -> dict[str, str]:
+    return {"CLEARWAY_KEY_DIR": str(tmp_path / "keys")}
+
+
+def test_seal_secrets_seals_what_an_older_version_kept_in_clear(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'c.db'}"
+    engine = open_engine(url)
+    with engine.begin() as conn:
+        conn.execute(
+            insert(inbound_senders).values(
+                name="customs-a", secret="k" * 40, created_at=datetime.now(UTC)
+            )
+        )
+    settings = Settings(key_dir=str(tmp_path / "keys"))
+    body = b'{"type": "declaration.filed"}'
+    now = datetime.now(UTC)
+    signature = sign("k" * 40, body, "evt-1", int(now.timestamp()))
+    with pytest.raises(ConfigurationError, match="is not sealed; run `clearway db seal-secrets`"):
+        receive_event(engine, "customs-a", body, signature, "evt-1", now, sealer_for(settings))
+    done = clearway("db", "seal-secrets", cwd=tmp_path, url=url, settings=_settings_env(tmp_path))
+    assert done.returncode == 0, done.stderr
+    assert "sealed 1 secrets stored in clear" in done.stdout
+    assert receive_event(engine, "customs-a", body, signature, "evt-1", now, sealer_for(settings))
+    again = clearway("db", "seal-secrets", cwd=tmp_path, url=url, settings=_settings_env(tmp_path))
+    assert "sealed 0 secrets stored in clear" in again.stdout
+
+
+def test_rotating_the_secrets_key_reseals_every_secret(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'c.db'}"
+    engine = open_engine(url)
+    settings = Settings(key_dir=str(tmp_path / "keys"))
+    old = sealer_for(settings)
+    add_sender(engine, "customs-a", "k" * 40, datetime.now(UTC), old)
+    before = _stored_secrets(engine)
+    done = clearway(
+        "db", "seal-secrets", "--rotate", cwd=tmp_path, url=url, settings=_settings_env(tmp_path)
+    )
+    assert done.returncode == 0, done.stderr
+    assert "re-sealed 1 secrets under a new key" in done.stdout
+    after = _stored_secrets(engine)
+    assert after != before
+    new = sealer_for(settings)
+    assert new.open(after[0], sender_context("customs-a")) == "k" * 40
+    with pytest.raises(ConfigurationError, match="does not open"):
+        old.open(after[0], sender_context("customs-a"))
+    assert _mode(key_file(settings, "secrets")) == 0o600
+    assert (
+        not key_file(settings, "secrets")
+        .with_name("secrets-customs.example_clearway.key.next")
+        .exists()
+    )

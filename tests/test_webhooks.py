@@ -16,9 +16,11 @@ import pytest
 from sqlalchemy import Engine
 
 from clearway.clearance import Stages
+from clearway.federation.sealing import sealer_for
 from clearway.federation.transport import post
 from clearway.federation.webhooks import next_attempt, sign, verify
 from clearway.ledger.keys import load_or_create_keys
+from clearway.settings import Settings
 from clearway.store.participants import add_participant
 from clearway.store.webhooks import add_subscription, deliver_webhooks, queue_webhooks
 from clearway.wiring import ingest_files
@@ -72,7 +74,10 @@ def test_deliveries_are_signed_scoped_and_retried(
     url, handler = receiver
     shop = add_participant(engine, "shop", "marketplace", filer_id="mkt-1")
     now = datetime.now(UTC)
-    subscription, secret = add_subscription(engine, shop.participant_id, url, "declaration.", now)
+    sealer = sealer_for(Settings(key_dir=str(tmp_path / "keys")))
+    subscription, secret = add_subscription(
+        engine, shop.participant_id, url, "declaration.", now, sealer
+    )
     mine = [f.declaration(), f.declaration()]
     theirs = f.declaration(filer={"id": "mkt-2", "role": "marketplace", "name": "Other"})
     path = tmp_path / "in.jsonl"
@@ -82,11 +87,11 @@ def test_deliveries_are_signed_scoped_and_retried(
     queued = queue_webhooks(engine, now)
     assert queued >= 2
     assert queue_webhooks(engine, now) == 0, "each event is queued once"
-    first = deliver_webhooks(engine, post, now)
+    first = deliver_webhooks(engine, post, now, sealer)
     assert first == {"sent": queued - 1, "failed": 1}
     # Not due yet: the failed one waits for its backoff.
-    assert deliver_webhooks(engine, post, now) == {"sent": 0, "failed": 0}
-    assert deliver_webhooks(engine, post, now + timedelta(seconds=5)) == {
+    assert deliver_webhooks(engine, post, now, sealer) == {"sent": 0, "failed": 0}
+    assert deliver_webhooks(engine, post, now + timedelta(seconds=5), sealer) == {
         "sent": 1,
         "failed": 0,
     }

@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 
 from clearway.clearance import ClearanceService, Stages
 from clearway.federation.policy import Caller, Policy
+from clearway.federation.sealing import Sealer, sealer_for
 from clearway.ledger.keys import witness_key_for
 from clearway.ledger.note import NoteSigner
 from clearway.settings import Settings
@@ -30,6 +31,9 @@ class Context:
     store: Engine
     policy: Policy
     service: ClearanceService
+    # Opens the inbox senders' sealed secrets. Read at start, so that a key
+    # file others can read stops the server before it serves anything.
+    sealer: Sealer
 
     @classmethod
     def open(cls, settings: Settings, store: Engine, policy: Policy) -> Context:
@@ -38,6 +42,7 @@ class Context:
             store,
             policy,
             service_for(store, stages_from_settings(settings, store), settings),
+            sealer_for(settings),
         )
 
     @property

@@ -45,6 +45,7 @@ async def inbox(
         clearway_signature,
         idempotency_key,
         datetime.now(UTC),
+        ctx.sealer,
         window,
     )
     return {"ok": True, "new": new}

@@ -59,3 +59,30 @@ def db_partitions(
     if found:
         console.print(table)
     sys.stdout.write(orjson.dumps({"created": created, "partitions": len(found)}).decode() + "\n")
+
+
+@db_app.command("seal-secrets")
+def db_seal_secrets(
+    rotate: Annotated[
+        bool, typer.Option(help="Re-seal every secret under a new secrets key, then replace it.")
+    ] = False,
+) -> None:
+    """Seal the webhook and inbox secrets that an older version stored in
+    clear (run once after upgrading); with --rotate, re-seal all of them
+    under a new key (secrets_key_file is replaced once the store has
+    committed)."""
+    from functools import partial
+
+    from clearway.federation import sealing
+    from clearway.ledger.keys import key_file
+    from clearway.store import open_engine
+    from clearway.store.sealed import reseal_secrets
+
+    settings = settings_from_environment()
+    reseal = partial(reseal_secrets, open_engine(settings.database_url))
+    if rotate:
+        changed = sealing.rotate(key_file(settings, "secrets"), reseal)
+        console.print(f"re-sealed {changed} secrets under a new key")
+    else:
+        changed = sealing.seal_clear(sealing.sealer_for(settings), reseal)
+        console.print(f"sealed {changed} secrets stored in clear")

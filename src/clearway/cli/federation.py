@@ -255,11 +255,15 @@ def webhooks_add(
     signing secret once."""
     from datetime import UTC, datetime
 
+    from clearway.federation.sealing import sealer_for
     from clearway.store import open_engine
     from clearway.store.webhooks import add_subscription
 
-    engine = open_engine(settings_from_environment().database_url)
-    subscription, secret = add_subscription(engine, participant_id, url, events, datetime.now(UTC))
+    settings = settings_from_environment()
+    engine = open_engine(settings.database_url)
+    subscription, secret = add_subscription(
+        engine, participant_id, url, events, datetime.now(UTC), sealer_for(settings)
+    )
     sys.stdout.write(orjson.dumps({"subscription": subscription, "secret": secret}).decode() + "\n")
 
 
@@ -269,12 +273,14 @@ def webhooks_deliver() -> None:
     retried with backoff on later runs); run it on a schedule."""
     from datetime import UTC, datetime
 
+    from clearway.federation.sealing import sealer_for
     from clearway.federation.transport import post
     from clearway.store import open_engine
     from clearway.store.webhooks import deliver_webhooks, queue_webhooks
 
-    engine = open_engine(settings_from_environment().database_url)
+    settings = settings_from_environment()
+    engine = open_engine(settings.database_url)
     now = datetime.now(UTC)
     queued = queue_webhooks(engine, now)
-    result = deliver_webhooks(engine, post, now)
+    result = deliver_webhooks(engine, post, now, sealer_for(settings))
     sys.stdout.write(orjson.dumps({"queued": queued, **result}).decode() + "\n")

@@ -61,11 +61,13 @@ def inbox_add_sender(
     """Accept signed events from a node at /api/inbox/NAME."""
     from datetime import UTC, datetime
 
+    from clearway.federation.sealing import sealer_for
     from clearway.store import open_engine
     from clearway.store.inbox import add_sender
 
-    engine = open_engine(settings_from_environment().database_url)
-    add_sender(engine, name, secret, datetime.now(UTC))
+    settings = settings_from_environment()
+    engine = open_engine(settings.database_url)
+    add_sender(engine, name, secret, datetime.now(UTC), sealer_for(settings))
     console.print(f"accepting events from {name} at /api/inbox/{name}")
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import os
 import secrets
+from collections.abc import Callable
 from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
@@ -23,7 +24,11 @@ from clearway.errors import ConfigurationError
 from clearway.ledger.keys import check_private, create_private, key_file
 from clearway.settings import Settings
 
-__all__ = ["PREFIX", "Sealer", "load_or_create_sealer", "sealer_for"]
+__all__ = ["PREFIX", "Sealer", "load_or_create_sealer", "rotate", "seal_clear", "sealer_for"]
+
+# Rewrites every stored secret with a function of (stored, context) that
+# returns the new value or None; the store implements it in one transaction.
+Reseal = Callable[[Callable[[str, str], str | None]], int]
 
 PREFIX = "sealed:v1:"
 _NONCE = 12
@@ -81,3 +86,36 @@ def load_or_create_sealer(path: Path) -> Sealer:
 def sealer_for(settings: Settings) -> Sealer:
     """This node's sealer, as the settings name its key file."""
     return load_or_create_sealer(key_file(settings, "secrets"))
+
+
+def seal_clear(sealer: Sealer, reseal: Reseal) -> int:
+    """Seal the secrets an older version stored in clear; returns how many."""
+    return reseal(
+        lambda stored, context: None if stored.startswith(PREFIX) else sealer.seal(stored, context)
+    )
+
+
+def rotate(path: Path, reseal: Reseal) -> int:
+    """Re-seal every stored secret under a new key, then make it the key of
+    ``path``. The new key is written beside the old one first and replaces
+    it only once the store has committed, so a crash between the two leaves
+    the new key file (``.next``) that a second run finishes with."""
+    upcoming = path.with_name(path.name + ".next")
+    old = load_or_create_sealer(path)
+    if upcoming.exists():
+        new = load_or_create_sealer(upcoming)
+    else:
+        key = secrets.token_bytes(32)
+        create_private(upcoming, f"SECRETS+{base64.b64encode(key).decode()}\n")
+        new = Sealer(key)
+
+    def rewrite(stored: str, context: str) -> str:
+        try:
+            secret = old.open(stored, context)
+        except ConfigurationError:
+            secret = new.open(stored, context)  # an interrupted rotation sealed it
+        return new.seal(secret, context)
+
+    changed = reseal(rewrite)
+    os.replace(upcoming, path)
+    return changed

@@ -12,24 +12,34 @@ from sqlalchemy import Engine, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from clearway.errors import Conflict, InputError, NotAuthenticated
+from clearway.federation.sealing import Sealer
 from clearway.federation.webhooks import REPLAY_WINDOW_S, verify
 from clearway.store.bulk import row_dict
 from clearway.store.engine import writing
 from clearway.store.schema import inbound_events, inbound_senders
 
-__all__ = ["add_sender", "list_inbound", "receive_event"]
+__all__ = ["add_sender", "list_inbound", "receive_event", "sender_context"]
 
 
-def add_sender(engine: Engine, name: str, secret: str, now: datetime) -> None:
+def sender_context(name: str) -> str:
+    """What a sender's sealed secret is bound to."""
+    return f"inbound_senders:{name}"
+
+
+def add_sender(engine: Engine, name: str, secret: str, now: datetime, sealer: Sealer) -> None:
     """Trust webhooks from ``name`` signed with ``secret`` (the one the
-    sender printed when the subscription was made)."""
+    sender printed when the subscription was made), kept sealed."""
     if not name or len(name) > 128 or "/" in name:
         raise InputError(f"sender must be 1-128 characters without '/'. Got {name!r}")
     if len(secret) < 32:
         raise InputError("secret must be the sender's signing secret (at least 32 characters)")
     with writing(engine).begin() as conn:
         try:
-            conn.execute(insert(inbound_senders).values(name=name, secret=secret, created_at=now))
+            conn.execute(
+                insert(inbound_senders).values(
+                    name=name, secret=sealer.seal(secret, sender_context(name)), created_at=now
+                )
+            )
         except IntegrityError:
             raise Conflict(f"sender {name!r} is known already.") from None
 
@@ -41,6 +51,7 @@ def receive_event(
     signature: str,
     key: str,
     now: datetime,
+    sealer: Sealer,
     window: int = REPLAY_WINDOW_S,
 ) -> bool:
     """Check and keep one notification; False when that idempotency key was
@@ -51,9 +62,10 @@ def receive_event(
     if not key or len(key) > 200:
         raise InputError("Idempotency-Key must be 1-200 characters")
     with engine.connect() as conn:
-        secret = conn.execute(
+        sealed = conn.execute(
             select(inbound_senders.c.secret).where(inbound_senders.c.name == sender)
         ).scalar()
+    secret = None if sealed is None else sealer.open(sealed, sender_context(sender))
     # An unknown sender, a bad signature and a stale one answer alike.
     if secret is None or not verify(secret, body, key, signature, int(now.timestamp()), window):
         raise NotAuthenticated("the notification is not signed by a known sender")

@@ -13,6 +13,7 @@ import orjson
 from sqlalchemy import Engine, insert, select, update
 
 from clearway.errors import InputError, NotFound
+from clearway.federation.sealing import Sealer
 from clearway.federation.transport import Post
 from clearway.federation.webhooks import MAX_ATTEMPTS, next_attempt, sign
 from clearway.store.engine import writing
@@ -24,15 +25,20 @@ from clearway.store.schema import (
     webhook_subscriptions,
 )
 
-__all__ = ["add_subscription", "deliver_webhooks", "queue_webhooks"]
+__all__ = ["add_subscription", "deliver_webhooks", "queue_webhooks", "subscription_context"]
+
+
+def subscription_context(subscription_id: int) -> str:
+    """What a subscription's sealed secret is bound to."""
+    return f"webhook_subscriptions:{subscription_id}"
 
 
 def add_subscription(
-    engine: Engine, participant_id: int, url: str, events: str, now: datetime
+    engine: Engine, participant_id: int, url: str, events: str, now: datetime, sealer: Sealer
 ) -> tuple[int, str]:
     """Subscribe a participant's URL to events (comma-separated type
     prefixes) on its declarations; returns the id and the signing secret
-    (shown once). Only events from now on are sent."""
+    (shown once; kept sealed). Only events from now on are sent."""
     if not url.startswith(("http://", "https://")):
         raise InputError(f"url must start with http:// or https://. Got {url!r}")
     secret = secrets.token_hex(32)
@@ -52,13 +58,18 @@ def add_subscription(
             .values(
                 participant_id=participant_id,
                 url=url,
-                secret=secret,
+                secret="",  # sealed below, bound to the id the row gets
                 events=events,
                 cursor=-1 if head is None else head,
                 created_at=now,
             )
             .returning(webhook_subscriptions.c.id)
         ).scalar_one()
+        conn.execute(
+            update(webhook_subscriptions)
+            .where(webhook_subscriptions.c.id == subscription_id)
+            .values(secret=sealer.seal(secret, subscription_context(subscription_id)))
+        )
     return subscription_id, secret
 
 
@@ -125,7 +136,7 @@ def queue_webhooks(engine: Engine, now: datetime) -> int:
     return queued
 
 
-def deliver_webhooks(engine: Engine, send: Post, now: datetime) -> dict[str, Any]:
+def deliver_webhooks(engine: Engine, send: Post, now: datetime, sealer: Sealer) -> dict[str, Any]:
     """Send every due delivery once; failures are retried later with
     backoff, up to :data:`MAX_ATTEMPTS`."""
     with engine.connect() as conn:
@@ -144,7 +155,12 @@ def deliver_webhooks(engine: Engine, send: Post, now: datetime) -> dict[str, Any
         body = row.payload.encode()
         headers = {
             "Content-Type": "application/json",
-            "Clearway-Signature": sign(row.secret, body, row.event_id, int(time.time())),
+            "Clearway-Signature": sign(
+                sealer.open(row.secret, subscription_context(row.subscription_id)),
+                body,
+                row.event_id,
+                int(time.time()),
+            ),
             "Idempotency-Key": row.event_id,
         }
         error = None

@@ -102,7 +102,12 @@ webhook_subscriptions = Table(
     Column("id", Id, primary_key=True, autoincrement=True),
     Column("participant_id", Id, ForeignKey("participants.id"), nullable=False),
     Column("url", String(2000), nullable=False),
-    Column("secret", String(128), nullable=False, comment="HMAC key shared with the receiver"),
+    Column(
+        "secret",
+        String(512),
+        nullable=False,
+        comment="HMAC key shared with the receiver, sealed (AES-256-GCM under secrets_key_file)",
+    ),
     Column("events", String(500), nullable=False, comment="comma-separated event type prefixes"),
     Column("cursor", BigInteger, nullable=False, comment="ledger index already scanned"),
     Column("created_at", DateTime(timezone=True), nullable=False),
@@ -129,7 +134,12 @@ inbound_senders = Table(
     "inbound_senders",
     metadata,
     Column("name", String(128), primary_key=True),
-    Column("secret", String(128), nullable=False),
+    Column(
+        "secret",
+        String(512),
+        nullable=False,
+        comment="the sender's HMAC key, sealed (AES-256-GCM under secrets_key_file)",
+    ),
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
 
