@@ -326,7 +326,7 @@ def test_disclosure_bundle_reveals_one_field_and_rejects_any_changed_byte() -> N
         "mkt-1/D1",
         {"destination_country": "DE", "consignee": {"name": "Anna"}, "totals": {"value": "12.50"}},
     )
-    leaf = encode_leaf(event, secret)
+    leaf = encode_leaf(event, secret, 7)
     assert b"Anna" not in leaf
     assert b"mkt-1/D1" not in leaf
     others = [leaf_hash(f"x{i}".encode()) for i in range(6)]
@@ -396,8 +396,16 @@ class MemoryTileStore:
         size = max(self.checkpoints)
         return (size, *self.checkpoints[size])
 
-    def checkpoint_roots(self) -> dict[int, bytes]:
-        return {size: root for size, (root, _) in self.checkpoints.items()}
+    def read_checkpoints(self, after: int, limit: int) -> list[tuple[int, bytes, str]]:
+        return [(s, *self.checkpoints[s]) for s in sorted(self.checkpoints) if s > after][:limit]
+
+    def tile_levels(self) -> list[int]:
+        return sorted({level for level, _ in self.tiles})
+
+    def read_tile_lengths(self, level: int, after: int, limit: int) -> list[tuple[int, int]]:
+        return sorted(
+            (i, len(data)) for (lv, i), data in self.tiles.items() if lv == level and i > after
+        )[:limit]
 
     def read_tile(self, level: int, index: int) -> bytes:
         return self.tiles.get((level, index), b"")
