@@ -35,6 +35,7 @@ from clearway.store.schema import (
     declaration_items,
     declarations,
     duty_assessments,
+    duty_lines,
     ledger_checkpoints,
     ledger_cosignatures,
     ledger_entries,
@@ -42,7 +43,7 @@ from clearway.store.schema import (
     master_houses,
 )
 
-__all__ = ["UNCOVERED", "audit", "verify_ledger"]
+__all__ = ["UNCOVERED", "audit", "verify_ledger", "verify_on"]
 
 # Columns whose stored value no leaf commits to, with the reason. Each is
 # either rebuilt by verify itself or a workflow value whose changes are
@@ -371,13 +372,14 @@ def _audit_masters(conn: Connection, problems: list[str]) -> None:
             f"master.{'filed' if r.version == 1 else 'amended'}:{r.filer_id}/{r.ref}:v{r.version}"
             for r in rows
         ]
-        events = dict(
-            conn.execute(
+        events = {
+            event_id: idx
+            for event_id, idx in conn.execute(
                 select(ledger_entries.c.event_id, ledger_entries.c.idx).where(
                     ledger_entries.c.event_id.in_(wanted)
                 )
-            ).tuples()
-        )
+            )
+        }
         latest = _latest_versions(conn, master_filings, rows)
         houses: dict[int, set[str]] = {}
         for master_id, house_ref in conn.execute(
@@ -420,6 +422,12 @@ def _audit_orphans(conn: Connection, problems: list[str]) -> None:
         .distinct()
     ):
         problems.append(f"master houses of row {master_id}: no such master filing")
+    for (assessment_id,) in conn.execute(
+        select(duty_lines.c.assessment_id)
+        .where(~duty_lines.c.assessment_id.in_(select(duty_assessments.c.id)))
+        .distinct()
+    ):
+        problems.append(f"duty lines of assessment row {assessment_id}: no such assessment")
 
 
 def audit(conn: Connection, keys: LedgerKeys) -> list[str]:
@@ -438,8 +446,6 @@ def _audit_cosignatures(
     """The stored cosignature lines of the witnesses named, each against the
     checkpoint it is stored with; lines of other witnesses need their keys."""
     known = {w.name: w for w in witnesses}
-    if not known:
-        return
     last = (-1, "")
     while True:
         rows = conn.execute(
@@ -449,7 +455,9 @@ def _audit_cosignatures(
                 ledger_cosignatures.c.line,
                 ledger_checkpoints.c.note,
             )
-            .join(ledger_checkpoints, ledger_checkpoints.c.size == ledger_cosignatures.c.size)
+            .outerjoin(
+                ledger_checkpoints, ledger_checkpoints.c.size == ledger_cosignatures.c.size
+            )
             .where(tuple_(ledger_cosignatures.c.size, ledger_cosignatures.c.witness) > last)
             .order_by(ledger_cosignatures.c.size, ledger_cosignatures.c.witness)
             .limit(_CHUNK)
@@ -458,6 +466,12 @@ def _audit_cosignatures(
             return
         last = (rows[-1].size, rows[-1].witness)
         for size, name, line, note in rows:
+            if note is None:
+                problems.append(f"cosignature of {name} at size {size}: no such checkpoint")
+                continue
+            if not str(line).startswith(f"\u2014 {name} "):
+                problems.append(f"cosignature at size {size}: its line is not signed by {name}")
+                continue
             witness = known.get(name)
             if witness is None:
                 continue
@@ -475,9 +489,19 @@ def verify_ledger(
 ) -> VerifyReport:
     """``clearway ledger verify``: the tree against its tiles and signed
     checkpoints, then every stored row against the leaves, in one read."""
-    log = keys.signer.verifier
     with engine.connect() as conn:
-        report = verify_tree(SqlTileStore(conn), log, chunk)
-        report.problems.extend(audit(conn, keys))
-        _audit_cosignatures(conn, log, witnesses, report.problems)
+        return verify_on(conn, keys, witnesses, chunk)
+
+
+def verify_on(
+    conn: Connection,
+    keys: LedgerKeys,
+    witnesses: Sequence[NoteVerifier] = (),
+    chunk: int = 10_000,
+) -> VerifyReport:
+    """:func:`verify_ledger` on an open connection (one read)."""
+    log = keys.signer.verifier
+    report = verify_tree(SqlTileStore(conn), log, chunk)
+    report.problems.extend(audit(conn, keys))
+    _audit_cosignatures(conn, log, witnesses, report.problems)
     return report
