@@ -496,3 +496,50 @@ def test_tiled_log_reports_a_changed_tile_and_a_forged_checkpoint() -> None:
     assert "checkpoint at size 300 does not match" in problems
     with pytest.raises(NotFound):
         tiled.prove(store, "e300")
+
+
+def test_tiled_log_reports_every_tile_level_and_length() -> None:
+    """Tiles above level 0 are checked node by node, and every tile must be
+    exactly as long as the tree needs: no stray, short, long or missing one."""
+    store = MemoryTileStore()
+    append_events(store, 0, 600)  # two full level-0 tiles, two level-8 nodes in tile 1/0
+    assert len(store.tiles[(1, 0)]) == 2 * 32
+    clean = dict(store.tiles)
+    tile = bytearray(clean[(1, 0)])
+    tile[40] ^= 1
+    store.tiles[(1, 0)] = bytes(tile)
+    problems = tiled.verify(store, LOG.verifier, 97).problems
+    assert problems == ["tile 1/0 holds a wrong hash for tree node 8/1"]
+    store.tiles = {**clean, (0, 2): clean[(0, 2)] + b"\x00" * 32}
+    problems = tiled.verify(store, LOG.verifier).problems
+    assert problems == ["tile 0/2 holds 2848 bytes, the tree needs 2816"]
+    store.tiles = {**clean, (2, 0): b"\x00" * 32, (1, 5): b"\x00" * 32}
+    problems = tiled.verify(store, LOG.verifier).problems
+    assert problems == ["tile 1/5 is not part of the tree", "tile 2/0 is not part of the tree"]
+    store.tiles = {k: v for k, v in clean.items() if k != (1, 0)}
+    problems = tiled.verify(store, LOG.verifier).problems
+    assert problems == [
+        "tile 1/0 lacks tree node 8/0",
+        "tile 1/0 lacks tree node 8/1",
+        "tiles 1/0..0 are missing",
+    ]
+
+
+def test_verify_checks_every_checkpoint_and_refuses_unsigned_events() -> None:
+    store = MemoryTileStore()
+    append_events(store, 0, 3)
+    append_events(store, 3, 4)
+    root, note = store.checkpoints[3]
+    forged = NoteSigner.generate(LOG.name)
+    store.checkpoints[3] = (root, Checkpoint.issue(LOG.name, 3, root, forged).note)
+    problems = tiled.verify(store, LOG.verifier).problems
+    assert len(problems) == 1 and problems[0].startswith("checkpoint at size 3: ")
+    store.checkpoints[3] = (root, note)
+    del store.checkpoints[7]
+    assert tiled.verify(store, LOG.verifier).problems == [
+        "events 3..6 are under no signed checkpoint (appended without the log's key)"
+    ]
+    store.checkpoints.clear()
+    assert tiled.verify(store, LOG.verifier).problems == [
+        "log holds 7 events but no checkpoint: none of them is signed"
+    ]
