@@ -533,7 +533,8 @@ def test_verify_checks_every_checkpoint_and_refuses_unsigned_events() -> None:
     forged = NoteSigner.generate(LOG.name)
     store.checkpoints[3] = (root, Checkpoint.issue(LOG.name, 3, root, forged).note)
     problems = tiled.verify(store, LOG.verifier).problems
-    assert len(problems) == 1 and problems[0].startswith("checkpoint at size 3: ")
+    assert len(problems) == 1
+    assert problems[0].startswith("checkpoint at size 3: ")
     store.checkpoints[3] = (root, note)
     del store.checkpoints[7]
     assert tiled.verify(store, LOG.verifier).problems == [

@@ -354,10 +354,8 @@ def test_a_rewritten_leaf_with_recomputed_tiles_and_root_fails_on_the_signed_roo
             for r in conn.execute(select(ledger_entries).order_by(ledger_entries.c.idx))
         ]
         notes = {
-            size: note
-            for size, note in conn.execute(
-                select(ledger_checkpoints.c.size, ledger_checkpoints.c.note)
-            )
+            row.size: row.note
+            for row in conn.execute(select(ledger_checkpoints.c.size, ledger_checkpoints.c.note))
         }
         conn.execute(delete(ledger_cosignatures))
         conn.execute(delete(ledger_checkpoints))

@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from hashlib import sha256
 from typing import Any, Protocol, TypeVar
 
@@ -346,7 +347,7 @@ def _check_tile_lengths(store: TileStore, size: int, chunk: int, report: VerifyR
         expected = -(-nodes // TILE_WIDTH)
         seen = 0
         for index, length in _paged(
-            lambda after, limit, level=level: store.read_tile_lengths(level, after, limit),
+            partial(store.read_tile_lengths, level),
             chunk,
             -(2**63),
         ):

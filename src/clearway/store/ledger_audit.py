@@ -373,8 +373,8 @@ def _audit_masters(conn: Connection, problems: list[str]) -> None:
             for r in rows
         ]
         events = {
-            event_id: idx
-            for event_id, idx in conn.execute(
+            row.event_id: row.idx
+            for row in conn.execute(
                 select(ledger_entries.c.event_id, ledger_entries.c.idx).where(
                     ledger_entries.c.event_id.in_(wanted)
                 )
@@ -455,9 +455,7 @@ def _audit_cosignatures(
                 ledger_cosignatures.c.line,
                 ledger_checkpoints.c.note,
             )
-            .outerjoin(
-                ledger_checkpoints, ledger_checkpoints.c.size == ledger_cosignatures.c.size
-            )
+            .outerjoin(ledger_checkpoints, ledger_checkpoints.c.size == ledger_cosignatures.c.size)
             .where(tuple_(ledger_cosignatures.c.size, ledger_cosignatures.c.witness) > last)
             .order_by(ledger_cosignatures.c.size, ledger_cosignatures.c.witness)
             .limit(_CHUNK)
