@@ -544,3 +544,59 @@ def test_verify_checks_every_checkpoint_and_refuses_unsigned_events() -> None:
     assert tiled.verify(store, LOG.verifier).problems == [
         "log holds 7 events but no checkpoint: none of them is signed"
     ]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.integers(min_value=1, max_value=300), min_size=1, max_size=4),
+    st.sampled_from(["leaf", "tile", "root", "note"]),
+    st.data(),
+)
+def test_every_single_byte_change_is_detected(
+    batches: list[int], target: str, data: st.DataObject
+) -> None:
+    """LEDGER.md's goal: 100% of single-byte mutations of stored leaves,
+    tiles, checkpoint roots or signed notes are reported."""
+    store = MemoryTileStore()
+    size = 0
+    for count in batches:
+        append_events(store, size, count)
+        size += count
+    assert tiled.verify(store, LOG.verifier).ok
+    if target == "leaf":
+        index = data.draw(st.sampled_from(sorted(store.entries)), label="entry")
+        old = store.entries[index]
+        store.entries[index] = LedgerEntry(
+            old.event_id, old.event_type, _flip(old.leaf, data), old.declaration_id
+        )
+    elif target == "tile":
+        key = data.draw(st.sampled_from(sorted(store.tiles)), label="tile")
+        store.tiles[key] = _flip(store.tiles[key], data)
+    else:
+        at = data.draw(st.sampled_from(sorted(store.checkpoints)), label="checkpoint")
+        root, note = store.checkpoints[at]
+        if target == "root":
+            store.checkpoints[at] = (_flip(root, data), note)
+        else:
+            changed = _flip(note.encode(), data)
+            store.checkpoints[at] = (root, changed.decode("utf-8", "replace"))
+            if store.checkpoints[at][1] == note:
+                return  # the change was not valid UTF-8 text: no such row can be stored
+    assert not tiled.verify(store, LOG.verifier, 97).ok
+
+
+def _flip(value: bytes, data: st.DataObject) -> bytes:
+    position = data.draw(st.integers(min_value=0, max_value=len(value) - 1), label="byte")
+    mask = data.draw(st.integers(min_value=1, max_value=255), label="mask")
+    changed = bytearray(value)
+    changed[position] ^= mask
+    return bytes(changed)
+
+
+def test_a_note_with_text_outside_ascii_is_refused_not_a_crash() -> None:
+    checkpoint = Checkpoint.issue(LOG.name, 3, leaf_hash(b"r"), LOG)
+    body, signature = checkpoint.note.rsplit(" ", 1)
+    with pytest.raises(NoteError, match="signature is not base64"):
+        parse_checkpoint(f"{body} \u00e9{signature}", LOG.verifier)
+    with pytest.raises(NoteError, match="verifier key material is not base64"):
+        NoteVerifier.from_vkey(LOG.verifier.vkey()[:-2] + "\u00e9=")

@@ -16,6 +16,7 @@ hashes, tile contents, the tree head, proofs, verification) is here.
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -274,6 +275,20 @@ def _paged(
         last = rows[-1][0]
 
 
+def _canonical_signatures(note: str) -> bool:
+    """Whether every signature line's base64 is the one encoding of its bytes:
+    decoders ignore a last character's unused bits, so without this a stored
+    note could change and still verify."""
+    for line in note.split("\n\n", 1)[-1].splitlines():
+        blob = line.rsplit(" ", 1)[-1]
+        try:
+            if base64.b64encode(base64.b64decode(blob, validate=True)).decode() != blob:
+                return False
+        except ValueError:  # binascii.Error, or a character outside ASCII
+            return False
+    return True
+
+
 @dataclass(slots=True)
 class _Checkpoints:
     """The stored checkpoints, streamed by size beside the recomputed tree.
@@ -296,6 +311,10 @@ class _Checkpoints:
                 self.report.problems.append(f"checkpoint at size {size}: {exc}")
             else:
                 signed = checkpoint.root
+                if not _canonical_signatures(note):
+                    self.report.problems.append(
+                        f"checkpoint at size {size}: a signature line is not canonical base64"
+                    )
                 if checkpoint.size != size:
                     self.report.problems.append(
                         f"checkpoint at size {size}: its signed note is of size {checkpoint.size}"
