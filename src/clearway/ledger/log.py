@@ -411,7 +411,10 @@ def verify(store: TileStore, log: NoteVerifier, chunk: int = 10_000) -> VerifyRe
         if index % TILE_WIDTH == TILE_WIDTH - 1:
             # A level-0 tile is read once, in order: drop it to bound memory.
             reader.tiles.pop((0, index // TILE_WIDTH), None)
-        checkpoints.reached(edge.size, edge.root())
+        pending = checkpoints.pending
+        if pending is not None and pending[0] <= edge.size:
+            # The root only where a checkpoint is: O(log n) hashes, not per event.
+            checkpoints.reached(edge.size, edge.root())
 
     for idx, leaf in _paged(store.read_entries, chunk):
         if idx > edge.size and idx >= signed_size:
