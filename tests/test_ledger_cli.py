@@ -122,3 +122,23 @@ def test_verify_fails_on_a_changed_event(tmp_path: Path, sqlite_url: str) -> Non
     done = clearway("ledger", "verify", cwd=tmp_path, url=sqlite_url)
     assert done.returncode == 1
     assert "event 1 was changed" in done.stdout
+
+
+def test_verify_reports_a_changed_declaration_row_and_emptied_checkpoints(
+    tmp_path: Path, sqlite_url: str
+) -> None:
+    _ingest(tmp_path, sqlite_url, f.declaration(), f.declaration())
+    with sqlite3.connect(tmp_path / "clearway.db") as conn:
+        conn.execute("UPDATE declarations SET seller_name = 'Honest Traders' WHERE id = 2")
+    done = clearway("ledger", "verify", cwd=tmp_path, url=sqlite_url)
+    assert done.returncode == 1
+    assert (
+        "declaration row 2 (event 1): its seller_name is not the one its committed document gives"
+        in done.stdout
+    )
+    with sqlite3.connect(tmp_path / "clearway.db") as conn:
+        conn.execute("UPDATE declarations SET seller_name = 'Shenzhen Bright Electronics Co., Ltd'")
+        conn.execute("DELETE FROM ledger_checkpoints")
+    done = clearway("ledger", "verify", cwd=tmp_path, url=sqlite_url)
+    assert done.returncode == 1
+    assert "but no checkpoint: none of them is signed" in done.stdout

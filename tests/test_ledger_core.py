@@ -326,7 +326,7 @@ def test_disclosure_bundle_reveals_one_field_and_rejects_any_changed_byte() -> N
         "mkt-1/D1",
         {"destination_country": "DE", "consignee": {"name": "Anna"}, "totals": {"value": "12.50"}},
     )
-    leaf = encode_leaf(event, secret)
+    leaf = encode_leaf(event, secret, 7)
     assert b"Anna" not in leaf
     assert b"mkt-1/D1" not in leaf
     others = [leaf_hash(f"x{i}".encode()) for i in range(6)]
@@ -396,8 +396,16 @@ class MemoryTileStore:
         size = max(self.checkpoints)
         return (size, *self.checkpoints[size])
 
-    def checkpoint_roots(self) -> dict[int, bytes]:
-        return {size: root for size, (root, _) in self.checkpoints.items()}
+    def read_checkpoints(self, after: int, limit: int) -> list[tuple[int, bytes, str]]:
+        return [(s, *self.checkpoints[s]) for s in sorted(self.checkpoints) if s > after][:limit]
+
+    def tile_levels(self) -> list[int]:
+        return sorted({level for level, _ in self.tiles})
+
+    def read_tile_lengths(self, level: int, after: int, limit: int) -> list[tuple[int, int]]:
+        return sorted(
+            (i, len(data)) for (lv, i), data in self.tiles.items() if lv == level and i > after
+        )[:limit]
 
     def read_tile(self, level: int, index: int) -> bytes:
         return self.tiles.get((level, index), b"")
@@ -488,3 +496,107 @@ def test_tiled_log_reports_a_changed_tile_and_a_forged_checkpoint() -> None:
     assert "checkpoint at size 300 does not match" in problems
     with pytest.raises(NotFound):
         tiled.prove(store, "e300")
+
+
+def test_tiled_log_reports_every_tile_level_and_length() -> None:
+    """Tiles above level 0 are checked node by node, and every tile must be
+    exactly as long as the tree needs: no stray, short, long or missing one."""
+    store = MemoryTileStore()
+    append_events(store, 0, 600)  # two full level-0 tiles, two level-8 nodes in tile 1/0
+    assert len(store.tiles[(1, 0)]) == 2 * 32
+    clean = dict(store.tiles)
+    tile = bytearray(clean[(1, 0)])
+    tile[40] ^= 1
+    store.tiles[(1, 0)] = bytes(tile)
+    problems = tiled.verify(store, LOG.verifier, 97).problems
+    assert problems == ["tile 1/0 holds a wrong hash for tree node 8/1"]
+    store.tiles = {**clean, (0, 2): clean[(0, 2)] + b"\x00" * 32}
+    problems = tiled.verify(store, LOG.verifier).problems
+    assert problems == ["tile 0/2 holds 2848 bytes, the tree needs 2816"]
+    store.tiles = {**clean, (2, 0): b"\x00" * 32, (1, 5): b"\x00" * 32}
+    problems = tiled.verify(store, LOG.verifier).problems
+    assert problems == ["tile 1/5 is not part of the tree", "tile 2/0 is not part of the tree"]
+    store.tiles = {k: v for k, v in clean.items() if k != (1, 0)}
+    problems = tiled.verify(store, LOG.verifier).problems
+    assert problems == [
+        "tile 1/0 lacks tree node 8/0",
+        "tile 1/0 lacks tree node 8/1",
+        "tiles 1/0..0 are missing",
+    ]
+
+
+def test_verify_checks_every_checkpoint_and_refuses_unsigned_events() -> None:
+    store = MemoryTileStore()
+    append_events(store, 0, 3)
+    append_events(store, 3, 4)
+    root, note = store.checkpoints[3]
+    forged = NoteSigner.generate(LOG.name)
+    store.checkpoints[3] = (root, Checkpoint.issue(LOG.name, 3, root, forged).note)
+    problems = tiled.verify(store, LOG.verifier).problems
+    assert len(problems) == 1
+    assert problems[0].startswith("checkpoint at size 3: ")
+    store.checkpoints[3] = (root, note)
+    del store.checkpoints[7]
+    assert tiled.verify(store, LOG.verifier).problems == [
+        "events 3..6 are under no signed checkpoint (appended without the log's key)"
+    ]
+    store.checkpoints.clear()
+    assert tiled.verify(store, LOG.verifier).problems == [
+        "log holds 7 events but no checkpoint: none of them is signed"
+    ]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.integers(min_value=1, max_value=300), min_size=1, max_size=4),
+    st.sampled_from(["leaf", "tile", "root", "note"]),
+    st.data(),
+)
+def test_every_single_byte_change_is_detected(
+    batches: list[int], target: str, data: st.DataObject
+) -> None:
+    """LEDGER.md's goal: 100% of single-byte mutations of stored leaves,
+    tiles, checkpoint roots or signed notes are reported."""
+    store = MemoryTileStore()
+    size = 0
+    for count in batches:
+        append_events(store, size, count)
+        size += count
+    assert tiled.verify(store, LOG.verifier).ok
+    if target == "leaf":
+        index = data.draw(st.sampled_from(sorted(store.entries)), label="entry")
+        old = store.entries[index]
+        store.entries[index] = LedgerEntry(
+            old.event_id, old.event_type, _flip(old.leaf, data), old.declaration_id
+        )
+    elif target == "tile":
+        key = data.draw(st.sampled_from(sorted(store.tiles)), label="tile")
+        store.tiles[key] = _flip(store.tiles[key], data)
+    else:
+        at = data.draw(st.sampled_from(sorted(store.checkpoints)), label="checkpoint")
+        root, note = store.checkpoints[at]
+        if target == "root":
+            store.checkpoints[at] = (_flip(root, data), note)
+        else:
+            changed = _flip(note.encode(), data)
+            store.checkpoints[at] = (root, changed.decode("utf-8", "replace"))
+            if store.checkpoints[at][1] == note:
+                return  # the change was not valid UTF-8 text: no such row can be stored
+    assert not tiled.verify(store, LOG.verifier, 97).ok
+
+
+def _flip(value: bytes, data: st.DataObject) -> bytes:
+    position = data.draw(st.integers(min_value=0, max_value=len(value) - 1), label="byte")
+    mask = data.draw(st.integers(min_value=1, max_value=255), label="mask")
+    changed = bytearray(value)
+    changed[position] ^= mask
+    return bytes(changed)
+
+
+def test_a_note_with_text_outside_ascii_is_refused_not_a_crash() -> None:
+    checkpoint = Checkpoint.issue(LOG.name, 3, leaf_hash(b"r"), LOG)
+    body, signature = checkpoint.note.rsplit(" ", 1)
+    with pytest.raises(NoteError, match="signature is not base64"):
+        parse_checkpoint(f"{body} \u00e9{signature}", LOG.verifier)
+    with pytest.raises(NoteError, match="verifier key material is not base64"):
+        NoteVerifier.from_vkey(LOG.verifier.vkey()[:-2] + "\u00e9=")

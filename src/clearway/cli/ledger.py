@@ -82,15 +82,27 @@ def prove(
 
 
 @ledger_app.command("verify")
-def verify() -> None:
+def verify(
+    witness: Annotated[
+        list[str] | None, typer.Option(help="Witness vkey whose stored cosignatures to check.")
+    ] = None,
+) -> None:
     """Recompute the tree from the stored events and check it against the
-    tiles and every checkpoint; exit 1 listing each problem by index."""
+    tiles and every signed checkpoint, then every stored event, declaration,
+    item line and master filing against its leaf; exit 1 listing each
+    problem by index (what this proves: docs/security.md)."""
+    from clearway.errors import InputError
+    from clearway.ledger import NoteError, NoteVerifier
     from clearway.ledger.keys import keys_for
     from clearway.store import open_engine
-    from clearway.store.ledger import verify_log
+    from clearway.store.ledger_audit import verify_ledger
 
     settings = settings_from_environment()
-    report = verify_log(open_engine(settings.database_url), keys_for(settings).signer.verifier)
+    try:
+        witnesses = [NoteVerifier.from_vkey(w) for w in witness or []]
+    except (NoteError, ValueError) as exc:
+        raise InputError(f"--witness is not a verifier key: {exc}") from None
+    report = verify_ledger(open_engine(settings.database_url), keys_for(settings), witnesses)
     if report.ok:
         console.print(
             f"ledger verified: {report.size:,} events, checkpoint size {report.checkpoint_size:,}"

@@ -1,8 +1,9 @@
 """Ledger events: what a leaf holds, and selective disclosure of one field.
 
 A leaf holds the event type, time, actors, a reference to the declaration
-(an HMAC under the node's secret, so identifiers never appear in clear) and
-one salted digest per field, in the SD-JWT format (RFC 9901): the
+(an HMAC under the node's secret, so identifiers never appear in clear), a
+tag binding the stored row of the event (its event id and the declaration
+row it concerns, HMAC too) and one salted digest per field, in the SD-JWT format (RFC 9901): the
 disclosure is base64url(JSON [salt, name, value]) and its digest is
 base64url(SHA-256(disclosure)). Salts are 128 bits derived from the node's
 secret, the event id and the field name (one HMAC per event, one SHA-256
@@ -26,7 +27,20 @@ from clearway.ledger.merkle import ProofError, leaf_hash, verify_inclusion
 from clearway.ledger.note import NoteError, NoteVerifier
 from clearway.ledger.witness import published
 
-__all__ = ["Disclosure", "DisclosureBundle", "Event", "encode_leaf", "verify_bundle"]
+__all__ = [
+    "LEAF_VERSION",
+    "Disclosure",
+    "DisclosureBundle",
+    "Event",
+    "encode_leaf",
+    "entry_tag",
+    "verify_bundle",
+]
+
+# 2: the leaf carries "id", the tag of its event id and declaration row, so
+# that every column of a stored entry is covered by the leaf (1 had none; the
+# project is pre-1.0 and keeps no version-1 logs, so only 2 is written or read).
+LEAF_VERSION = 2
 
 
 _URLSAFE = bytes.maketrans(b"+/", b"-_")
@@ -84,15 +98,25 @@ def subject_ref(secret: bytes, subject: str) -> str:
     return hmac.new(secret, f"ref\x00{subject}".encode(), "sha256").hexdigest()
 
 
-def encode_leaf(event: Event, secret: bytes) -> bytes:
-    """The leaf bytes of ``event``: canonical JSON, digests sorted."""
+def entry_tag(secret: bytes, event_id: str, owner: int | None) -> str:
+    """HMAC of the event id and the declaration row an entry concerns: what
+    ties the stored ``event_id`` and ``declaration_id`` columns to the leaf
+    without putting identifiers in clear."""
+    owned = "" if owner is None else str(owner)
+    return hmac.new(secret, f"id\x00{event_id}\x00{owned}".encode(), "sha256").hexdigest()
+
+
+def encode_leaf(event: Event, secret: bytes, owner: int | None) -> bytes:
+    """The leaf bytes of ``event``, which concerns declaration row ``owner``:
+    canonical JSON, digests sorted."""
     digests = sorted(
         Disclosure.make(secret, event.event_id, name, value).digest
         for name, value in event.fields.items()
     )
     return orjson.dumps(
         {
-            "v": 1,
+            "v": LEAF_VERSION,
+            "id": entry_tag(secret, event.event_id, owner),
             "type": event.type,
             "time": event.time,
             "actors": list(event.actors),

@@ -16,11 +16,13 @@ hashes, tile contents, the tree head, proofs, verification) is here.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+import base64
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from hashlib import sha256
-from typing import Protocol
+from typing import Any, Protocol, TypeVar
 
 from clearway.errors import NotFound
 from clearway.ledger.merkle import (
@@ -48,6 +50,7 @@ __all__ = [
 
 TILE_WIDTH = 256
 HASH = 32
+_Row = TypeVar("_Row", bound=tuple[Any, ...])
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,8 +77,16 @@ class TileStore(Protocol):
     def latest_checkpoint(self) -> tuple[int, bytes, str] | None:
         """(size, root, signed note) of the largest checkpoint; None before the first."""
 
-    def checkpoint_roots(self) -> dict[int, bytes]:
-        """The root of every stored checkpoint, by tree size."""
+    def read_checkpoints(self, after: int, limit: int) -> Sequence[tuple[int, bytes, str]]:
+        """Up to ``limit`` stored (size, root, signed note) with size above
+        ``after``, by size."""
+
+    def tile_levels(self) -> Sequence[int]:
+        """Every tile level that has a stored tile."""
+
+    def read_tile_lengths(self, level: int, after: int, limit: int) -> Sequence[tuple[int, int]]:
+        """Up to ``limit`` (tile index, bytes stored) of tile level ``level``
+        with index above ``after``, by index."""
 
     def read_tile(self, level: int, index: int) -> bytes:
         """The stored tile; empty when there is none."""
@@ -242,6 +253,7 @@ def prove_consistency(store: TileStore, old: int, new: int) -> list[bytes]:
 class VerifyReport:
     size: int = 0
     checkpoint_size: int = 0
+    checkpoints: int = 0
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -249,33 +261,166 @@ class VerifyReport:
         return not self.problems
 
 
-def _entries(store: TileStore, chunk: int) -> Iterator[tuple[int, bytes]]:
-    last = -1
+def _paged(
+    read: Callable[[int, int], Sequence[_Row]], chunk: int, last: int = -1
+) -> Iterator[_Row]:
+    """Every row of a table with a key above ``last`` (the first value of a
+    row), read ``chunk`` rows at a time: memory stays bounded however long
+    the log."""
     while True:
-        rows = store.read_entries(last, chunk)
+        rows = read(last, chunk)
         if not rows:
             return
         yield from rows
         last = rows[-1][0]
 
 
+def _canonical_signatures(note: str) -> bool:
+    """Whether every signature line's base64 is the one encoding of its bytes:
+    decoders ignore a last character's unused bits, so without this a stored
+    note could change and still verify."""
+    for line in note.split("\n\n", 1)[-1].splitlines():
+        blob = line.rsplit(" ", 1)[-1]
+        try:
+            if base64.b64encode(base64.b64decode(blob, validate=True)).decode() != blob:
+                return False
+        except ValueError:  # binascii.Error, or a character outside ASCII
+            return False
+    return True
+
+
+@dataclass(slots=True)
+class _Checkpoints:
+    """The stored checkpoints, streamed by size beside the recomputed tree.
+    Each one's note must verify under the log's key, name the row's size and
+    root, and, once the tree reaches its size, hold the recomputed root."""
+
+    rows: Iterator[tuple[int, bytes, str]]
+    log: NoteVerifier
+    report: VerifyReport
+    pending: tuple[int, bytes, bytes | None] | None = None  # size, root column, signed root
+
+    def advance(self) -> None:
+        for size, root, note in self.rows:
+            self.report.checkpoints += 1
+            self.report.checkpoint_size = size
+            signed: bytes | None = None
+            try:
+                checkpoint = parse_checkpoint(note, self.log)
+            except NoteError as exc:
+                self.report.problems.append(f"checkpoint at size {size}: {exc}")
+            else:
+                signed = checkpoint.root
+                if not _canonical_signatures(note):
+                    self.report.problems.append(
+                        f"checkpoint at size {size}: a signature line is not canonical base64"
+                    )
+                if checkpoint.size != size:
+                    self.report.problems.append(
+                        f"checkpoint at size {size}: its signed note is of size {checkpoint.size}"
+                    )
+                if checkpoint.root != bytes(root):
+                    self.report.problems.append(
+                        f"checkpoint at size {size}: its root column is not the signed root"
+                    )
+            self.pending = (size, bytes(root), signed)
+            return
+        self.pending = None
+
+    def reached(self, size: int, root: bytes) -> None:
+        """The recomputed tree now has ``size`` events and ``root``."""
+        while self.pending is not None and self.pending[0] <= size:
+            at, column, signed = self.pending
+            if at == size and (column != root or signed not in (None, root)):
+                self.report.problems.append(f"checkpoint at size {at} does not match the events")
+            self.advance()
+
+
+def _check_node(reader: TileReader, level: int, index: int, digest: bytes) -> str | None:
+    """Compare a recomputed perfect-subtree hash with the one in its tile."""
+    try:
+        stored = reader.node(level, index)
+    except NotFound:
+        return f"tile {level // 8}/{index // TILE_WIDTH} lacks tree node {level}/{index}"
+    if stored != digest:
+        return (
+            f"tile {level // 8}/{index // TILE_WIDTH} holds a wrong hash for tree node "
+            f"{level}/{index}"
+        )
+    if index % TILE_WIDTH == TILE_WIDTH - 1:
+        # A tile is complete once its last node is checked: drop it to bound memory.
+        reader.tiles.pop((level // 8, index // TILE_WIDTH), None)
+    return None
+
+
+def _check_tile_lengths(store: TileStore, size: int, chunk: int, report: VerifyReport) -> None:
+    """Every tile a tree of ``size`` leaves has, of exactly its length, and no
+    other: the contents were compared node by node while streaming."""
+    levels = set(store.tile_levels())
+    level = 0
+    while size >> (8 * level):
+        levels.add(level)
+        level += 1
+    for level in sorted(levels):
+        nodes = size >> (8 * level) if level >= 0 else 0  # a negative level is forged
+        expected = -(-nodes // TILE_WIDTH)
+        seen = 0
+        for index, length in _paged(
+            partial(store.read_tile_lengths, level),
+            chunk,
+            -(2**63),
+        ):
+            if index >= expected or index < 0:
+                report.problems.append(f"tile {level}/{index} is not part of the tree")
+                continue
+            if index > seen:
+                report.problems.append(f"tiles {level}/{seen}..{index - 1} are missing")
+            seen = index + 1
+            want = min(TILE_WIDTH, nodes - index * TILE_WIDTH) * HASH
+            if length != want:
+                report.problems.append(
+                    f"tile {level}/{index} holds {length} bytes, the tree needs {want}"
+                )
+        if seen < expected:
+            report.problems.append(f"tiles {level}/{seen}..{expected - 1} are missing")
+
+
 def verify(store: TileStore, log: NoteVerifier, chunk: int = 10_000) -> VerifyReport:
     """Recompute the tree from the stored events, in bounded memory, and check
-    it against the tiles and every stored checkpoint (the latest's signature
-    included). Every changed, removed or reordered event is reported by index."""
+    it against every tile and every stored checkpoint: each checkpoint's
+    signature, the size and root its signed note holds, and that root against
+    the tree recomputed to that size. Every changed, removed, reordered or
+    unsigned event is reported by index.
+
+    What this proves, and what it cannot (a consistent earlier prefix with
+    its own checkpoints), is in docs/security.md."""
     report = VerifyReport()
-    checkpoints = store.checkpoint_roots()
     head = store.latest_checkpoint()
-    if head is None:
-        return report
-    report.checkpoint_size = head[0]
-    try:
-        parse_checkpoint(head[2], log)
-    except NoteError as exc:
-        report.problems.append(f"latest checkpoint: {exc}")
+    signed_size = head[0] if head else 0
+    checkpoints = _Checkpoints(_paged(store.read_checkpoints, chunk), log, report)
+    checkpoints.advance()
     reader = TileReader(store)
     edge = CompactRange()
-    for idx, leaf in _entries(store, chunk):
+
+    def add(digest: bytes) -> None:
+        index = edge.size
+        for level, node_index, node in edge.extend([digest]):
+            problem = _check_node(reader, level, node_index, node)
+            if problem:
+                report.problems.append(problem)
+        if index % TILE_WIDTH == TILE_WIDTH - 1:
+            # A level-0 tile is read once, in order: drop it to bound memory.
+            reader.tiles.pop((0, index // TILE_WIDTH), None)
+        pending = checkpoints.pending
+        if pending is not None and pending[0] <= edge.size:
+            # The root only where a checkpoint is: O(log n) hashes, not per event.
+            checkpoints.reached(edge.size, edge.root())
+
+    for idx, leaf in _paged(store.read_entries, chunk):
+        if idx > edge.size and idx >= signed_size:
+            # Not aligned: a forged index may be far past any real tree.
+            report.problems.append(f"event {idx} lies past the signed tree of {signed_size}")
+            continue
         if idx != edge.size:
             report.problems.append(
                 f"events {edge.size}..{idx - 1} are missing"
@@ -285,28 +430,33 @@ def verify(store: TileStore, log: NoteVerifier, chunk: int = 10_000) -> VerifyRe
             if idx < edge.size:
                 continue
             while edge.size < idx:  # keep positions aligned with the tiles
-                edge.append(reader.node(0, edge.size))
+                try:
+                    add(reader.node(0, edge.size))
+                except NotFound:
+                    add(sha256(b"").digest())  # a missing tile is reported below
         digest = leaf_hash(leaf)
-        stored = bytes(
-            reader.tile(0, idx // TILE_WIDTH)[
-                (idx % TILE_WIDTH) * HASH : (idx % TILE_WIDTH + 1) * HASH
-            ]
-        )
-        if stored != digest:
+        tile = reader.tile(0, idx // TILE_WIDTH)
+        if bytes(tile[(idx % TILE_WIDTH) * HASH : (idx % TILE_WIDTH + 1) * HASH]) != digest:
             report.problems.append(
                 f"event {idx} was changed or moved: its hash is not the one in the tree"
             )
-        edge.append(digest)
-        if idx % TILE_WIDTH == TILE_WIDTH - 1:
-            # A level-0 tile is read once, in order: drop it to bound memory.
-            reader.tiles.pop((0, idx // TILE_WIDTH), None)
-        root = checkpoints.get(edge.size)
-        if root is not None and root != edge.root():
-            report.problems.append(f"checkpoint at size {edge.size} does not match the events")
+        add(digest)
     report.size = edge.size
-    if report.size < report.checkpoint_size:
+    while checkpoints.pending is not None:  # checkpoints of sizes past the events
+        checkpoints.advance()
+    if report.size and not report.checkpoints:
+        report.problems.append(
+            f"log holds {report.size} events but no checkpoint: none of them is signed"
+        )
+    elif report.size < report.checkpoint_size:
         report.problems.append(
             f"log holds {report.size} events but the checkpoint says "
             f"{report.checkpoint_size} (truncated)"
         )
+    elif report.size > report.checkpoint_size:
+        report.problems.append(
+            f"events {report.checkpoint_size}..{report.size - 1} are under no signed "
+            "checkpoint (appended without the log's key)"
+        )
+    _check_tile_lengths(store, report.size, chunk, report)
     return report

@@ -11,7 +11,6 @@ Ed25519(cosignature/v1\\ntime <t>\\n<checkpoint body>)``.
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import struct
 from dataclasses import dataclass
@@ -83,7 +82,7 @@ class NoteVerifier:
         _check_name(name)
         try:
             decoded = base64.b64decode(material, validate=True)
-        except binascii.Error:
+        except ValueError:  # binascii.Error, or text outside ASCII
             raise NoteError(f"verifier key material is not base64. Got {vkey!r}") from None
         if len(decoded) != 33 or decoded[0] not in (ED25519, COSIGNATURE_V1):
             raise NoteError(
@@ -169,7 +168,7 @@ def _split_note(note: str) -> tuple[str, list[_Signature]]:
         name, _, blob = line[len(_DASH) :].partition(" ")
         try:
             raw = base64.b64decode(blob, validate=True)
-        except binascii.Error:
+        except ValueError:  # binascii.Error, or text outside ASCII
             raise NoteError(f"signature is not base64: {line!r}") from None
         if len(raw) < 5:
             raise NoteError(f"signature too short: {line!r}")
@@ -220,7 +219,7 @@ def parse_checkpoint(note: str, verifier: NoteVerifier) -> Checkpoint:
         )
     try:
         root = base64.b64decode(root_text, validate=True)
-    except binascii.Error:
+    except ValueError:  # binascii.Error, or text outside ASCII
         raise NoteError(f"checkpoint root is not base64. Got {root_text!r}") from None
     if len(root) != 32:
         raise NoteError("checkpoint root must be a 32-byte hash")

@@ -100,8 +100,10 @@ def check_events(
     ]
 
 
-def leaves(events: Sequence[Event], keys: LedgerKeys) -> list[bytes]:
-    return [encode_leaf(event, keys.secret) for event in events]
+def leaves(events: Sequence[Event], owners: Sequence[int | None], keys: LedgerKeys) -> list[bytes]:
+    return [
+        encode_leaf(event, keys.secret, owner) for event, owner in zip(events, owners, strict=True)
+    ]
 
 
 def entries(
@@ -111,7 +113,7 @@ def entries(
     they concern, one per event."""
     return [
         LedgerEntry(e.event_id, e.type, leaf, owner)
-        for e, leaf, owner in zip(events, leaves(events, keys), owners, strict=True)
+        for e, leaf, owner in zip(events, leaves(events, owners, keys), owners, strict=True)
     ]
 
 

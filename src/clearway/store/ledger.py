@@ -15,7 +15,7 @@ from collections.abc import Collection, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Insert, select, text
+from sqlalchemy import Connection, Engine, Insert, func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 
 from clearway.ledger import log as tiled
@@ -49,6 +49,14 @@ __all__ = [
 _LEDGER_LOCK = 0x636C_6C65_6467  # "clledg"
 
 
+def _bytes(value: Any) -> bytes:
+    # A value edited in place (SQLite keeps whatever type it is given) may
+    # come back as text or a number: hand over what is there, to be compared.
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value)
+    return str(value).encode()
+
+
 class SqlTileStore:
     """:class:`clearway.ledger.log.TileStore` on one connection, inside the
     transaction its caller holds."""
@@ -68,11 +76,26 @@ class SqlTileStore:
         ).first()
         return (row.size, row.root, row.note) if row else None
 
-    def checkpoint_roots(self) -> dict[int, bytes]:
-        return {
-            r.size: r.root
-            for r in self.conn.execute(select(ledger_checkpoints.c.size, ledger_checkpoints.c.root))
-        }
+    def read_checkpoints(self, after: int, limit: int) -> list[tuple[int, bytes, str]]:
+        rows = self.conn.execute(
+            select(ledger_checkpoints.c.size, ledger_checkpoints.c.root, ledger_checkpoints.c.note)
+            .where(ledger_checkpoints.c.size > after)
+            .order_by(ledger_checkpoints.c.size)
+            .limit(limit)
+        )
+        return [(r.size, _bytes(r.root), str(r.note)) for r in rows]
+
+    def tile_levels(self) -> list[int]:
+        return list(self.conn.execute(select(ledger_tiles.c.level).distinct()).scalars())
+
+    def read_tile_lengths(self, level: int, after: int, limit: int) -> list[tuple[int, int]]:
+        rows = self.conn.execute(
+            select(ledger_tiles.c.idx, func.length(ledger_tiles.c.data))
+            .where(ledger_tiles.c.level == level, ledger_tiles.c.idx > after)
+            .order_by(ledger_tiles.c.idx)
+            .limit(limit)
+        )
+        return [(int(index), int(length or 0)) for index, length in rows]
 
     def read_tile(self, level: int, index: int) -> bytes:
         data = self.conn.execute(
@@ -80,7 +103,7 @@ class SqlTileStore:
                 ledger_tiles.c.level == level, ledger_tiles.c.idx == index
             )
         ).scalar()
-        return bytes(data or b"")
+        return _bytes(data or b"")
 
     def find_entry(self, event_id: str) -> tuple[int, bytes] | None:
         row = self.conn.execute(
@@ -97,10 +120,7 @@ class SqlTileStore:
             .order_by(ledger_entries.c.idx)
             .limit(limit)
         ).all()
-        # A leaf edited in place may come back as text: hand over what is there.
-        return [
-            (r.idx, r.leaf if isinstance(r.leaf, bytes) else str(r.leaf).encode()) for r in rows
-        ]
+        return [(r.idx, _bytes(r.leaf)) for r in rows]
 
     def write_entries(self, first: int, entries: Sequence[LedgerEntry]) -> None:
         rows = [

@@ -21,6 +21,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
 from clearway.errors import ClearwayError, NotAuthenticated
+from clearway.ledger.events import Disclosure
 from clearway.store.decisions import decide
 from clearway.store.ledger import prove
 from clearway.store.queue import SORTS, QueueFilter, read_queue
@@ -31,6 +32,8 @@ from clearway.web.accounts import sign_in
 from clearway.web.session import COOKIE, Officer, check_csrf, context_of, templates
 
 __all__ = ["router"]
+
+_FILINGS = ("declaration.filed", "declaration.amended")
 
 router = APIRouter(include_in_schema=False)
 
@@ -141,22 +144,35 @@ def queue(
     )
 
 
-def _ledger_proof(request: Request, events: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """The inclusion proof of the declaration's first event, for the page's
-    script to check against the signed checkpoint."""
+def _ledger_proof(
+    request: Request, events: list[dict[str, Any]], document: dict[str, Any]
+) -> dict[str, Any] | None:
+    """The inclusion proof of the shown version's filing event, and one
+    disclosure per field of the document the page shows, for the page's
+    script to check each field against its commitment in the leaf and the
+    leaf against the signed checkpoint."""
     if not events:
         return None
     context = context_of(request)
-    proof = prove(context.store, events[0]["event_id"])
+    filing = next((e for e in events if e["type"] in _FILINGS), events[0])
+    proof = prove(context.store, filing["event_id"])
     keys = context.stages.ledger
     return {
-        "event_id": events[0]["event_id"],
+        "event_id": filing["event_id"],
         "index": proof.index,
         "size": proof.size,
         "leaf": base64.b64encode(proof.leaf).decode(),
         "proof": [base64.b64encode(h).decode() for h in proof.hashes],
         "checkpoint": proof.checkpoint,
         "vkey": keys.signer.verifier.vkey() if keys else "",
+        # Made from the stored document as shown: a changed field gives a
+        # digest the leaf does not hold, and the badge fails naming it.
+        "disclosures": [
+            Disclosure.make(keys.secret, filing["event_id"], name, value).text
+            for name, value in document.items()
+        ]
+        if keys
+        else [],
     }
 
 
@@ -182,7 +198,7 @@ def declaration(
             "view": view,
             "r": report,
             "doc": report["declaration"],
-            "proof": _ledger_proof(request, report["ledger"]),
+            "proof": _ledger_proof(request, report["ledger"], report["declaration"]),
             "done": done,
         },
     )

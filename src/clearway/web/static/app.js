@@ -1,7 +1,9 @@
 // clearway workspace: confirmation before decisions, and the ledger badge,
-// which checks in this browser that the declaration's event is in the log
-// (RFC 9162 section 2.1.3.2) and that the log signed that tree (C2SP
-// signed-note, Ed25519). Nothing is fetched: the page carries the proof.
+// which checks in this browser that every field of the declaration shown
+// on the page is the one committed in its filing event's leaf (SD-JWT
+// disclosures, RFC 9901), that the leaf is in the log (RFC 9162 section
+// 2.1.3.2) and that the log signed that tree (C2SP signed-note, Ed25519).
+// Nothing is fetched: the page carries the proof.
 "use strict";
 
 document.addEventListener("submit", (event) => {
@@ -20,6 +22,13 @@ const concat = (...parts) => {
   for (const p of parts) { out.set(p, at); at += p.length; }
   return out;
 };
+const b64url = (text) => b64(text.replace(/-/g, "+").replace(/_/g, "/") + "=".repeat((4 - text.length % 4) % 4));
+const toB64url = (bytes) => btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+// JSON with keys sorted at every depth: two values are one value if these match.
+const canonical = (value) => JSON.stringify(value, (_, v) =>
+  v && typeof v === "object" && !Array.isArray(v)
+    ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, v[k]]))
+    : v);
 const sha256 = async (bytes) => new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
 const equal = (a, b) => a.length === b.length && a.every((x, i) => x === b[i]);
 
@@ -70,6 +79,30 @@ async function checkSignature(note, vkey) {
   return false;
 }
 
+async function checkFields(p, leafBytes) {
+  // Each field shown must open a disclosure whose digest the leaf commits,
+  // and the leaf must commit nothing the page does not show.
+  const leaf = JSON.parse(new TextDecoder().decode(leafBytes));
+  const committed = new Set(leaf.sd || []);
+  const pre = document.getElementById("declaration-document");
+  const shown = pre ? JSON.parse(pre.textContent) : {};
+  const checked = new Set();
+  for (const text of p.disclosures || []) {
+    const digest = toB64url(await sha256(new TextEncoder().encode(text)));
+    const [, name, value] = JSON.parse(new TextDecoder().decode(b64url(text)));
+    if (!committed.has(digest)) throw new Error(`field ${name} is not the one committed on the ledger`);
+    if (!(name in shown) || canonical(shown[name]) !== canonical(value)) {
+      throw new Error(`field ${name} shown is not the one committed on the ledger`);
+    }
+    checked.add(name);
+  }
+  for (const name of Object.keys(shown)) {
+    if (!checked.has(name)) throw new Error(`field ${name} shown has no commitment on the ledger`);
+  }
+  if (checked.size !== committed.size) throw new Error("the leaf commits fields the page does not show");
+  return checked.size;
+}
+
 async function verifyBadge(badge) {
   const p = JSON.parse(badge.dataset.proof);
   try {
@@ -80,8 +113,9 @@ async function verifyBadge(badge) {
     if (!equal(computed, root)) throw new Error("the proof does not lead to the signed root");
     const signed = await checkSignature(p.checkpoint, p.vkey);
     if (signed === false) throw new Error("the checkpoint's signature does not verify");
+    const fields = await checkFields(p, b64(p.leaf));
     badge.className = "badge verified";
-    badge.textContent = `verified on the ledger: leaf ${p.index} of ${p.size}` +
+    badge.textContent = `verified on the ledger: ${fields} fields against their commitments, leaf ${p.index} of ${p.size}` +
       (signed ? `, checkpoint signed by ${lines[0]}` : " (signature not checkable in this browser)");
   } catch (error) {
     badge.className = "badge failed";
