@@ -14,9 +14,10 @@ from sqlalchemy import Engine
 
 from clearway.accounts import check_password, hash_password, new_password
 from clearway.errors import NotAuthenticated
-from clearway.store import users
+from clearway.store import sign_ins, users
+from clearway.store.sign_ins import SignInLimits
 
-__all__ = ["add_user", "reset_password", "sign_in"]
+__all__ = ["SignInLimits", "add_user", "reset_password", "sign_in"]
 
 
 def add_user(
@@ -36,11 +37,26 @@ def reset_password(engine: Engine, username: str) -> str:
     return secret
 
 
-def sign_in(engine: Engine, username: str, password: str, now: datetime) -> str:
+def sign_in(
+    engine: Engine,
+    username: str,
+    password: str,
+    now: datetime,
+    *,
+    address: str = "",
+    limits: SignInLimits | None = None,
+) -> str:
     """A new session token for good credentials; :class:`NotAuthenticated`
     otherwise, after the same work for an unknown user as for a wrong
-    password (the answer and its timing tell nothing apart)."""
+    password (the answer and its timing tell nothing apart).
+
+    With ``limits``, a user name or an ``address`` with too many recent
+    failures is refused with :class:`TooManyAttempts` before any hashing;
+    unknown names are counted and locked out like known ones."""
+    attempt = sign_ins.begin_attempt(engine, username, address, limits, now) if limits else []
     stored = users.credentials_of(engine, username)
     if not check_password(password, stored.password_hash if stored else None) or stored is None:
         raise NotAuthenticated("unknown user or wrong password")
+    if attempt:
+        sign_ins.succeeded(engine, username, attempt)
     return users.open_session(engine, stored.user_id, now)
