@@ -173,8 +173,9 @@ class Settings(BaseSettings):
     )
     trust_forwarded_proto: bool = Field(
         default=False,
-        description="Believe the X-Forwarded-Proto header of a reverse proxy: 'https' there "
-        "makes the session cookie Secure. Only behind a proxy that sets it.",
+        description="Believe a reverse proxy's X-Forwarded-Proto ('https' makes the session "
+        "cookie Secure) and X-Forwarded-For (the client address sign-in failures are "
+        "counted under). Only behind a proxy that sets both.",
     )
     header_timeout_s: float = Field(
         default=10.0,

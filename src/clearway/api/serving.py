@@ -76,4 +76,9 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
         "timeout_keep_alive": settings.keep_alive_timeout_s,
         "h11_max_incomplete_event_size": MAX_HEADER_BYTES,
         "limit_concurrency": settings.max_connections,
+        # X-Forwarded-Proto and -For (from the addresses in uvicorn's
+        # FORWARDED_ALLOW_IPS, 127.0.0.1 by default) only when told there is
+        # a proxy that sets them: otherwise any client could claim HTTPS or
+        # another address (and spread its sign-in failures over many).
+        "proxy_headers": settings.trust_forwarded_proto,
     }
