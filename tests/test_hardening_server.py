@@ -404,6 +404,14 @@ def test_aliases_beyond_the_limit_and_self_reference_are_refused() -> None:
     )
 
 
+def test_unprintable_characters_are_a_clear_error() -> None:
+    with pytest.raises(InputError) as refused:
+        parse_yaml("a: 1\x00", "rules")
+    assert refused.value.message.startswith(
+        "rules: cannot be read as YAML: unacceptable character #x0000"
+    )
+
+
 def test_yaml_over_its_size_is_refused_before_it_is_parsed() -> None:
     with pytest.raises(InputError) as refused:
         parse_yaml("a: " + "x" * 2000, "regimes", max_bytes=1024)

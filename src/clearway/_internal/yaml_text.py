@@ -99,8 +99,10 @@ def parse_yaml(
     size = len(text.encode("utf-8", "surrogatepass"))
     if size > max_bytes:
         raise error(f"{prefix}: {size} bytes, at most {max_bytes}")
-    loader = _Loader(text)
+    loader: _Loader | None = None
     try:
+        # The reader checks every character as the loader is made.
+        loader = _Loader(text)
         node = loader.get_single_node()
         if node is None:
             return None
@@ -117,4 +119,5 @@ def parse_yaml(
     except RecursionError:
         raise error(f"{prefix}: nested too deeply") from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
