@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import socket
+import statistics
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -23,9 +24,10 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine
 
 from clearway._internal.yaml_text import MAX_ALIASES, MAX_DEPTH, parse_yaml
-from clearway.errors import InputError, TooManyAttempts
+from clearway.errors import InputError, NotAuthenticated, TooManyAttempts
 from clearway.store import open_engine
 from clearway.store.sign_ins import SignInLimits, begin_attempt, succeeded
+from clearway.web.accounts import add_user, sign_in
 from tests.test_event_loop import OFFICER, PASSWORD, Server, _serving
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
@@ -308,9 +310,27 @@ def test_sign_ins_lock_out_a_name_then_an_address(tmp_path: Path) -> None:
         assert 118 <= int(headers["retry-after"]) <= 120
 
 
+def test_an_unknown_name_costs_what_a_wrong_password_costs(sqlite_url: str) -> None:
+    """Same answer, same scrypt: the time does not tell which names exist
+    (medians of interleaved tries; a missing hash would be ~0 ms)."""
+    engine = open_engine(sqlite_url)
+    add_user(engine, "olga", "Olga", "customs_officer", T0, password="the right one")
+    times: dict[str, list[float]] = {"olga": [], "nobody": []}
+    for _ in range(7):
+        for name, spent in times.items():
+            start = time.perf_counter()
+            with pytest.raises(NotAuthenticated) as refused:
+                sign_in(engine, name, "a wrong password", T0, address="a", limits=GENEROUS)
+            spent.append(time.perf_counter() - start)
+            assert refused.value.message == "unknown user or wrong password"
+    ratio = statistics.median(times["nobody"]) / statistics.median(times["olga"])
+    assert 0.5 < ratio < 2, times
+
+
 LIMITS = SignInLimits(
     per_name=3, per_address=5, window=timedelta(seconds=60), lockout=timedelta(seconds=120)
 )
+GENEROUS = SignInLimits(100, 100, timedelta(seconds=60), timedelta(seconds=60))
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 
 
@@ -436,3 +456,39 @@ def test_nesting_is_accepted_to_the_depth_limit_and_refused_past_it(depth: int) 
         assert (
             refused.value.message == "rules: cannot be read as YAML: nested deeper than 64 levels"
         )
+
+
+@pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="needs /usr/bin/chromium")
+def test_the_policy_blocks_nothing_of_the_workspace_in_a_browser(server: Server) -> None:
+    """Chromium reports every Content-Security-Policy violation on the
+    console: signing in and opening each page reports none."""
+    from playwright.sync_api import sync_playwright
+
+    base = f"http://127.0.0.1:{server.port}"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path="/usr/bin/chromium", headless=True, args=["--no-sandbox"]
+        )
+        try:
+            page = browser.new_page()
+            console: list[str] = []
+            page.on("console", lambda message: console.append(message.text))
+            page.goto(f"{base}/queue")
+            page.get_by_label("User name").fill(OFFICER)
+            page.get_by_label("Password").fill(PASSWORD)
+            page.get_by_role("button", name="Sign in").click()
+            page.wait_for_url(f"{base}/queue")
+            for path in ("/dashboard", "/operators", "/rules", "/queue"):
+                page.goto(f"{base}{path}")
+                page.wait_for_load_state("load")
+            assert [m for m in console if "Content Security Policy" in m] == []
+            # The policy is in force: an inline script would not run.
+            page.goto(f"{base}/signin")
+            page.evaluate(
+                "() => { const s = document.createElement('script');"
+                " s.textContent = 'window.ran = 1'; document.body.append(s); }"
+            )
+            assert page.evaluate("() => window.ran === undefined")
+            assert any("Content Security Policy" in m for m in console)
+        finally:
+            browser.close()
