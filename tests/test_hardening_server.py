@@ -53,6 +53,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     with _serving(
         tmp_path_factory.mktemp("hardening"),
         header_timeout_s="1",
+        body_timeout_s="2",
         max_json_document_bytes="1048576",
         trust_forwarded_proto="true",
     ) as running:
@@ -68,10 +69,11 @@ def _too_large(limit: int) -> dict[str, object]:
     }
 
 
-def _exchange(port: int, head: bytes, body: bytes = b"") -> tuple[int, bytes, float]:
+def _exchange(port: int, head: bytes, body: bytes = b"") -> tuple[int, bytes, float, bool]:
     """Send ``head`` and ``body`` on a raw connection (the body may stop
     short of what the head announces) and read the answer: its status, its
-    body and the seconds it took."""
+    body, the seconds it took, and whether the server then closed the
+    connection (within 3 s)."""
     start = time.monotonic()
     with socket.create_connection(("127.0.0.1", port), timeout=20) as sock:
         sock.sendall(head + body)
@@ -80,13 +82,21 @@ def _exchange(port: int, head: bytes, body: bytes = b"") -> tuple[int, bytes, fl
             part = sock.recv(65536)
             assert part, answer
             answer += part
+        took = time.monotonic() - start
         header, _, rest = answer.partition(b"\r\n\r\n")
         length = int(re.search(rb"(?i)content-length: (\d+)", header).group(1))  # type: ignore[union-attr]
         while len(rest) < length:
             part = sock.recv(65536)
             assert part
             rest += part
-    return int(header.split()[1]), rest, time.monotonic() - start
+        sock.settimeout(3)
+        try:
+            closed = sock.recv(1) == b""
+        except TimeoutError:
+            closed = False
+        except ConnectionResetError:
+            closed = True
+    return int(header.split()[1]), rest, took, closed
 
 
 # -- bodies ------------------------------------------------------------------
@@ -112,8 +122,8 @@ def test_a_body_declared_over_its_limit_is_refused_unread(
         "Clearway-Signature: x\r\nIdempotency-Key: x\r\n"
         "Content-Length: 200000000\r\n\r\n"
     ).encode()
-    status, body, took = _exchange(server.port, head)
-    assert (status, orjson.loads(body)) == (413, _too_large(limit))
+    status, body, took, closed = _exchange(server.port, head)
+    assert (status, orjson.loads(body), closed) == (413, _too_large(limit), True)
     assert took < 5
 
 
@@ -137,9 +147,29 @@ def test_a_chunked_body_is_refused_once_it_passes_the_limit(
         "Transfer-Encoding: chunked\r\n\r\n"
     ).encode()
     chunk = b"400\r\n" + b"a" * 1024 + b"\r\n"
-    status, body, took = _exchange(server.port, head, chunk * 70)
-    assert (status, orjson.loads(body)) == (413, _too_large(65536))
+    status, body, took, closed = _exchange(server.port, head, chunk * 70)
+    assert (status, orjson.loads(body), closed) == (413, _too_large(65536), True)
     assert took < 5
+
+
+def test_a_body_that_stops_arriving_is_refused_and_its_connection_closed(
+    server: Server,
+) -> None:
+    """body_timeout_s=2: 10 bytes of a promised 1,000, then nothing."""
+    head = (
+        b"POST /api/inbox/x HTTP/1.1\r\nHost: x\r\nClearway-Signature: x\r\n"
+        b"Idempotency-Key: x\r\nContent-Length: 1000\r\n\r\n"
+    )
+    status, body, took, closed = _exchange(server.port, head, b"0123456789")
+    assert (status, closed) == (408, True)
+    assert orjson.loads(body) == {
+        "ok": False,
+        "errors": [
+            {"code": "timeout", "field": "", "message": "the request body stopped arriving for 2 s"}
+        ],
+        "status": 408,
+    }
+    assert 1.8 < took < 5
 
 
 def test_a_body_within_its_limit_still_reaches_the_endpoint(server: Server) -> None:

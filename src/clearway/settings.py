@@ -183,6 +183,12 @@ class Settings(BaseSettings):
         description="`clearway serve`: seconds a connection has to send a complete request "
         "line and headers (after connecting, or after its last answer) before it is closed.",
     )
+    body_timeout_s: float = Field(
+        default=30.0,
+        gt=0,
+        description="Seconds a request body may stop arriving before the request is refused "
+        "with 408 and its connection closed.",
+    )
     keep_alive_timeout_s: int = Field(
         default=5,
         ge=1,

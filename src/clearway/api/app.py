@@ -33,7 +33,7 @@ from clearway.web import add_workspace, error_page
 
 __all__ = ["create_app"]
 
-_HTTP_CODES = {404: "not_found", 413: "too_large"}
+_HTTP_CODES = {404: "not_found", 408: "timeout", 413: "too_large"}
 
 
 def _error(status: int, code: str, message: str, field: str = "") -> JSONResponse:
@@ -108,6 +108,6 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
         app.include_router(module.router)
     add_workspace(app)
     # Outermost last: every answer, a refused body's too, carries the headers.
-    app.add_middleware(BodyLimit, limits=body_limits(settings))
+    app.add_middleware(BodyLimit, limits=body_limits(settings), idle_s=settings.body_timeout_s)
     app.add_middleware(SecurityHeaders)
     return app

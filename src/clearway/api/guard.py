@@ -5,7 +5,8 @@ Bodies: one table says how many bytes each endpoint takes; a declared
 Content-Length over it is refused with 413 before one byte of the body is
 read, and a body sent without a length (chunked) is counted as it streams
 in and refused as soon as it passes the limit. Nothing is buffered before
-authentication beyond that limit.
+authentication beyond that limit. A body that stops arriving (a client
+holding a request open one byte at a time) is refused with 408.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import anyio
 import orjson
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -56,11 +58,16 @@ def _message(limit: int) -> str:
 
 
 class BodyLimit:
-    """Refuse a body larger than its endpoint takes (413, the one error shape)."""
+    """Refuse a body larger than its endpoint takes (413, the one error
+    shape), or one that stops arriving for ``idle_s`` seconds (408); either
+    way the connection is closed after the answer, unread rest and all."""
 
-    def __init__(self, app: ASGIApp, limits: Callable[[str, str], int]) -> None:
+    def __init__(
+        self, app: ASGIApp, limits: Callable[[str, str], int], idle_s: float = 30.0
+    ) -> None:
         self.app = app
         self.limits = limits
+        self.idle_s = idle_s
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -72,19 +79,39 @@ class BodyLimit:
                 await _refuse(send, limit)
                 return
         received = 0
+        complete = False
+        refused = False
 
         async def counted() -> Message:
-            nonlocal received
-            message = await receive()
+            nonlocal received, complete, refused
+            if complete:
+                # After the body, the app only listens for the client leaving.
+                return await receive()
+            try:
+                with anyio.fail_after(self.idle_s):
+                    message = await receive()
+            except TimeoutError:
+                refused = True
+                raise HTTPException(
+                    408, f"the request body stopped arriving for {self.idle_s:g} s"
+                ) from None
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
+                complete = not message.get("more_body", False)
                 if received > limit:
                     # Raised where the endpoint (or FastAPI for it) reads the
                     # body; the app's handler answers it in the one shape.
+                    refused = True
                     raise HTTPException(413, _message(limit))
             return message
 
-        await self.app(scope, counted, send)
+        async def closing(message: Message) -> None:
+            if refused and message["type"] == "http.response.start":
+                headers = [*message.get("headers", []), (b"connection", b"close")]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, counted, closing)
 
 
 async def _refuse(send: Send, limit: int) -> None:
