@@ -29,7 +29,7 @@ from clearway.store.queue import SORTS, QueueFilter, read_queue
 from clearway.store.reading import get_declaration
 from clearway.store.report import officer_report
 from clearway.store.users import WebUser, sign_out
-from clearway.web.accounts import SignInLimits, sign_in
+from clearway.web.accounts import SignInLimits, begin_sign_in, sign_in
 from clearway.web.session import (
     COOKIE,
     SIGN_IN_COOKIE,
@@ -108,16 +108,27 @@ async def signin(request: Request) -> Response:
         stale = "The sign-in form was stale or not from this workspace: sign in again."
         return await run_in_threadpool(_signin_form, request, target, stale, status=403)
     context = context_of(request)
+    username = str(form.get("username", ""))
+    now = datetime.now(UTC)
     try:
+        # The lockout first, in an ordinary worker thread: a locked-out
+        # guess is refused without waiting for (or taking) a hashing slot.
+        attempt = await run_in_threadpool(
+            begin_sign_in,
+            context.store,
+            username,
+            request.client.host if request.client else "",
+            _limits(context.settings),
+            now,
+        )
         token = await anyio.to_thread.run_sync(
             partial(
                 sign_in,
                 context.store,
-                str(form.get("username", "")),
+                username,
                 str(form.get("password", "")),
-                datetime.now(UTC),
-                address=request.client.host if request.client else "",
-                limits=_limits(context.settings),
+                now,
+                attempt=attempt,
             ),
             limiter=_HASHING,
         )
