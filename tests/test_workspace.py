@@ -42,11 +42,19 @@ def client(simulated: Settings) -> TestClient:
     return TestClient(create_app(simulated, engine=engine))
 
 
+def _signin_form(client: TestClient) -> str:
+    """The sign-in form's token (its cookie now in ``client``)."""
+    page = client.get("/signin")
+    return re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
+
+
 def _sign_in(client: TestClient, username: str, role: str = "customs_officer") -> str:
     engine = open_engine(client.app.state.context.settings.database_url)  # type: ignore[attr-defined]
     password = add_user(engine, username, username.title(), role, datetime.now(UTC))
     answer = client.post(
-        "/signin", data={"username": username, "password": password}, follow_redirects=False
+        "/signin",
+        data={"username": username, "password": password, "csrf": _signin_form(client)},
+        follow_redirects=False,
     )
     assert answer.status_code == 303
     cookie = answer.headers["set-cookie"]
@@ -69,7 +77,9 @@ def test_pages_need_a_session_and_bad_passwords_are_refused(client: TestClient) 
         assert answer.status_code == 303
         assert answer.headers["location"].startswith("/signin?next=")
     wrong = client.post(
-        "/signin", data={"username": "nobody", "password": "whatever1"}, follow_redirects=False
+        "/signin",
+        data={"username": "nobody", "password": "whatever1", "csrf": _signin_form(client)},
+        follow_redirects=False,
     )
     assert wrong.headers["location"].startswith("/signin?")
     assert "failed=true" in wrong.headers["location"]
@@ -88,6 +98,7 @@ def test_pages_need_a_session_and_bad_passwords_are_refused(client: TestClient) 
             "username": "redirected",
             "password": "long enough password",
             "next": "//evil.example",
+            "csrf": _signin_form(client),
         },
         follow_redirects=False,
     )
@@ -355,7 +366,11 @@ def test_demo_serves_the_workspace_and_prints_the_sign_in(tmp_path: Path) -> Non
                 import time
 
                 time.sleep(1)
-        body = urllib.parse.urlencode({"username": "officer", "password": found.group(3)})
+        form = opener.open(f"{base}/signin", timeout=10).read().decode()
+        token = re.search(r'name="csrf" value="([^"]+)"', form).group(1)  # type: ignore[union-attr]
+        body = urllib.parse.urlencode(
+            {"username": "officer", "password": found.group(3), "csrf": token}
+        )
         with opener.open(f"{base}/signin", data=body.encode(), timeout=10) as page:
             assert page.url.endswith("/queue")
             assert "Targeting queue" in page.read().decode()

@@ -18,6 +18,7 @@ once and prints it; the API maps it to the one JSON error shape
     ├── Conflict                 the request contradicts the current state (409)
     ├── NotFound                 a declaration, filing or resource does not exist
     ├── Overloaded               the intake queue is full: retry after a while (429)
+    │   └── TooManyAttempts      too many failed sign-ins: locked out for a while (429)
     └── RemoteError              another node refused or could not be reached (502)
 
 Validation problems about one field are :class:`ErrorDetail` values, never
@@ -41,6 +42,7 @@ __all__ = [
     "Overloaded",
     "RemoteError",
     "StoreError",
+    "TooManyAttempts",
     "ValidationFailed",
     "format_value",
 ]
@@ -196,6 +198,16 @@ class Overloaded(ClearwayError):
 
     def diagnostics(self) -> str:
         return f"{self.message}\nRetry after {self.retry_after} s."
+
+
+class TooManyAttempts(Overloaded):
+    """Too many failed sign-ins for a user name or from an address: refused,
+    without checking the password, for ``retry_after`` seconds."""
+
+    code = "too_many_attempts"
+
+    def diagnostics(self) -> str:
+        return f"{self.message}\nWait {self.retry_after} s before signing in again."
 
 
 class RemoteError(ClearwayError):

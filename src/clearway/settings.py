@@ -156,3 +156,68 @@ class Settings(BaseSettings):
         ge=1024,
         description="Largest plain JSON file read whole; use JSON Lines for bigger inputs.",
     )
+    max_request_bytes: int = Field(
+        default=65_536,
+        ge=1024,
+        description="Largest request body of every HTTP endpoint without its own limit "
+        "(sign-in, witness, inbox, referrals...): a larger one is refused with 413 before "
+        "it is read. POST /api/declarations takes up to max_json_document_bytes.",
+    )
+    max_rules_bytes: int = Field(
+        default=1_048_576,
+        ge=1024,
+        description="Largest targeting rules text the rules page takes (its form, and any "
+        "YAML a user supplies).",
+    )
+    sign_in_max_failures: int = Field(
+        default=5,
+        ge=1,
+        description="Failed sign-ins for one user name within sign_in_window_s before that "
+        "name is locked out for sign_in_lockout_s.",
+    )
+    sign_in_max_failures_per_address: int = Field(
+        default=50,
+        ge=1,
+        description="Failed sign-ins from one client address within sign_in_window_s before "
+        "that address is locked out for sign_in_lockout_s.",
+    )
+    sign_in_window_s: int = Field(
+        default=900,
+        ge=1,
+        description="Seconds over which failed sign-ins are counted.",
+    )
+    sign_in_lockout_s: int = Field(
+        default=900,
+        ge=1,
+        description="Seconds a locked-out user name or address is refused (429, Retry-After) "
+        "without its password being checked.",
+    )
+    trust_forwarded_proto: bool = Field(
+        default=False,
+        description="Believe a reverse proxy's X-Forwarded-Proto ('https' makes the session "
+        "cookie Secure) and X-Forwarded-For (the client address sign-in failures are "
+        "counted under). Only behind a proxy that sets both.",
+    )
+    header_timeout_s: float = Field(
+        default=10.0,
+        gt=0,
+        description="`clearway serve`: seconds a connection has to send a complete request "
+        "line and headers (after connecting, or after its last answer) before it is closed.",
+    )
+    body_timeout_s: float = Field(
+        default=30.0,
+        gt=0,
+        description="Seconds a request body may stop arriving before the request is refused "
+        "with 408 and its connection closed.",
+    )
+    keep_alive_timeout_s: int = Field(
+        default=5,
+        ge=1,
+        description="`clearway serve`: seconds an idle keep-alive connection stays open.",
+    )
+    max_connections: int = Field(
+        default=1000,
+        ge=1,
+        description="`clearway serve`: connections and requests in progress per worker process "
+        "before new requests are answered 503.",
+    )

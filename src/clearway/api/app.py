@@ -24,6 +24,7 @@ from starlette.exceptions import HTTPException
 from clearway import __version__
 from clearway.api import declarations, inbox, ledger, operators, referrals
 from clearway.api.context import ERRORS, Context
+from clearway.api.guard import BodyLimit, SecurityHeaders, body_limits
 from clearway.errors import ClearwayError, Overloaded
 from clearway.federation.policy import load_policy
 from clearway.settings import Settings
@@ -31,6 +32,8 @@ from clearway.store import open_engine
 from clearway.web import add_workspace, error_page
 
 __all__ = ["create_app"]
+
+_HTTP_CODES = {404: "not_found", 408: "timeout", 413: "too_large"}
 
 
 def _error(status: int, code: str, message: str, field: str = "") -> JSONResponse:
@@ -91,7 +94,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
 
     @app.exception_handler(HTTPException)
     async def _http(_request: Request, exc: HTTPException) -> JSONResponse:
-        code = "not_found" if exc.status_code == 404 else "http"
+        code = _HTTP_CODES.get(exc.status_code, "http")
         return _error(exc.status_code, code, str(exc.detail))
 
     @app.get("/api/health")
@@ -105,4 +108,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
         app.include_router(module.router)
     declarations.document_submission(app)
     add_workspace(app)
+    # Outermost last: every answer, a refused body's too, carries the headers.
+    app.add_middleware(BodyLimit, limits=body_limits(settings), idle_s=settings.body_timeout_s)
+    app.add_middleware(SecurityHeaders)
     return app

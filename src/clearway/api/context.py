@@ -105,6 +105,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
         (403, "The caller's role may not do this"),
         (404, "Not found, or outside the caller's scope"),
         (409, "Contradicts the current state"),
+        (413, "The request body is larger than this endpoint takes"),
         (422, "Validation failed"),
         (429, "The intake queue is full: retry after the Retry-After seconds"),
     )

@@ -138,6 +138,7 @@ def _serve(settings: Settings, host: str, port: int) -> None:
     import uvicorn
 
     from clearway.api import create_app
+    from clearway.api.serving import uvicorn_options
     from clearway.cli.demo_week import DEMO_OFFICER, demo_officer
     from clearway.store import open_engine
 
@@ -159,4 +160,10 @@ def _serve(settings: Settings, host: str, port: int) -> None:
         "(Ctrl-C stops)\n",
         highlight=False,
     )
-    uvicorn.run(create_app(settings, engine=engine), host=host, port=port, log_level="warning")
+    uvicorn.run(
+        create_app(settings, engine=engine),
+        host=host,
+        port=port,
+        log_level="warning",
+        **uvicorn_options(settings),
+    )

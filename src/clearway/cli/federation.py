@@ -34,6 +34,7 @@ def serve(
     """Run the HTTP API (OpenAPI at /openapi.json)."""
     import uvicorn
 
+    from clearway.api.serving import uvicorn_options
     from clearway.ledger.keys import keys_for, witness_key_for
     from clearway.store import open_engine
 
@@ -49,6 +50,7 @@ def serve(
         port=port,
         workers=workers,
         log_level="info",
+        **uvicorn_options(settings),
     )
 
 

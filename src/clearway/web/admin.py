@@ -106,6 +106,9 @@ def _rules_action(request: Request, user: WebUser, form: FormData) -> Response:
     context = context_of(request)
     settings = context.settings
     try:
+        size = len(text.encode())
+        if size > settings.max_rules_bytes:
+            raise InputError(f"the rules are {size} bytes; at most {settings.max_rules_bytes}")
         ruleset = load_rules(text=text)
         if form.get("action") == "activate":
             if form.get("tested") != _digest(text):

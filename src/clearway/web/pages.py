@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import os
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -20,16 +21,28 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
-from clearway.errors import ClearwayError, NotAuthenticated
+from clearway.errors import ClearwayError, NotAuthenticated, TooManyAttempts
 from clearway.ledger.events import Disclosure
+from clearway.settings import Settings
 from clearway.store.decisions import decide
 from clearway.store.ledger import prove
 from clearway.store.queue import SORTS, QueueFilter, read_queue
 from clearway.store.reading import get_declaration
 from clearway.store.report import officer_report
 from clearway.store.users import WebUser, sign_out
-from clearway.web.accounts import sign_in
-from clearway.web.session import COOKIE, Officer, check_csrf, context_of, templates
+from clearway.web.accounts import SignInLimits, begin_sign_in, sign_in
+from clearway.web.session import (
+    COOKIE,
+    SIGN_IN_COOKIE,
+    Officer,
+    check_csrf,
+    context_of,
+    is_https,
+    set_sign_in_cookie,
+    sign_in_token,
+    sign_in_token_matches,
+    templates,
+)
 
 __all__ = ["router"]
 
@@ -53,8 +66,36 @@ def home() -> Response:
 
 @router.get("/signin", response_class=HTMLResponse)
 def signin_page(request: Request, next: str = "/queue", failed: bool = False) -> Response:
-    return templates.TemplateResponse(
-        request, "signin.html", {"next": next, "failed": failed, "user": None}
+    return _signin_form(request, next, "Unknown user or wrong password." if failed else None)
+
+
+def _signin_form(
+    request: Request,
+    target: str,
+    error: str | None = None,
+    *,
+    status: int = 200,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    """The sign-in page, with the form's token and its cookie."""
+    token = sign_in_token(request)
+    response = templates.TemplateResponse(
+        request,
+        "signin.html",
+        {"next": target, "error": error, "csrf": token, "user": None},
+        status_code=status,
+        headers=headers,
+    )
+    set_sign_in_cookie(request, response, token)
+    return response
+
+
+def _limits(settings: Settings) -> SignInLimits:
+    return SignInLimits(
+        per_name=settings.sign_in_max_failures,
+        per_address=settings.sign_in_max_failures_per_address,
+        window=timedelta(seconds=settings.sign_in_window_s),
+        lockout=timedelta(seconds=settings.sign_in_lockout_s),
     )
 
 
@@ -64,20 +105,55 @@ async def signin(request: Request) -> Response:
     target = str(form.get("next") or "/queue")
     if not target.startswith("/") or target.startswith("//"):
         target = "/queue"
+    if not sign_in_token_matches(request, form):
+        # Login CSRF: a form posted from another site (or one whose cookie
+        # expired) signs nobody in; a fresh form is shown instead.
+        stale = "The sign-in form was stale or not from this workspace: sign in again."
+        return await run_in_threadpool(_signin_form, request, target, stale, status=403)
+    context = context_of(request)
+    username = str(form.get("username", ""))
+    now = datetime.now(UTC)
     try:
+        # The lockout first, in an ordinary worker thread: a locked-out
+        # guess is refused without waiting for (or taking) a hashing slot.
+        attempt = await run_in_threadpool(
+            begin_sign_in,
+            context.store,
+            username,
+            request.client.host if request.client else "",
+            _limits(context.settings),
+            now,
+        )
         token = await anyio.to_thread.run_sync(
-            sign_in,
-            context_of(request).store,
-            str(form.get("username", "")),
-            str(form.get("password", "")),
-            datetime.now(UTC),
+            partial(
+                sign_in,
+                context.store,
+                username,
+                str(form.get("password", "")),
+                now,
+                attempt=attempt,
+            ),
             limiter=_HASHING,
         )
     except NotAuthenticated:
         query = urlencode({"next": target, "failed": "true"})
         return RedirectResponse(f"/signin?{query}", status_code=303)
+    except TooManyAttempts as exc:
+        headers = {"Retry-After": str(exc.retry_after)}
+        message = f"Too many failed sign-ins: try again in {exc.retry_after} seconds."
+        return await run_in_threadpool(
+            _signin_form, request, target, message, status=429, headers=headers
+        )
     response = RedirectResponse(target, status_code=303)
-    response.set_cookie(COOKIE, token, httponly=True, samesite="strict", max_age=12 * 3600)
+    response.set_cookie(
+        COOKIE,
+        token,
+        httponly=True,
+        samesite="strict",
+        max_age=12 * 3600,
+        secure=is_https(request),
+    )
+    response.delete_cookie(SIGN_IN_COOKIE, path="/signin")
     return response
 
 

@@ -50,6 +50,7 @@ from clearway.store.schema.parties import (
 )
 from clearway.store.schema.workspace import (
     officer_decisions,
+    sign_in_attempts,
     trend_days,
     web_sessions,
     web_users,
@@ -89,6 +90,7 @@ __all__ = [
     "risk_decisions",
     "screening_hits",
     "sequencer_ticks",
+    "sign_in_attempts",
     "trend_days",
     "web_sessions",
     "web_users",

@@ -16,7 +16,13 @@ from sqlalchemy import (
 
 from clearway.store.schema.base import Id, metadata
 
-__all__ = ["officer_decisions", "trend_days", "web_sessions", "web_users"]
+__all__ = [
+    "officer_decisions",
+    "sign_in_attempts",
+    "trend_days",
+    "web_sessions",
+    "web_users",
+]
 
 # The officer workspace: people who sign in (officers and analysts), their
 # sessions (only a hash of the cookie's token is kept), and every decision
@@ -41,6 +47,20 @@ web_sessions = Table(
     Column("csrf", String(64), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("expires_at", DateTime(timezone=True), nullable=False),
+)
+
+# Sign-in attempts not (yet) known to have succeeded, kept in the store so
+# that every process of the server counts them together: the lockout of a
+# user name or a client address. Keys are hashes (a user name field
+# sometimes holds a password typed in the wrong box).
+sign_in_attempts = Table(
+    "sign_in_attempts",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("key", String(64), nullable=False, comment="SHA-256 of 'user:<name>' or 'address:<ip>'"),
+    Column("attempted_at", DateTime(timezone=True), nullable=False),
+    Index("ix_sign_in_attempts_key", "key", "attempted_at"),
+    Index("ix_sign_in_attempts_at", "attempted_at"),
 )
 
 officer_decisions = Table(

@@ -2,8 +2,8 @@
 columns. Secrets an older version stored in clear are sealed by
 `clearway db seal-secrets` (the migration has no key to seal them with).
 
-Revision ID: 0026
-Revises: 0021
+Revision ID: 0023
+Revises: 0022
 Create Date: 2026-12-01
 """
 
@@ -14,8 +14,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0026"
-down_revision: str | None = "0021"
+revision: str = "0023"
+down_revision: str | None = "0022"
 branch_labels: Sequence[str] | None = None
 depends_on: Sequence[str] | None = None
 

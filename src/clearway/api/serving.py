@@ -1,0 +1,84 @@
+"""How `clearway serve` (and the demo) run the app under uvicorn: limits on
+connections, so that clients who connect and then send slowly, or not at
+all, cannot hold the server's connections.
+
+Uvicorn closes an *idle* keep-alive connection, but any byte received
+restarts that wait, and a new connection has no deadline at all: a client
+sending one header byte every few seconds would hold its connection for
+ever (slow headers, "slowloris"). Here each connection has
+``header_timeout_s`` to send a complete request line and headers, counted
+from when it connected or from its last answer, whatever it trickles in.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from functools import cache
+from typing import Any
+
+import h11
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+from clearway.settings import Settings
+
+__all__ = ["HeaderDeadlineProtocol", "uvicorn_options"]
+
+# Largest request line and headers (h11's default, said here): bigger is a 400.
+MAX_HEADER_BYTES = 16_384
+
+
+@cache
+def _header_timeout_s() -> float:
+    # Read in each process: uvicorn's worker processes get the protocol
+    # class by name (pickled), not a configured instance of it, and they
+    # read their settings from the same CLEARWAY_* environment.
+    return Settings().header_timeout_s
+
+
+class HeaderDeadlineProtocol(H11Protocol):
+    """HTTP/1.1 where a request's headers must be complete in time."""
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._header_deadline: asyncio.TimerHandle | None = None
+        self._arm_header_deadline()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        self._arm_header_deadline()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._header_deadline is not None:
+            self._header_deadline.cancel()
+        super().connection_lost(exc)
+
+    def _arm_header_deadline(self) -> None:
+        if self._header_deadline is not None:
+            self._header_deadline.cancel()
+        if not self.transport.is_closing():
+            self._header_deadline = self.loop.call_later(
+                _header_timeout_s(), self._header_deadline_passed
+            )
+
+    def _header_deadline_passed(self) -> None:
+        self._header_deadline = None
+        # IDLE: the next request's headers have not all arrived (h11 leaves
+        # that state once they have); a request being answered is left be.
+        if self.conn.their_state is h11.IDLE and not self.transport.is_closing():
+            self.transport.close()
+
+
+def uvicorn_options(settings: Settings) -> dict[str, Any]:
+    """The keyword arguments of ``uvicorn.run`` that bound connections (the
+    header deadline is read from the environment by each worker)."""
+    return {
+        "http": HeaderDeadlineProtocol,
+        "timeout_keep_alive": settings.keep_alive_timeout_s,
+        "h11_max_incomplete_event_size": MAX_HEADER_BYTES,
+        "limit_concurrency": settings.max_connections,
+        # X-Forwarded-Proto and -For (from the addresses in uvicorn's
+        # FORWARDED_ALLOW_IPS, 127.0.0.1 by default) only when told there is
+        # a proxy that sets them: otherwise any client could claim HTTPS or
+        # another address (and spread its sign-in failures over many).
+        "proxy_headers": settings.trust_forwarded_proto,
+    }
