@@ -9,10 +9,11 @@ import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 
+import orjson
 import pytest
 from sqlalchemy import Engine, insert, select, update
 
-from clearway.errors import ConfigurationError
+from clearway.errors import ConfigurationError, NotAuthenticated
 from clearway.federation.sealing import PREFIX, sealer_for
 from clearway.federation.webhooks import sign
 from clearway.ledger.keys import default_key_dir, key_file, keys_for, witness_key_for
@@ -21,7 +22,9 @@ from clearway.store import open_engine
 from clearway.store.inbox import add_sender, receive_event, sender_context
 from clearway.store.participants import add_participant
 from clearway.store.schema import inbound_senders, webhook_subscriptions
+from clearway.store.users import session_user
 from clearway.store.webhooks import add_subscription, subscription_context
+from clearway.web.accounts import add_user, sign_in
 from tests import factories as f
 from tests.test_cli import clearway
 
@@ -266,3 +269,28 @@ def test_rotating_the_secrets_key_reseals_every_secret(tmp_path: Path) -> None:
         .with_name("secrets-customs.example_clearway.key.next")
         .exists()
     )
+
+
+def test_users_reset_password_and_disable_end_sessions(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'c.db'}"
+    engine = open_engine(url)
+    now = datetime.now(UTC)
+    first = add_user(engine, "ana", "Ana Officer", "customs_officer", now)
+    token = sign_in(engine, "ana", first, now)
+    assert session_user(engine, token, now) is not None
+    done = clearway("users", "reset-password", "ana", cwd=tmp_path, url=url)
+    assert done.returncode == 0, done.stderr
+    second = orjson.loads(done.stdout)["password"]
+    assert second != first
+    assert session_user(engine, token, now) is None, "a reset ends the sessions"
+    with pytest.raises(NotAuthenticated):
+        sign_in(engine, "ana", first, now)
+    token = sign_in(engine, "ana", second, now)
+    done = clearway("users", "disable", "ana", cwd=tmp_path, url=url)
+    assert done.returncode == 0, done.stderr
+    assert session_user(engine, token, now) is None, "disabling ends the sessions"
+    with pytest.raises(NotAuthenticated):
+        sign_in(engine, "ana", second, now)
+    missing = clearway("users", "disable", "nobody", cwd=tmp_path, url=url)
+    assert missing.returncode == 1
+    assert "user 'nobody' not found" in missing.stderr

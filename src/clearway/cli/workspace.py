@@ -49,6 +49,31 @@ def users_add(
     sys.stdout.write(orjson.dumps({"username": username, "password": password}).decode() + "\n")
 
 
+@users_app.command("reset-password")
+def users_reset_password(username: Annotated[str, typer.Argument(help="Sign-in name.")]) -> None:
+    """Give an account a new password (printed once); its sessions end."""
+    from clearway.store import open_engine
+    from clearway.web.accounts import reset_password
+
+    engine = open_engine(settings_from_environment().database_url)
+    password = reset_password(engine, username)
+    sys.stdout.write(orjson.dumps({"username": username, "password": password}).decode() + "\n")
+
+
+@users_app.command("disable")
+def users_disable(username: Annotated[str, typer.Argument(help="Sign-in name.")]) -> None:
+    """Disable an account at once: its sessions end and it cannot sign in
+    (the account stays, for the audit trail)."""
+    from datetime import UTC, datetime
+
+    from clearway.store import open_engine
+    from clearway.store.users import disable_user
+
+    engine = open_engine(settings_from_environment().database_url)
+    disable_user(engine, username, datetime.now(UTC))
+    console.print(f"disabled {username}")
+
+
 def report(
     out: Annotated[Path, typer.Option(help="The HTML file to write.")],
     start: Annotated[

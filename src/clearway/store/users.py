@@ -27,6 +27,7 @@ __all__ = [
     "WebUser",
     "add_user",
     "credentials_of",
+    "disable_user",
     "open_session",
     "session_user",
     "set_password_hash",
@@ -101,6 +102,23 @@ def set_password_hash(engine: Engine, username: str, password_hash: str) -> None
             raise NotFound(f"user {username!r} not found.")
         conn.execute(
             update(web_users).where(web_users.c.id == user_id).values(password_hash=password_hash)
+        )
+        conn.execute(delete(web_sessions).where(web_sessions.c.user_id == user_id))
+
+
+def disable_user(engine: Engine, username: str, now: datetime) -> None:
+    """Disable an account (kept for the audit trail); its sessions end and
+    it can no longer sign in."""
+    with writing(engine).begin() as conn:
+        user_id = conn.execute(
+            select(web_users.c.id).where(web_users.c.username == username)
+        ).scalar()
+        if user_id is None:
+            raise NotFound(f"user {username!r} not found.")
+        conn.execute(
+            update(web_users)
+            .where(web_users.c.id == user_id, web_users.c.disabled_at.is_(None))
+            .values(disabled_at=now)
         )
         conn.execute(delete(web_sessions).where(web_sessions.c.user_id == user_id))
 
