@@ -5,9 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from hypothesis import given
+from hypothesis import strategies as st
+from rapidfuzz import fuzz
 from sqlalchemy import Engine
 
-from clearway.parties.resolution import PartyRecord, Resolver, party_records
+from clearway.parties.resolution import NAME_SIMILARITY, PartyRecord, Resolver, party_records
+from clearway.parties.screening import normalise_name
 from clearway.store.reading import get_declaration
 from clearway.store.resolution import read_parties
 from clearway.wiring import ingest_files
@@ -98,3 +102,65 @@ def test_show_names_the_entities(tmp_path: Path, sqlite_url: str) -> None:
     shown = clearway("show", doc["declaration_id"], cwd=tmp_path, url=sqlite_url)
     assert "seller: entity" in shown.stdout
     assert "consignee: entity" in shown.stdout
+
+
+def _reference_match(
+    known: list[tuple[str, str, int, str, str]],
+    identifiers: dict[tuple[str, str, str], int],
+    record: PartyRecord,
+) -> tuple[int, str] | None:
+    """The straightforward resolver: every candidate of the block normalised
+    and compared with token_sort_ratio, as clearway did before it indexed."""
+    for kind, value in record.identifiers:
+        if (record.role, kind, value) in identifiers:
+            return identifiers[(record.role, kind, value)], f"same {kind.replace('_', ' ')}"
+    name = " ".join(sorted(normalise_name(record.name)))
+    if not name:
+        return None
+    best: tuple[float, int, str] | None = None
+    for role, block, entity, other, street in known:
+        if (role, block) != (record.role, record.block):
+            continue
+        score = fuzz.token_sort_ratio(name, " ".join(sorted(normalise_name(other))))
+        if score < NAME_SIMILARITY:
+            continue
+        if record.street and street and fuzz.token_sort_ratio(record.street, street) < 85:
+            continue
+        if best is None or score > best[0]:
+            where = "postcode" if record.role == "consignee" else "country"
+            best = (score, entity, f"name {score:.0f}% like {other!r}, same {where}")
+    return (best[1], best[2]) if best else None
+
+
+_WORDS = st.sampled_from(["bright", "brite", "star", "stars", "shenzhen", "co", "ltd", "tech", "a"])
+_RECORDS = st.builds(
+    lambda role, words, block, street, ids: PartyRecord(
+        role, " ".join(words), "CN", f"CN:{block}", street, tuple(ids)
+    ),
+    st.sampled_from(["seller", "consignee"]),
+    st.lists(_WORDS, min_size=0, max_size=4),
+    st.sampled_from(["A", "B"]),
+    st.sampled_from(["", "1 main st", "1 main street", "9 high rd"]),
+    st.lists(
+        st.tuples(st.sampled_from(["tax_id", "email"]), st.sampled_from(["1", "2", "3"])),
+        max_size=2,
+    ),
+)
+
+
+@given(records=st.lists(_RECORDS, max_size=30))
+def test_indexed_resolver_matches_the_straightforward_one(records: list[PartyRecord]) -> None:
+    resolver = Resolver()
+    known: list[tuple[str, str, int, str, str]] = []
+    identifiers: dict[tuple[str, str, str], int] = {}
+    for number, record in enumerate(records):
+        expected = _reference_match(known, identifiers, record)
+        assert resolver.match(record) == expected
+        entity = expected[0] if expected else number + 1000
+        resolver.learn(entity, record)
+        for kind, value in record.identifiers:
+            identifiers.setdefault((record.role, kind, value), entity)
+        if record.name and (record.role, record.block, entity, record.name) not in {
+            (r, b, e, n) for r, b, e, n, _ in known
+        }:
+            known.append((record.role, record.block, entity, record.name, record.street))

@@ -96,16 +96,34 @@ def party_records(document: Mapping[str, Any]) -> list[PartyRecord]:
     return out
 
 
+def _name_key(name: str) -> str:
+    """The name as matching compares it: normalised words, sorted (so that
+    word order does not count)."""
+    return " ".join(sorted(normalise_name(name)))
+
+
 @dataclass(slots=True)
 class Resolver:
     """Matches records against known entities; learns the ones it creates.
 
     ``by_identifier`` maps (role, kind, value) to an entity id; ``by_block``
-    maps (role, block) to the entities there as (id, name, street).
+    maps (role, block) to the entities there as (id, name, street, name
+    key), each name normalised once when it is added, not per comparison.
     """
 
     by_identifier: dict[tuple[str, str, str], int] = field(default_factory=dict)
-    by_block: dict[tuple[str, str], list[tuple[int, str, str]]] = field(default_factory=dict)
+    by_block: dict[tuple[str, str], list[tuple[int, str, str, str]]] = field(default_factory=dict)
+    # (role, block, entity, name) already in by_block: learning a record
+    # looks here instead of scanning its block (a busy block holds
+    # thousands of entities, and a batch learns as many records).
+    _named: set[tuple[str, str, int, str]] = field(default_factory=set)
+
+    def add(self, role: str, block: str, entity: int, name: str, street: str) -> None:
+        """Make entity ``entity`` a candidate for names in ``block``."""
+        if (role, block, entity, name) in self._named:
+            return
+        self._named.add((role, block, entity, name))
+        self.by_block.setdefault((role, block), []).append((entity, name, street, _name_key(name)))
 
     def match(self, record: PartyRecord) -> tuple[int, str] | None:
         """(entity id, evidence) of the entity ``record`` is, if known."""
@@ -113,12 +131,14 @@ class Resolver:
             entity = self.by_identifier.get((record.role, kind, value))
             if entity is not None:
                 return entity, f"same {kind.replace('_', ' ')}"
-        name = " ".join(sorted(normalise_name(record.name)))
+        name = _name_key(record.name)
         if not name:
             return None
         best: tuple[float, int, str] | None = None
-        for entity, other, street in self.by_block.get((record.role, record.block), []):
-            score = fuzz.token_sort_ratio(name, " ".join(sorted(normalise_name(other))))
+        for entity, other, street, key in self.by_block.get((record.role, record.block), []):
+            # Both keys are sorted words already: the plain ratio of the two
+            # is token_sort_ratio without sorting each candidate again.
+            score = fuzz.ratio(name, key, score_cutoff=NAME_SIMILARITY)
             if score < NAME_SIMILARITY:
                 continue
             if (
@@ -135,6 +155,5 @@ class Resolver:
     def learn(self, entity: int, record: PartyRecord) -> None:
         for kind, value in record.identifiers:
             self.by_identifier.setdefault((record.role, kind, value), entity)
-        block = self.by_block.setdefault((record.role, record.block), [])
-        if record.name and all(e != entity or n != record.name for e, n, _ in block):
-            block.append((entity, record.name, record.street))
+        if record.name:
+            self.add(record.role, record.block, entity, record.name, record.street)

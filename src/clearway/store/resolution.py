@@ -50,9 +50,7 @@ def _known(conn: Connection, records: Sequence[PartyRecord]) -> Resolver:
             )
         ):
             if (row.role, row.block) in blocks:
-                resolver.by_block.setdefault((row.role, row.block), []).append(
-                    (row.id, row.name, row.street)
-                )
+                resolver.add(row.role, row.block, row.id, row.name, row.street)
     return resolver
 
 
@@ -85,16 +83,12 @@ def resolve_batch(conn: Connection, houses: Sequence[dict[str, Any]]) -> None:
             )
             match = (entity, "new entity")
         entity, evidence = match
-        known = {
-            (k, v)
-            for (role, k, v), e in resolver.by_identifier.items()
-            if role == record.role and e == entity
-        }
+        # New identifiers only: one already known (to this entity or to
+        # another) stays with the entity that has it.
         identifiers += [
             {"role": record.role, "kind": kind, "value": value, "entity_id": entity}
             for kind, value in record.identifiers
-            if (kind, value) not in known
-            and (record.role, kind, value) not in resolver.by_identifier
+            if (record.role, kind, value) not in resolver.by_identifier
         ]
         resolver.learn(entity, record)
         links.append(
