@@ -24,6 +24,7 @@ from starlette.exceptions import HTTPException
 from clearway import __version__
 from clearway.api import declarations, inbox, ledger, operators, referrals
 from clearway.api.context import ERRORS, Context
+from clearway.api.urls import RefuseNulInUrl
 from clearway.errors import ClearwayError, Overloaded
 from clearway.federation.policy import load_policy
 from clearway.settings import Settings
@@ -104,4 +105,5 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
     for module in (declarations, referrals, operators, ledger, inbox):
         app.include_router(module.router)
     add_workspace(app)
+    app.add_middleware(RefuseNulInUrl)
     return app

@@ -10,12 +10,12 @@ import orjson
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from clearway.api.context import Context, Ctx, Who, jsonable
 from clearway.clearance import Submission
 from clearway.declarations.intake import RawRecord
-from clearway.errors import ErrorDetail, InputError, NotFound, ValidationFailed
+from clearway.errors import ErrorDetail, InputError, NotFound, ValidationFailed, format_value
 from clearway.store.outcomes import OutcomeRow, record_outcomes
 from clearway.store.parties import record_finding
 from clearway.store.queue import QueueFilter, read_queue
@@ -28,13 +28,24 @@ __all__ = ["router"]
 router = APIRouter()
 
 
+def _no_nul(text: str) -> str:
+    # PostgreSQL text cannot hold a NUL: refused here, as a 422 naming the
+    # field, rather than by the database as a 500.
+    if "\x00" in text:
+        raise ValueError("must not contain the NUL character (\\u0000)")
+    return text
+
+
+Note = Annotated[str, AfterValidator(_no_nul)]
+
+
 class OutcomeRequest(BaseModel):
     """What an intervention found."""
 
     model_config = ConfigDict(extra="forbid")
 
     outcome: Literal["seized", "duty_corrected", "data_corrected", "cleared"]
-    reason: str = Field(min_length=1, max_length=512)
+    reason: Note = Field(min_length=1, max_length=512)
 
 
 class FindingRequest(BaseModel):
@@ -43,12 +54,23 @@ class FindingRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     finding: Literal["admissible", "refused", "sampled"]
-    note: str = Field(min_length=1, max_length=4000)
+    note: Note = Field(min_length=1, max_length=4000)
+
+
+def _refusal(position: int, document: Any, error: ErrorDetail) -> dict[str, Any]:
+    ref = document.get("declaration_id") if isinstance(document, dict) else None
+    return {
+        "position": position,
+        "declaration_id": ref if isinstance(ref, str) else None,
+        "errors": [error.as_dict()],
+    }
 
 
 def _records(body: bytes, filer_id: str | None) -> tuple[list[RawRecord], list[dict[str, Any]]]:
     """The body (one declaration or a list) as records; those filed under
-    another filer id than the caller's are refused here, never stored."""
+    another filer id than the caller's are refused here, never stored.
+    Whatever shape a document has, it is a record (validation names what
+    is wrong with it) or refused alone: the others of the body go on."""
     try:
         parsed = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
@@ -57,23 +79,35 @@ def _records(body: bytes, filer_id: str | None) -> tuple[list[RawRecord], list[d
     records: list[RawRecord] = []
     refused: list[dict[str, Any]] = []
     for position, document in enumerate(documents, start=1):
-        filer = document.get("filer", {}).get("id") if isinstance(document, dict) else None
+        filer = document.get("filer") if isinstance(document, dict) else None
+        filer = filer.get("id") if isinstance(filer, dict) else None
         if filer is not None and filer != filer_id:
             refused.append(
-                {
-                    "position": position,
-                    "declaration_id": document.get("declaration_id"),
-                    "errors": [
-                        ErrorDetail(
-                            "filer.id",
-                            "forbidden_filer",
-                            f"must be your filer id {filer_id!r}. Got {filer!r}",
-                        ).as_dict()
-                    ],
-                }
+                _refusal(
+                    position,
+                    document,
+                    ErrorDetail(
+                        "filer.id",
+                        "forbidden_filer",
+                        f"must be your filer id {filer_id!r}. Got {format_value(filer)}.",
+                    ),
+                )
             )
             continue
-        records.append(RawRecord("api", position, orjson.dumps(document)))
+        try:
+            payload = orjson.dumps(document)
+        except orjson.JSONEncodeError:
+            # orjson writes at most 255 levels (it reads 1024): no filing
+            # nests deeper than a few.
+            refused.append(
+                _refusal(
+                    position,
+                    document,
+                    ErrorDetail("", "too_deep", "must nest at most 255 levels of JSON."),
+                )
+            )
+            continue
+        records.append(RawRecord("api", position, payload))
     return records, refused
 
 
