@@ -415,7 +415,10 @@ class ClearanceService:
             with self._serial:
                 if workers <= 0:
                     for raw in _batches(records, batch_size):
-                        settle(run_stages(prepare_batch(raw, self.stages.window), self.stages), len(raw))
+                        settle(
+                            run_stages(prepare_batch(raw, self.stages.window), self.stages),
+                            len(raw),
+                        )
                 else:
                     self._in_workers(records, batch_size, workers, settle)
         finally:

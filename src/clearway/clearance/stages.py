@@ -22,7 +22,7 @@ import numpy.typing as npt
 from clearway.classification.loading import classifier_for
 from clearway.classification.misclassification import ItemClassification, check_houses
 from clearway.declarations.batch import PreparedBatch
-from clearway.declarations.bounds import TimeWindow
+from clearway.declarations.bounds import INTAKE_WINDOW, TimeWindow
 from clearway.duty import DutyBook, DutyResult, assess, duty_input, load_book
 from clearway.ledger.keys import LedgerKeys, keys_for
 from clearway.parties.checks import PartyChecks, check_parties, screening_index
@@ -87,7 +87,7 @@ class Stages:
     classification: ClassificationOptions | None = None
     risk: RiskOptions | None = None
     # Not a stage: the window intake checks a filing's times against.
-    window: TimeWindow = TimeWindow()
+    window: TimeWindow = INTAKE_WINDOW
 
 
 def stages_for(

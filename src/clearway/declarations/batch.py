@@ -180,9 +180,7 @@ def _identity(payload: bytes | dict[str, Any] | None) -> tuple[str | None, str |
     return (ref if isinstance(ref, str) else None, filer_id if isinstance(filer_id, str) else None)
 
 
-def prepare_batch(
-    records: list[RawRecord], window: TimeWindow | None = None
-) -> PreparedBatch:
+def prepare_batch(records: list[RawRecord], window: TimeWindow | None = None) -> PreparedBatch:
     """Validate and shape a batch of records; never raises for bad input.
 
     Intake gives the ``window`` its times must lie in around now (the

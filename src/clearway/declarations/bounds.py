@@ -20,7 +20,7 @@ import orjson
 from clearway.declarations.models import Declaration, MasterFiling
 from clearway.errors import ErrorDetail, format_value
 
-__all__ = ["TimeWindow", "identifier_problems", "nul_problems", "time_problems"]
+__all__ = ["INTAKE_WINDOW", "TimeWindow", "identifier_problems", "nul_problems", "time_problems"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +37,10 @@ class TimeWindow:
     max_past: timedelta = timedelta(days=1825)
     max_future: timedelta = timedelta(minutes=1440)
     arrival_max_future: timedelta = timedelta(days=180)
+
+
+# The window of the settings' defaults.
+INTAKE_WINDOW = TimeWindow()
 
 
 def _days(span: timedelta) -> str:

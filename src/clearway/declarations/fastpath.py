@@ -204,7 +204,9 @@ def decode_house(raw: bytes | str) -> Declaration | None:
     """
     # JSON carries a NUL only escaped: one byte search keeps such text
     # (refused, PostgreSQL cannot store it) off the fast path.
-    if isinstance(raw, bytes) and b"\\u0000" in raw or isinstance(raw, str) and "\\u0000" in raw:
+    if (isinstance(raw, bytes) and b"\\u0000" in raw) or (
+        isinstance(raw, str) and "\\u0000" in raw
+    ):
         return None
     try:
         decoded = _decoder().decode(raw)

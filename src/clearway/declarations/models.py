@@ -19,6 +19,8 @@ from pydantic_core import PydanticCustomError
 from clearway.errors import format_value
 
 __all__ = [
+    "NOT_A_BOOLEAN",
+    "NOT_A_NUMBER",
     "Address",
     "Consignee",
     "CountryCode",
@@ -35,8 +37,6 @@ __all__ = [
     "Totals",
     "Transport",
     "TransportMode",
-    "NOT_A_BOOLEAN",
-    "NOT_A_NUMBER",
     "totals_mismatch",
 ]
 
