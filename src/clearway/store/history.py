@@ -47,8 +47,12 @@ def _start(day: date) -> datetime:
 
 
 def _on(day: date) -> object:
-    lo, hi = _start(day), _start(day + timedelta(days=1))
+    lo = _start(day)
     filed, received = declarations.c.filed_at, declarations.c.received_at
+    if day == date.max:
+        # The calendar's last day has no next one to end it.
+        return or_(filed >= lo, and_(filed.is_(None), received >= lo))
+    hi = _start(day + timedelta(days=1))
     return or_(
         and_(filed >= lo, filed < hi),
         and_(filed.is_(None), received >= lo, received < hi),
