@@ -421,3 +421,24 @@ def test_cli_ingest_stores_the_valid_records_of_a_batch_with_nul(
     assert done.returncode == 2, done.stderr
     assert "filer.name" in done.stdout + done.stderr
     assert _stored(engine) == 7
+
+
+def test_csv_rows_with_nul_are_refused_alone(tmp_path: Path) -> None:
+    from clearway.declarations.intake import IntakeLimits, read_records
+
+    header = (
+        "declaration_id,filer.id,filer.role,destination_country,transport.mode,"
+        "transport.departure_country,seller.name,consignee.country,totals.value,"
+        "totals.currency,item.description,item.quantity,item.unit_value,item.currency"
+    )
+    rows = [
+        "C-1,mkt-1,marketplace,DE,air,CN,Good Seller,DE,5.00,EUR,cotton t-shirt,1,5.00,EUR",
+        "C-2,mkt-1,marketplace,DE,air,CN,Bad\x00Seller,DE,5.00,EUR,cotton t-shirt,1,5.00,EUR",
+    ]
+    path = tmp_path / "in.csv"
+    path.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+    batch = prepare_batch(list(read_records([path], IntakeLimits())), WINDOW)
+    assert [h.ref for h in batch.houses] == ["C-1"]
+    assert [(e.field, e.code) for e in batch.rejections[0].errors] == [
+        ("seller.name", "nul_character")
+    ]
