@@ -511,3 +511,28 @@ def test_a_master_reference_belongs_to_its_carrier(api: Api, engine: Engine) -> 
     master = get_master(engine, "176-12345675")
     assert (master.filer_id, master.version) == ("car-1", 2)
     assert master_filers(engine, {"176-12345675"}) == {"176-12345675": {"car-1"}}
+
+
+def test_nul_in_referral_and_operator_texts_is_422_naming_the_field(api: Api) -> None:
+    """PostgreSQL text cannot hold NUL: refused per field, not a 500."""
+    status, body = api.post(
+        "officer",
+        "/api/declarations/S-1/referrals?filer=mkt-a",
+        {"kind": "rfi", "message": "Invoice\u0000please", "due_hours": 24},
+    )
+    assert status == 422
+    assert [(e["field"], e["message"]) for e in body["errors"]] == [
+        ("body.message", "Value error, must not contain the NUL character (\\u0000)")
+    ]
+    status, opened = api.post(
+        "officer",
+        "/api/declarations/S-1/referrals?filer=mkt-a",
+        {"kind": "rfi", "message": "Invoice please", "due_hours": 24},
+    )
+    assert status == 201, opened
+    status, body = api.post("shop_a", f"/api/referrals/{opened['id']}/answer", {"text": "a\u0000"})
+    assert (status, body["errors"][0]["field"]) == (422, "body.text")
+    status, body = api.post(
+        "officer", "/api/operators", {"filer_id": "mkt-a", "name": "Shop\u0000A", "tier": "gold"}
+    )
+    assert (status, body["errors"][0]["field"]) == (422, "body.name")

@@ -123,6 +123,13 @@ def test_decisions_need_the_csrf_token_and_an_officer(
     assert forged.status_code == 403
     with engine.connect() as conn:
         assert len(conn.execute(select(officer_decisions)).all()) == before
+    # A NUL in a form field is refused before the store (PostgreSQL could
+    # not keep it): 400 naming the field, nothing recorded.
+    nul = client.post(action, data={"csrf": csrf, "action": "release", "note": "ok\x00"})
+    assert nul.status_code == 400
+    assert "note: must not contain the NUL character" in nul.text
+    with engine.connect() as conn:
+        assert len(conn.execute(select(officer_decisions)).all()) == before
     done = client.post(
         action, data={"csrf": csrf, "action": "release", "note": "documents checked"}
     )

@@ -151,6 +151,28 @@ class Settings(BaseSettings):
         description="How far a signed notification's timestamp may be from this node's clock "
         "for POST /api/inbox to accept it; older (replayed) ones answer 401.",
     )
+    filed_at_max_past_days: int = Field(
+        default=1825,
+        ge=1,
+        le=36_500,
+        description="How many days before its receipt a filing's times (filed_at, "
+        "expected_arrival) may lie; older ones are refused at intake. Five years: the "
+        "longest customs record-keeping period.",
+    )
+    filed_at_max_future_minutes: int = Field(
+        default=1440,
+        ge=0,
+        le=525_600,
+        description="How many minutes after its receipt a filing's filed_at may lie (the "
+        "filer's clock skew); later ones are refused at intake.",
+    )
+    expected_arrival_max_future_days: int = Field(
+        default=180,
+        ge=1,
+        le=3660,
+        description="How many days after its receipt a filing's expected_arrival may lie; "
+        "later ones are refused at intake.",
+    )
     max_json_document_bytes: int = Field(
         default=256 * 1_048_576,
         ge=1024,

@@ -25,6 +25,7 @@ from clearway import __version__
 from clearway.api import declarations, inbox, ledger, operators, referrals
 from clearway.api.context import ERRORS, Context
 from clearway.api.guard import BodyLimit, SecurityHeaders, body_limits
+from clearway.api.urls import RefuseNulInUrl
 from clearway.errors import ClearwayError, Overloaded
 from clearway.federation.policy import load_policy
 from clearway.settings import Settings
@@ -108,6 +109,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
         app.include_router(module.router)
     declarations.document_submission(app)
     add_workspace(app)
+    app.add_middleware(RefuseNulInUrl)
     # Outermost last: every answer, a refused body's too, carries the headers.
     app.add_middleware(BodyLimit, limits=body_limits(settings), idle_s=settings.body_timeout_s)
     app.add_middleware(SecurityHeaders)

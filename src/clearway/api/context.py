@@ -10,7 +10,7 @@ from functools import cached_property
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Path, Request
-from pydantic import BaseModel
+from pydantic import AfterValidator, BaseModel
 from sqlalchemy import Engine
 
 from clearway.clearance import ClearanceService, Stages
@@ -22,7 +22,19 @@ from clearway.settings import Settings
 from clearway.store.participants import authenticate
 from clearway.wiring import service_for, stages_from_settings
 
-__all__ = ["ERRORS", "Context", "Ctx", "ReferralId", "Who", "jsonable"]
+__all__ = ["ERRORS", "Context", "Ctx", "ReferralId", "Text", "Who", "jsonable"]
+
+
+def _no_nul(text: str) -> str:
+    # PostgreSQL text cannot hold a NUL: refused here, as a 422 naming the
+    # field, rather than by the database as a 500.
+    if "\x00" in text:
+        raise ValueError("must not contain the NUL character (\\u0000)")
+    return text
+
+
+# Every free text a request body carries (notes, messages, names).
+Text = Annotated[str, AfterValidator(_no_nul)]
 
 
 @dataclass

@@ -13,12 +13,12 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 from sqlalchemy import Engine
 
-from clearway.api.context import Context, Ctx, Who, jsonable
+from clearway.api.context import Context, Ctx, Text, Who, jsonable
 from clearway.api.scope import foreign_masters, resolve_filer
 from clearway.clearance import Submission
 from clearway.declarations.intake import RawRecord
 from clearway.declarations.models import Declaration, MasterFiling
-from clearway.errors import ErrorDetail, InputError, NotFound, ValidationFailed
+from clearway.errors import ErrorDetail, InputError, NotFound, ValidationFailed, format_value
 from clearway.store.outcomes import OutcomeRow, record_outcomes
 from clearway.store.parties import record_finding
 from clearway.store.queue import QueueFilter, read_queue
@@ -65,7 +65,7 @@ class OutcomeRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     outcome: Literal["seized", "duty_corrected", "data_corrected", "cleared"]
-    reason: str = Field(min_length=1, max_length=512)
+    reason: Text = Field(min_length=1, max_length=512)
 
 
 class FindingRequest(BaseModel):
@@ -74,7 +74,16 @@ class FindingRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     finding: Literal["admissible", "refused", "sampled"]
-    note: str = Field(min_length=1, max_length=4000)
+    note: Text = Field(min_length=1, max_length=4000)
+
+
+def _refusal(position: int, document: Any, error: ErrorDetail) -> dict[str, Any]:
+    ref = document.get("declaration_id") if isinstance(document, dict) else None
+    return {
+        "position": position,
+        "declaration_id": ref if isinstance(ref, str) else None,
+        "errors": [error.as_dict()],
+    }
 
 
 def _records(
@@ -82,7 +91,9 @@ def _records(
 ) -> tuple[list[RawRecord], list[dict[str, Any]]]:
     """The body (one declaration or a list) as records; those filed under
     another filer id than the caller's, and masters under a master
-    reference another carrier filed, are refused here, never stored."""
+    reference another carrier filed, are refused here, never stored.
+    Whatever shape a document has, it is a record (validation names what
+    is wrong with it) or refused alone: the others of the body go on."""
     try:
         parsed = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
@@ -92,26 +103,38 @@ def _records(
     records: list[RawRecord] = []
     refused: list[dict[str, Any]] = []
     for position, document in enumerate(documents, start=1):
-        filer = document.get("filer", {}).get("id") if isinstance(document, dict) else None
+        filer = document.get("filer") if isinstance(document, dict) else None
+        filer = filer.get("id") if isinstance(filer, dict) else None
         if filer is not None and filer != filer_id:
             refused.append(
-                {
-                    "position": position,
-                    "declaration_id": document.get("declaration_id"),
-                    "errors": [
-                        ErrorDetail(
-                            "filer.id",
-                            "forbidden_filer",
-                            f"must be your filer id {filer_id!r}. Got {filer!r}",
-                        ).as_dict()
-                    ],
-                }
+                _refusal(
+                    position,
+                    document,
+                    ErrorDetail(
+                        "filer.id",
+                        "forbidden_filer",
+                        f"must be your filer id {filer_id!r}. Got {format_value(filer)}.",
+                    ),
+                )
             )
             continue
         if position in taken:
             refused.append(taken[position])
             continue
-        records.append(RawRecord("api", position, orjson.dumps(document)))
+        try:
+            payload = orjson.dumps(document)
+        except orjson.JSONEncodeError:
+            # orjson writes at most 255 levels (it reads 1024): no filing
+            # nests deeper than a few.
+            refused.append(
+                _refusal(
+                    position,
+                    document,
+                    ErrorDetail("", "too_deep", "must nest at most 255 levels of JSON."),
+                )
+            )
+            continue
+        records.append(RawRecord("api", position, payload))
     return records, refused
 
 

@@ -10,7 +10,7 @@ from typing import Any, Literal
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from clearway.api.context import Ctx, Who, jsonable
+from clearway.api.context import Ctx, Text, Who, jsonable
 from clearway.errors import NotFound
 from clearway.store.operators import (
     list_operators,
@@ -29,8 +29,8 @@ class OperatorRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    filer_id: str = Field(min_length=1, max_length=128)
-    name: str = Field(min_length=1, max_length=256)
+    filer_id: Text = Field(min_length=1, max_length=128)
+    name: Text = Field(min_length=1, max_length=256)
     kind: Literal["marketplace", "seller", "carrier", "post", "broker"]
 
 

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from clearway.api.context import Ctx, ReferralId, Who, jsonable
+from clearway.api.context import Ctx, ReferralId, Text, Who, jsonable
 from clearway.api.scope import resolve_filer
 from clearway.store.reading import get_declaration
 from clearway.store.referrals import escalate_overdue, list_referrals, move_referral, open_referral
@@ -25,7 +25,7 @@ class ReferralRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     kind: Literal["rfi", "rfs", "dnl", "hold"]
-    message: str = Field(min_length=1, max_length=4000)
+    message: Text = Field(min_length=1, max_length=4000)
     due_hours: float = Field(gt=0, le=24 * 30)
 
 
@@ -34,7 +34,7 @@ class ReferralText(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    text: str = Field(min_length=1, max_length=4000)
+    text: Text = Field(min_length=1, max_length=4000)
 
 
 @router.post("/api/declarations/{declaration_id}/referrals", status_code=201)

@@ -154,7 +154,7 @@ def _start_worker(stages: Stages) -> None:
 
 def _prepare_and_stage(records: list[RawRecord]) -> Staged:
     """In a worker: validation, then the pure stages."""
-    return run_stages(prepare_batch(records), _stages)
+    return run_stages(prepare_batch(records, _stages.window), _stages)
 
 
 class ClearanceService:
@@ -208,7 +208,7 @@ class ClearanceService:
     def submit(self, records: list[RawRecord], *, source: str = "api") -> Submission:
         """Validate and queue ``records``; duplicates of queued or stored
         filings are recognised here, before any stage runs."""
-        batch = prepare_batch(records)
+        batch = prepare_batch(records, self.stages.window)
         out = Submission(rejections=batch.rejections)
         filings = [("house", h) for h in batch.houses] + [("master", m) for m in batch.masters]
         known = self.store.known([(f.filer_id, f.ref, f.content_hash) for _, f in filings])
@@ -415,7 +415,10 @@ class ClearanceService:
             with self._serial:
                 if workers <= 0:
                     for raw in _batches(records, batch_size):
-                        settle(run_stages(prepare_batch(raw), self.stages), len(raw))
+                        settle(
+                            run_stages(prepare_batch(raw, self.stages.window), self.stages),
+                            len(raw),
+                        )
                 else:
                     self._in_workers(records, batch_size, workers, settle)
         finally:

@@ -13,7 +13,7 @@ are the sequencer's (:mod:`clearway.clearance.sequencer`).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -22,6 +22,7 @@ import numpy.typing as npt
 from clearway.classification.loading import classifier_for
 from clearway.classification.misclassification import ItemClassification, check_houses
 from clearway.declarations.batch import PreparedBatch
+from clearway.declarations.bounds import INTAKE_WINDOW, TimeWindow
 from clearway.duty import DutyBook, DutyResult, assess, duty_input, load_book
 from clearway.ledger.keys import LedgerKeys, keys_for
 from clearway.parties.checks import PartyChecks, check_parties, screening_index
@@ -85,6 +86,8 @@ class Stages:
     screening_list: str | None = None
     classification: ClassificationOptions | None = None
     risk: RiskOptions | None = None
+    # Not a stage: the window intake checks a filing's times against.
+    window: TimeWindow = INTAKE_WINDOW
 
 
 def stages_for(
@@ -105,6 +108,16 @@ def stages_for(
             settings.risk_daily_capacity,
             operator_benefits,
         ),
+        window=window_for(settings),
+    )
+
+
+def window_for(settings: Settings) -> TimeWindow:
+    """The intake time window the settings describe."""
+    return TimeWindow(
+        timedelta(days=settings.filed_at_max_past_days),
+        timedelta(minutes=settings.filed_at_max_future_minutes),
+        timedelta(days=settings.expected_arrival_max_future_days),
     )
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -10,6 +9,7 @@ from typing import Annotated, Any
 import orjson
 import typer
 
+from clearway._internal.csv_cells import safe_writer
 from clearway.cli._common import console, parse_day, settings_from_environment
 
 __all__ = ["decisions_app"]
@@ -60,7 +60,7 @@ def export(
     rows = 0
     try:
         with partial.open("w", newline="", encoding="utf-8") as stream:
-            writer = csv.writer(stream)
+            writer = safe_writer(stream)
             writer.writerow(DECISION_COLUMNS)
             for chunk in read_decisions_export(engine, first, last):
                 writer.writerows(_csv_row(row) for row in chunk)

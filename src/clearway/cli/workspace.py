@@ -87,18 +87,27 @@ def report(
     file (charts, tables, no script, nothing fetched)."""
     from clearway.errors import InputError
     from clearway.store import open_engine
-    from clearway.store.trends import default_window, read_trends
+    from clearway.store.trends import MAX_WINDOW_DAYS, default_window, read_trends
     from clearway.web.dashboard import render_report
 
     engine = open_engine(settings_from_environment().database_url)
     try:
-        first, last = default_window(engine)
-        first = date.fromisoformat(start) if start else first
-        last = date.fromisoformat(end) if end else last
+        given = (
+            date.fromisoformat(start) if start else None,
+            date.fromisoformat(end) if end else None,
+        )
     except ValueError as exc:
         raise InputError(f"--from and --to must be dates as YYYY-MM-DD: {exc}") from None
-    if not first < last:
-        raise InputError(f"--from must be before --to. Got {first} and {last}")
+    first, last = given
+    if first is None or last is None:
+        # Only what is missing is defaulted: the store's dates, whatever
+        # they are, never decide a window the options gave.
+        default_first, default_last = default_window(engine)
+        first, last = first or default_first, last or default_last
+    if not first < last or (last - first).days > MAX_WINDOW_DAYS:
+        raise InputError(
+            f"--from must be before --to, at most {MAX_WINDOW_DAYS} days. Got {first} and {last}"
+        )
     trends = read_trends(engine, first, last)
     out.write_text(render_report(trends), encoding="utf-8")
     filings = sum(r["count"] for r in trends.volumes["origin"])

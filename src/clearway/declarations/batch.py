@@ -18,7 +18,7 @@ from clearway.declarations.fastpath import canonical_json, decode_house
 from clearway.declarations.intake.base import RawRecord
 from clearway.declarations.models import Declaration, MasterFiling
 from clearway.declarations.quality import assess_quality
-from clearway.declarations.validation import Filing, reference_problems, validate_record
+from clearway.declarations.validation import Filing, TimeWindow, checked, validate_record
 from clearway.errors import ErrorDetail
 
 __all__ = ["PreparedBatch", "PreparedHouse", "PreparedMaster", "Rejection", "prepare_batch"]
@@ -180,9 +180,15 @@ def _identity(payload: bytes | dict[str, Any] | None) -> tuple[str | None, str |
     return (ref if isinstance(ref, str) else None, filer_id if isinstance(filer_id, str) else None)
 
 
-def prepare_batch(records: list[RawRecord]) -> PreparedBatch:
-    """Validate and shape a batch of records; never raises for bad input."""
+def prepare_batch(records: list[RawRecord], window: TimeWindow | None = None) -> PreparedBatch:
+    """Validate and shape a batch of records; never raises for bad input.
+
+    Intake gives the ``window`` its times must lie in around now (the
+    batch's receipt); a replay of stored filings, or the sequencer deciding
+    what intake already accepted, gives none: an accepted filing stays
+    accepted however old it grows."""
     batch = PreparedBatch()
+    received = datetime.now(UTC)
     for record in records:
         if record.payload is None:
             batch.rejections.append(
@@ -192,11 +198,11 @@ def prepare_batch(records: list[RawRecord]) -> PreparedBatch:
         # Clean house filings take the fast decoder (the bulk of traffic);
         # anything it does not accept is decided, and explained, by pydantic.
         fast = None if isinstance(record.payload, dict) else decode_house(record.payload)
+        result: Filing | list[ErrorDetail]
         if fast is not None:
-            problems = reference_problems(fast)
-            result: Filing | list[ErrorDetail] = problems if problems else fast
+            result = checked(fast, window, received)
         else:
-            result = validate_record(record.payload)
+            result = validate_record(record.payload, window, received)
         if isinstance(result, list):
             ref, filer_id = _identity(record.payload)
             batch.rejections.append(

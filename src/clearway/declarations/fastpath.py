@@ -33,7 +33,13 @@ import msgspec
 from pydantic import AwareDatetime, BaseModel
 from pydantic.fields import FieldInfo
 
-from clearway.declarations.models import Declaration, MasterFiling, totals_mismatch
+from clearway.declarations.models import (
+    NOT_A_BOOLEAN,
+    NOT_A_NUMBER,
+    Declaration,
+    MasterFiling,
+    totals_mismatch,
+)
 
 __all__ = ["canonical_json", "decode_house"]
 
@@ -69,6 +75,10 @@ def _constraints(metadata: list[Any]) -> dict[str, Any]:
             # (Rust) does not. "\Z" is the end of the string in both senses.
             found["pattern"] = re.sub(r"\$$", r"\\Z", item.pattern)
         elif type(item).__name__ == "_PydanticGeneralMetadata" or isinstance(item, at.Timezone):
+            continue
+        elif item is NOT_A_BOOLEAN or item is NOT_A_NUMBER:
+            # msgspec is strict: it never reads a boolean as an int nor a
+            # number as a datetime.
             continue
         else:
             raise TypeError(f"fast path cannot express constraint {item!r}")
@@ -192,6 +202,12 @@ def decode_house(raw: bytes | str) -> Declaration | None:
 
     None means "not decided here": the caller validates with pydantic.
     """
+    # JSON carries a NUL only escaped: one byte search keeps such text
+    # (refused, PostgreSQL cannot store it) off the fast path.
+    if (isinstance(raw, bytes) and b"\\u0000" in raw) or (
+        isinstance(raw, str) and "\\u0000" in raw
+    ):
+        return None
     try:
         decoded = _decoder().decode(raw)
     except (msgspec.ValidationError, msgspec.DecodeError):

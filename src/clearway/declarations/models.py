@@ -11,12 +11,16 @@ from __future__ import annotations
 
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
+from clearway.errors import format_value
+
 __all__ = [
+    "NOT_A_BOOLEAN",
+    "NOT_A_NUMBER",
     "Address",
     "Consignee",
     "CountryCode",
@@ -37,6 +41,37 @@ __all__ = [
 ]
 
 
+def _not_a_boolean(value: Any) -> Any:
+    # pydantic's lax mode reads true as 1 for an int (not for a decimal):
+    # a quantity of true is a filer's bug, not one parcel.
+    if isinstance(value, bool):
+        raise PydanticCustomError(
+            "number_type",
+            "must be a number, not a boolean. Got {value}.",
+            {"value": format_value(value)},
+        )
+    return value
+
+
+def _not_a_number(value: Any) -> Any:
+    # pydantic's lax mode reads a number as seconds since 1970: a time must
+    # be written out, with its offset.
+    if isinstance(value, int | float):
+        raise PydanticCustomError(
+            "datetime_type",
+            "must be a date and time as text with its UTC offset (RFC 3339), not a "
+            "number. Got {value}.",
+            {"value": format_value(value)},
+        )
+    return value
+
+
+# The fast path (msgspec) refuses these inputs on its own: it knows both
+# validators by identity and maps them to nothing.
+NOT_A_BOOLEAN = BeforeValidator(_not_a_boolean)
+NOT_A_NUMBER = BeforeValidator(_not_a_number)
+
+
 # Shapes are checked here, in pydantic-core; membership in the reference
 # lists (a real country, a real HS 2022 subheading, a GTIN check digit) is
 # checked by validation.reference_problems over the validated model, which
@@ -53,8 +88,9 @@ ShortText = Annotated[str, Field(min_length=1, max_length=128)]
 Money = Annotated[Decimal, Field(gt=0, le=1_000_000)]
 Weight = Annotated[Decimal, Field(gt=0, le=5_000)]
 # Times must carry their UTC offset: a parcel's filing and arrival times are
-# compared across time zones.
-Timestamp = AwareDatetime
+# compared across time zones. Their plausible window around receipt is
+# checked after decoding (bounds.time_problems): it moves with the clock.
+Timestamp = Annotated[AwareDatetime, NOT_A_NUMBER]
 
 
 class FilerRole(StrEnum):
@@ -149,7 +185,7 @@ class Consignee(_Part):
 
 class Item(_Part):
     description: Text
-    quantity: Annotated[int, Field(gt=0, le=100_000)]
+    quantity: Annotated[int, Field(gt=0, le=100_000), NOT_A_BOOLEAN]
     unit_value: Money
     currency: CurrencyCode
     hs_code: HSCode | None = None
@@ -165,7 +201,7 @@ class Totals(_Part):
     value: Money
     currency: CurrencyCode
     gross_weight_kg: Weight | None = None
-    packages: Annotated[int, Field(gt=0, le=999)] = 1
+    packages: Annotated[int, Field(gt=0, le=999), NOT_A_BOOLEAN] = 1
 
 
 class Declaration(_Part):

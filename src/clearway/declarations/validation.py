@@ -2,22 +2,31 @@
 
 Two passes, both collecting all problems: pydantic-core checks shapes and
 bounds (in Rust, fast), then :func:`reference_problems` checks membership in
-the reference lists (country, currency, HS 2022, GTIN check digit).
+the reference lists (country, currency, HS 2022, GTIN check digit) and
+identifiers a URL path can carry. At intake, times are checked against a
+window around receipt (:mod:`.bounds`), and text holding NUL is refused.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from pydantic import Discriminator, Tag, TypeAdapter, ValidationError
 
 from clearway._internal.pydantic_errors import error_details
+from clearway.declarations.bounds import (
+    TimeWindow,
+    identifier_problems,
+    nul_problems,
+    time_problems,
+)
 from clearway.declarations.models import Declaration, MasterFiling
 from clearway.errors import ErrorDetail, format_value
 from clearway.reference import gtin_problem, is_country, is_currency, is_hs_subheading
 
-__all__ = ["Filing", "reference_problems", "validate_record"]
+__all__ = ["Filing", "TimeWindow", "checked", "reference_problems", "validate_record"]
 
 Filing = Declaration | MasterFiling
 
@@ -60,12 +69,14 @@ def _countries(filing: Filing) -> Iterator[tuple[str, str | None]]:
 
 
 def reference_problems(filing: Filing) -> list[ErrorDetail]:
-    """Every code in ``filing`` that is well-formed but not in its reference list."""
+    """Every code in ``filing`` that is well-formed but not in its reference
+    list, and every identifier that a URL path could not carry."""
     problems = [
         _ref_error(field, "country_code", "an ISO 3166-1 alpha-2 country code", code)
         for field, code in _countries(filing)
         if code is not None and not is_country(code)
     ]
+    problems += identifier_problems(filing)
     if isinstance(filing, MasterFiling):
         return problems
     if not is_currency(filing.totals.currency):
@@ -109,12 +120,30 @@ def reference_problems(filing: Filing) -> list[ErrorDetail]:
     return problems
 
 
-def validate_record(raw: bytes | str | dict[str, Any]) -> Filing | list[ErrorDetail]:
-    """Validate one record (JSON text or an already-parsed mapping).
+def checked(
+    filing: Filing, window: TimeWindow | None = None, received: datetime | None = None
+) -> Filing | list[ErrorDetail]:
+    """``filing`` (from either decoder) or every problem the types cannot
+    state: reference lists, identifiers and, given a ``window``, its times
+    around ``received`` (now when not given)."""
+    problems = reference_problems(filing)
+    if window is not None:
+        problems += time_problems(filing, window, received or datetime.now(UTC))
+    return problems if problems else filing
+
+
+def validate_record(
+    raw: bytes | str | dict[str, Any],
+    window: TimeWindow | None = None,
+    received: datetime | None = None,
+) -> Filing | list[ErrorDetail]:
+    """Validate one record (JSON text or an already-parsed mapping); with a
+    ``window``, its times must lie within it around ``received``.
 
     Returns the filing, or the list of every problem found. Never raises for
     bad input: malformed JSON is reported as a problem of the whole record.
     """
+    nul = nul_problems(raw)
     try:
         if isinstance(raw, dict):
             filing = _ADAPTER.validate_python(raw)
@@ -133,6 +162,8 @@ def validate_record(raw: bytes | str | dict[str, Any]) -> Filing | list[ErrorDet
                     f"must be a JSON object. Got {format_value(errors[0].get('input'))}.",
                 )
             ]
-        return error_details(exc, _TAGS)
-    problems = reference_problems(filing)
-    return problems if problems else filing
+        return nul + error_details(exc, _TAGS)
+    result = checked(filing, window, received)
+    if nul:
+        return nul + (result if isinstance(result, list) else [])
+    return result

@@ -47,6 +47,7 @@ __all__ = [
     "labelled_frame",
     "replay_history",
     "rescore_day",
+    "shift_day",
     "window_days",
 ]
 
@@ -156,10 +157,21 @@ def _day_of(rows: pa.Table) -> date:
     return day
 
 
+def shift_day(day: date, days: int) -> date:
+    """``day`` moved by ``days``, held within the calendar: a filing day of
+    year 1 or 9999 (stored before intake bounded times) has no context
+    beyond them, and asking for it must not overflow."""
+    try:
+        return day + timedelta(days=days)
+    except OverflowError:
+        return date.max if days > 0 else date.min
+
+
 def window_days(day: date) -> list[date]:
     """The days replayed for ``day``'s result, in order."""
-    first = day - timedelta(days=CONTEXT_BEFORE)
-    return [first + timedelta(days=n) for n in range(CONTEXT_BEFORE + 1 + CONTEXT_AFTER)]
+    first = shift_day(day, -CONTEXT_BEFORE)
+    last = shift_day(day, CONTEXT_AFTER)
+    return [first + timedelta(days=n) for n in range((last - first).days + 1)]
 
 
 def _filings(rows: pa.Table) -> list[tuple[str, datetime, tuple[date, str | None, int]]]:
@@ -196,7 +208,7 @@ def replay_history(
             if found is not None and (wanted is None or found.tag[0] in wanted):
                 pending.setdefault(found.tag[0], []).append(row_id)
         newest = max(rows.column("day").to_pylist())
-        for day in sorted(d for d in pending if d + timedelta(days=CONTEXT_AFTER) < newest):
+        for day in sorted(d for d in pending if shift_day(d, CONTEXT_AFTER) < newest):
             yield day, [replayer.store.decided.pop(i) for i in pending.pop(day)]
     for day in sorted(pending):
         yield day, [replayer.store.decided.pop(i) for i in pending.pop(day)]

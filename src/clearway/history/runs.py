@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -28,6 +28,7 @@ from clearway.history.rescoring import (
     labelled_rows,
     replay_history,
     rescored_tables,
+    shift_day,
 )
 from clearway.history.sources import (
     History,
@@ -113,8 +114,8 @@ def _with_context(source: History, days: list[date]) -> Iterator[pa.Table]:
     """The days of ``days`` with the context their results need, in order."""
     if not days:
         return iter(())
-    first = min(days) - timedelta(days=CONTEXT_BEFORE)
-    last = max(days) + timedelta(days=CONTEXT_AFTER)
+    first = shift_day(min(days), -CONTEXT_BEFORE)
+    last = shift_day(max(days), CONTEXT_AFTER)
     return day_tables(source, history_days_of(source, first, last))
 
 

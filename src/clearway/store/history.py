@@ -18,6 +18,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Engine, and_, delete, func, or_, select
 
+from clearway.errors import InputError
 from clearway.store.bulk import bulk_insert
 from clearway.store.engine import as_utc, open_engine, writing
 from clearway.store.schema import declarations, inspection_outcomes, rescored_declarations
@@ -35,6 +36,10 @@ RESCORED_COLUMNS = ("day", "filer_id", "ref", "score", "lane", "selected_by", "r
                     "rules_version", "model")  # fmt: skip
 
 _STREAM = 5000
+# The most filing days one run walks (ten years): a filing dated year 1 or
+# 9999, stored before intake bounded times, would otherwise make a run walk
+# millions of empty days.
+MAX_HISTORY_DAYS = 3660
 
 
 def _start(day: date) -> datetime:
@@ -42,8 +47,12 @@ def _start(day: date) -> datetime:
 
 
 def _on(day: date) -> object:
-    lo, hi = _start(day), _start(day + timedelta(days=1))
+    lo = _start(day)
     filed, received = declarations.c.filed_at, declarations.c.received_at
+    if day == date.max:
+        # The calendar's last day has no next one to end it.
+        return or_(filed >= lo, and_(filed.is_(None), received >= lo))
+    hi = _start(day + timedelta(days=1))
     return or_(
         and_(filed >= lo, filed < hi),
         and_(filed.is_(None), received >= lo, received < hi),
@@ -70,6 +79,12 @@ def history_days(
     lo, hi = first.date(), last.date()
     lo = max(lo, since) if since else lo
     hi = min(hi, until) if until else hi
+    if (hi - lo).days >= MAX_HISTORY_DAYS:
+        raise InputError(
+            f"the history to read runs from {lo} to {hi}, {(hi - lo).days + 1:,} days; one run "
+            f"reads at most {MAX_HISTORY_DAYS:,}: pass --since and --until (days far outside "
+            f"that are filings with implausible dates, stored before intake refused them)"
+        )
     return [lo + timedelta(days=n) for n in range((hi - lo).days + 1)]
 
 

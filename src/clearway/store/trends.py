@@ -10,22 +10,43 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 
 from clearway.analytics.trends import Trends, anomalies
+from clearway.errors import InputError
 from clearway.store.schema import declarations, trend_days
 
-__all__ = ["default_window", "read_trends"]
+__all__ = ["MAX_WINDOW_DAYS", "check_window", "default_window", "read_trends"]
 
 d = declarations.c
 
+# The longest window a dashboard or report reads: a quarter.
+MAX_WINDOW_DAYS = 92
+
+
+def check_window(start: date, end: date) -> None:
+    """Refuse a window that runs backwards or is longer than a quarter."""
+    if not start < end or (end - start).days > MAX_WINDOW_DAYS:
+        raise InputError(
+            f"the window must run forwards, at most {MAX_WINDOW_DAYS} days. Got {start} to {end}"
+        )
+
 
 def default_window(engine: Engine, days: int = 7) -> tuple[date, date]:
-    """Up to the last ``days`` filing days that hold data, ending on the latest."""
+    """Up to the last ``days`` filing days that hold data, ending on the
+    latest that is not in the future: a filing dated years ahead (stored
+    before intake bounded times) neither hides today's data nor overflows
+    the calendar."""
+    now = datetime.now(UTC)
+    horizon = now + timedelta(days=2)
     with engine.connect() as conn:
-        first, latest = conn.execute(select(func.min(d.filed_at), func.max(d.filed_at))).one()
+        first, latest = conn.execute(
+            select(func.min(d.filed_at), func.max(d.filed_at)).where(d.filed_at < horizon)
+        ).one()
     if not isinstance(latest, datetime) or not isinstance(first, datetime):
-        today = datetime.now(UTC).date()
+        today = now.date()
         return today - timedelta(days=days - 1), today + timedelta(days=1)
     end = latest.date() + timedelta(days=1)
-    return max(end - timedelta(days=days), first.date()), end
+    # A year-1 first day cannot be subtracted from: compare spans instead.
+    start = end - timedelta(days=days) if (end - first.date()).days > days else first.date()
+    return start, end
 
 
 SMALL = ("origin", "marketplace", "carrier", "chapter", "lane", "duty", "hits", "route")
@@ -35,6 +56,7 @@ def read_trends(engine: Engine, start: date, end: date) -> Trends:
     """Everything the dashboard shows for filings on [start, end), from the
     daily counts (:mod:`clearway.store.rollup`). Dimensions with few keys
     are read whole; sellers and consignees are ranked in SQL."""
+    check_window(start, end)
     days = [str(start + timedelta(days=k)) for k in range((end - start).days)]
     last = days[-1] if days else ""
     t = trend_days.c

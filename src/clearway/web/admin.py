@@ -15,7 +15,7 @@ from starlette.datastructures import FormData
 from clearway.errors import ClearwayError, InputError
 from clearway.store.operators import list_operators, operator_record
 from clearway.store.users import WebUser
-from clearway.web.session import Officer, check_csrf, context_of, templates
+from clearway.web.session import Officer, check_csrf, context_of, read_form, templates
 
 __all__ = ["router"]
 
@@ -88,7 +88,7 @@ def rules(request: Request, user: Officer) -> Response:
 async def rules_action(request: Request, user: Officer) -> Response:
     """Backtest the edited rules; activate them only after a backtest of
     exactly this text."""
-    form = await request.form()
+    form = await read_form(request)
     check_csrf(user, form)
     # A backtest re-runs the rules over the whole stored history: long
     # work, kept off the event loop.

@@ -4,7 +4,6 @@ exports, and the same page as one standalone HTML file for
 
 from __future__ import annotations
 
-import csv
 import io
 from datetime import date
 from typing import Annotated, Any
@@ -12,9 +11,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
+from clearway._internal.csv_cells import safe_writer
 from clearway.analytics import Trends, pivot_days
-from clearway.errors import InputError, NotFound
-from clearway.store.trends import default_window, read_trends
+from clearway.errors import NotFound
+from clearway.store.trends import check_window, default_window, read_trends
 from clearway.web.charts import LANE_COLOURS, bars, stacked_days
 from clearway.web.session import Officer, context_of, templates
 
@@ -134,8 +134,7 @@ def _window(request: Request, start: date | None, end: date | None) -> tuple[dat
     if start is None or end is None:
         default_start, default_end = default_window(context_of(request).store)
         start, end = start or default_start, end or default_end
-    if not start < end or (end - start).days > 92:
-        raise InputError(f"the window must run forwards, at most 92 days. Got {start} to {end}")
+    check_window(start, end)
     return start, end
 
 
@@ -176,7 +175,7 @@ def export(
         raise NotFound(f"no table {name!r}; one of {', '.join(tables)}")
     header, rows = tables[name]
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = safe_writer(out)
     writer.writerow(header)
     writer.writerows(rows)
     return Response(

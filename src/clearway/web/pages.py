@@ -38,6 +38,7 @@ from clearway.web.session import (
     check_csrf,
     context_of,
     is_https,
+    read_form,
     set_sign_in_cookie,
     sign_in_token,
     sign_in_token_matches,
@@ -101,7 +102,7 @@ def _limits(settings: Settings) -> SignInLimits:
 
 @router.post("/signin")
 async def signin(request: Request) -> Response:
-    form = await request.form()
+    form = await read_form(request)
     target = str(form.get("next") or "/queue")
     if not target.startswith("/") or target.startswith("//"):
         target = "/queue"
@@ -159,7 +160,7 @@ async def signin(request: Request) -> Response:
 
 @router.post("/signout")
 async def signout(request: Request, user: Officer) -> Response:
-    check_csrf(user, await request.form(), act=False)
+    check_csrf(user, await read_form(request), act=False)
     await run_in_threadpool(sign_out, context_of(request).store, request.cookies.get(COOKIE, ""))
     response = RedirectResponse("/signin", status_code=303)
     response.delete_cookie(COOKIE)
@@ -282,7 +283,7 @@ def declaration(
 
 @router.post("/declarations/{ref}/actions")
 async def act(request: Request, ref: str, user: Officer, filer: Text = None) -> Response:
-    form = await request.form()
+    form = await read_form(request)
     check_csrf(user, form)
     return await run_in_threadpool(_act, request, ref, user, filer, form)
 

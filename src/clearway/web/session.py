@@ -19,8 +19,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 from fastapi import Depends, Request
 from fastapi.responses import Response
 from fastapi.templating import Jinja2Templates
+from starlette.datastructures import FormData
 
-from clearway.errors import ClearwayError, Forbidden
+from clearway.errors import ClearwayError, ErrorDetail, Forbidden, InputError
 from clearway.store.users import WebUser, session_user
 
 if TYPE_CHECKING:
@@ -35,6 +36,7 @@ __all__ = [
     "check_csrf",
     "context_of",
     "is_https",
+    "read_form",
     "set_sign_in_cookie",
     "sign_in_token",
     "sign_in_token_matches",
@@ -54,6 +56,20 @@ class SignInRequired(ClearwayError):
 
     code = "sign_in"
     status = 303
+
+
+async def read_form(request: Request) -> FormData:
+    """The posted form; a NUL character in any field is refused (400, the
+    field named) before anything reaches the store: PostgreSQL text cannot
+    hold one, and no form of the workspace has a use for it."""
+    form = await request.form()
+    for name, value in form.multi_items():
+        if isinstance(value, str) and "\x00" in value:
+            problem = "must not contain the NUL character (\\u0000)"
+            raise InputError(
+                f"{name}: {problem}", details=[ErrorDetail(name, "nul_character", problem)]
+            )
+    return form
 
 
 def context_of(request: Request) -> Context:
