@@ -134,7 +134,7 @@ def _lanes(engine: Engine) -> dict[str, dict[str, Any]]:
 
 def _figures(
     lanes: dict[str, dict[str, Any]], truth: dict[str, tuple[str, ...]], days: set[str]
-) -> tuple[dict[str, float], dict[tuple[str, str], float], float]:
+) -> tuple[dict[str, float], dict[tuple[str, str], tuple[float, float]], float]:
     caught: Counter[str] = Counter()
     total: Counter[str] = Counter()
     any_caught = any_total = 0
@@ -151,11 +151,18 @@ def _figures(
     per_type = {v: caught[v] / total[v] for v in VIOLATIONS if total[v]}
     counts: Counter[tuple[str, str]] = Counter()
     red: Counter[tuple[str, str]] = Counter()
+    chosen: Counter[tuple[str, str]] = Counter()
     for found in lanes.values():
         if found["day"] in days:
-            counts[(found["office"], found["day"])] += 1
-            red[(found["office"], found["day"])] += found["lane"] in ("red", "black")
-    shares = {key: red[key] / counts[key] for key in counts}
+            place = (found["office"], found["day"])
+            counts[place] += 1
+            held = found["lane"] in ("red", "black")
+            red[place] += held
+            # Mandatory rules (screening hits, prohibited goods) are red
+            # whatever the capacity: only the reds chosen within it (by
+            # score or exploration) are bounded by it.
+            chosen[place] += held and found["selected_by"] != "rule"
+    shares = {key: (red[key] / counts[key], chosen[key] / counts[key]) for key in counts}
     return per_type, shares, any_caught / any_total
 
 
@@ -187,12 +194,21 @@ def test_same_lanes_whatever_the_arrival_shape(
         report.append(
             f"{shape}: overall {overall:.1%}; "
             + ", ".join(f"{v} {share:.0%}" for v, share in per_type.items())
-            + f"; red share per office-day {min(shares.values()):.1%}..{max(shares.values()):.1%}"
+            + f"; red share per office-day {min(t for t, _ in shares.values()):.1%}.."
+            + f"{max(t for t, _ in shares.values()):.1%}"
+            + f" (within capacity {min(c for _, c in shares.values()):.1%}.."
+            + f"{max(c for _, c in shares.values()):.1%})"
         )
         print("\n" + report[-1])
         assert overall >= 0.90, report[-1]
         assert min(per_type.values()) >= 0.60, report[-1]
-        outside = {k: round(v, 4) for k, v in shares.items() if not 0.04 <= v <= 0.06}
+        # Each office-day uses its capacity (5% of its volume), and what
+        # the capacity chose stays within it.
+        outside = {
+            k: (round(total, 4), round(within, 4))
+            for k, (total, within) in shares.items()
+            if total < 0.04 or within > 0.06
+        }
         assert outside == {}, report[-1]
     reference = results["file"]
     for shape in ("lists", "single"):

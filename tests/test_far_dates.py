@@ -27,6 +27,7 @@ from clearway.web.accounts import add_user
 from clearway.wiring import ingest_files
 from tests import factories as f
 from tests.test_cli import clearway
+from tests.test_workspace import _signin_form
 
 FAR = {
     "FAR-9999": datetime(9999, 12, 31, 12, tzinfo=UTC),
@@ -97,7 +98,9 @@ def far(engine: Engine, tmp_path: Path) -> Iterator[tuple[Engine, Settings, Test
 def _sign_in(client: TestClient, engine: Engine, username: str, role: str) -> str:
     password = add_user(engine, username, username, role, datetime.now(UTC))
     answer = client.post(
-        "/signin", data={"username": username, "password": password}, follow_redirects=False
+        "/signin",
+        data={"username": username, "password": password, "csrf": _signin_form(client)},
+        follow_redirects=False,
     )
     assert answer.status_code == 303
     page = client.get("/rules" if role == "customs_officer" else "/dashboard")
