@@ -121,6 +121,11 @@ class Settings(BaseSettings):
         le=1.0,
         description="Share of the red-lane capacity given to random selection.",
     )
+    log_level: Literal["debug", "info", "warning", "error"] = Field(
+        default="info",
+        description="Level of the JSON log lines `clearway serve` writes to stderr (info: one "
+        "line per request and one per decided filing).",
+    )
     intake_queue_limit: int = Field(
         default=20_000,
         ge=1,
