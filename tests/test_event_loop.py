@@ -125,10 +125,10 @@ def _free_port() -> int:
 
 
 @contextmanager
-def _serving(folder: Path, **settings: str) -> Iterator[Server]:
-    """`clearway serve` over a new SQLite store in ``folder``, with a
-    marketplace, an officer's API key and a workspace officer; ``settings``
-    by name, without the CLEARWAY_ prefix."""
+def _serving(folder: Path, *, workers: int = 1, **settings: str) -> Iterator[Server]:
+    """`clearway serve` (``workers`` processes) over a new SQLite store in
+    ``folder``, with a marketplace, an officer's API key and a workspace
+    officer; ``settings`` by name, without the CLEARWAY_ prefix."""
     url = f"sqlite:///{folder / 'clearway.db'}"
     engine = open_engine(url)
     filer = add_participant(engine, "Loop Market", "marketplace", filer_id=FILER)
@@ -142,7 +142,7 @@ def _serving(folder: Path, **settings: str) -> Iterator[Server]:
     log = folder / "serve.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [sys.executable, "-c", _SERVE, "serve", "--port", str(port)],
+            [sys.executable, "-c", _SERVE, "serve", "--port", str(port), "--workers", str(workers)],
             cwd=folder,
             env=env,
             stdout=out,

@@ -121,6 +121,18 @@ class Settings(BaseSettings):
         le=1.0,
         description="Share of the red-lane capacity given to random selection.",
     )
+    api_key_cache_s: float = Field(
+        default=5.0,
+        ge=0,
+        le=300,
+        description="Seconds an API key that passed is trusted without asking the store again "
+        "(so a revoked key is refused at most this much later); 0 asks every time.",
+    )
+    log_level: Literal["debug", "info", "warning", "error"] = Field(
+        default="info",
+        description="Level of the JSON log lines `clearway serve` writes to stderr (info: one "
+        "line per request and one per decided filing).",
+    )
     intake_queue_limit: int = Field(
         default=20_000,
         ge=1,

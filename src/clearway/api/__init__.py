@@ -12,10 +12,13 @@ __all__ = ["app_from_environment", "create_app"]
 def app_from_environment() -> FastAPI:
     """The app over the settings in ``CLEARWAY_*`` (what each worker of
     `clearway serve` builds)."""
+    from clearway.observability import configure_logging
     from clearway.settings import Settings
     from clearway.store import open_engine
 
     settings = Settings()
+    # Each worker process sets up its own logging: workers are new processes.
+    configure_logging(settings.log_level)
     # `clearway serve` migrated the store before starting the workers.
     app = create_app(settings, engine=open_engine(settings.database_url, migrate=False))
     # What is loaded by now (modules, settings, the stages' files) lives as

@@ -17,17 +17,19 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from sqlalchemy import Engine
 from starlette.exceptions import HTTPException
 
 from clearway import __version__
 from clearway.api import declarations, inbox, ledger, operators, referrals
-from clearway.api.context import ERRORS, Context
+from clearway.api.context import ERRORS, Context, Ctx, Who
 from clearway.api.guard import BodyLimit, SecurityHeaders, body_limits
+from clearway.api.observe import RequestLog
 from clearway.api.urls import RefuseNulInUrl
 from clearway.errors import ClearwayError, Overloaded
 from clearway.federation.policy import load_policy
+from clearway.observability import CONTENT_TYPE_LATEST, REJECTIONS, metrics_text
 from clearway.settings import Settings
 from clearway.store import open_engine
 from clearway.web import add_workspace, error_page
@@ -75,10 +77,12 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
 
     @app.exception_handler(ClearwayError)
     async def _clearway_error(request: Request, exc: ClearwayError) -> Response:
-        if not request.url.path.startswith("/api/"):
+        if not request.url.path.startswith(("/api/", "/metrics")):
             # Rendering a template is work for a thread, not the event loop.
             return await run_in_threadpool(error_page, request, exc)
         headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, Overloaded) else None
+        for error in exc.errors():
+            REJECTIONS.labels(error["code"]).inc()
         return JSONResponse(exc.as_json(), status_code=exc.status, headers=headers)
 
     @app.exception_handler(RequestValidationError)
@@ -91,11 +95,14 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
             }
             for e in exc.errors()
         ]
+        for error in errors:
+            REJECTIONS.labels(error["code"]).inc()
         return JSONResponse({"ok": False, "errors": errors, "status": 422}, status_code=422)
 
     @app.exception_handler(HTTPException)
     async def _http(_request: Request, exc: HTTPException) -> JSONResponse:
         code = _HTTP_CODES.get(exc.status_code, "http")
+        REJECTIONS.labels(code).inc()
         return _error(exc.status_code, code, str(exc.detail))
 
     @app.get("/api/health")
@@ -105,6 +112,20 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
         is not."""
         return {"ok": True, "version": __version__}
 
+    @app.get("/metrics", response_class=PlainTextResponse, responses=ERRORS)
+    async def metrics(who: Who, ctx: Ctx) -> Response:
+        """Prometheus metrics of every worker process of this node (queue
+        depth, acknowledgement and decision latency, filings and lanes per
+        office, rejections by error code, sequencer ticks). Needs the API
+        key of a role allowed `read_metrics` (customs roles)."""
+        ctx.policy.require(who, "read_metrics")
+
+        def levels() -> dict[str, float]:
+            return {"intake_queue_depth": float(ctx.service.store.pending())}
+
+        text = await run_in_threadpool(metrics_text, levels)
+        return Response(text, media_type=CONTENT_TYPE_LATEST)
+
     for module in (declarations, referrals, operators, ledger, inbox):
         app.include_router(module.router)
     declarations.document_submission(app)
@@ -113,4 +134,6 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
     # Outermost last: every answer, a refused body's too, carries the headers.
     app.add_middleware(BodyLimit, limits=body_limits(settings), idle_s=settings.body_timeout_s)
     app.add_middleware(SecurityHeaders)
+    # Around everything: every request, refused or not, has its id and its line.
+    app.add_middleware(RequestLog)
     return app

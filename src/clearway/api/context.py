@@ -4,6 +4,8 @@ as the OpenAPI document describes it."""
 
 from __future__ import annotations
 
+import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
@@ -46,6 +48,7 @@ class Context:
     # Opens the inbox senders' sealed secrets. Read at start, so that a key
     # file others can read stops the server before it serves anything.
     sealer: Sealer
+    keys: KeyCache
 
     @classmethod
     def open(cls, settings: Settings, store: Engine, policy: Policy) -> Context:
@@ -55,6 +58,7 @@ class Context:
             policy,
             service_for(store, stages_from_settings(settings, store), settings),
             sealer_for(settings),
+            KeyCache(settings.api_key_cache_s),
         )
 
     @property
@@ -76,13 +80,44 @@ def _context(request: Request) -> Context:
     return context
 
 
+class KeyCache:
+    """Callers of recently checked API keys, for ``seconds``: a filer
+    sending one declaration per request costs the store one query per key
+    every few seconds, not one per request. A revoked or expired key is
+    refused at the latest ``seconds`` later; only keys that passed are
+    kept (a flood of bad keys cannot fill it), at most ``size`` of them."""
+
+    def __init__(self, seconds: float, size: int = 10_000) -> None:
+        self.seconds = seconds
+        self.size = size
+        self._known: dict[str, tuple[Caller, float]] = {}
+        self._lock = threading.Lock()
+
+    def caller(self, store: Engine, token: str | None) -> Caller:
+        if not token or self.seconds <= 0:
+            return authenticate(store, token)
+        now = time.monotonic()
+        with self._lock:
+            known = self._known.get(token)
+        if known is not None and known[1] > now:
+            return known[0]
+        caller = authenticate(store, token)
+        with self._lock:
+            self._known.pop(token, None)
+            while len(self._known) >= self.size:
+                # The oldest entry first (dicts keep insertion order).
+                self._known.pop(next(iter(self._known)))
+            self._known[token] = (caller, now + self.seconds)
+        return caller
+
+
 def _caller(
     context: Annotated[Context, Depends(_context)],
     authorization: Annotated[str | None, Header()] = None,
 ) -> Caller:
     """The participant behind the request's API key (401 otherwise)."""
     token = authorization.removeprefix("Bearer ").strip() if authorization else None
-    return authenticate(context.store, token)
+    return context.keys.caller(context.store, token)
 
 
 Ctx = Annotated[Context, Depends(_context)]

@@ -3,6 +3,7 @@ queues and record outcomes, partner agencies record findings."""
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
@@ -19,6 +20,7 @@ from clearway.clearance import Submission
 from clearway.declarations.intake import RawRecord
 from clearway.declarations.models import Declaration, MasterFiling
 from clearway.errors import ErrorDetail, InputError, NotFound, ValidationFailed, format_value
+from clearway.observability import ACKNOWLEDGED, REJECTIONS, request_id
 from clearway.store.outcomes import OutcomeRow, record_outcomes
 from clearway.store.parties import record_finding
 from clearway.store.queue import QueueFilter, read_queue
@@ -161,6 +163,7 @@ async def submit(request: Request, who: Who, ctx: Ctx) -> Response:
     officers, its lane) when decided within the configured bound, else 202
     with a status URL per declaration; 422 lists every rejected record's
     errors (what was accepted stays accepted); 429 when the queue is full."""
+    started = time.perf_counter()
     ctx.policy.require(who, "submit")
     body = await _body(request, ctx.settings.max_json_document_bytes)
     # Parsing, validation and the store are work for threads: the event
@@ -168,7 +171,13 @@ async def submit(request: Request, who: Who, ctx: Ctx) -> Response:
     records, refused = await run_in_threadpool(_records, body, who.filer_id, ctx.store)
     if not ctx.service.running:
         ctx.service.start()
-    submission = await run_in_threadpool(ctx.service.submit, records, source="api")
+    submission = await run_in_threadpool(
+        ctx.service.submit, records, source="api", request_id=request_id.get()
+    )
+    ACKNOWLEDGED.observe(time.perf_counter() - started)
+    for rejection in [*refused, *(r.as_dict() for r in submission.rejections)]:
+        for error in rejection["errors"]:
+            REJECTIONS.labels(error["code"]).inc()
     decided = await ctx.service.until_decided(
         submission.queued, ctx.settings.decision_wait_ms / 1000
     )

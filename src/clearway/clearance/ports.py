@@ -134,6 +134,8 @@ class QueuedFiling:
     received_at: datetime
     source: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    # The HTTP request that submitted it, for the logs of its decision.
+    request_id: str | None = None
 
 
 class IntakeQueue(Protocol):

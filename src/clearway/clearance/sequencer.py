@@ -56,6 +56,7 @@ class Decided:
     score: float | None = None
     selected_by: str | None = None
     reasons: tuple[str, ...] = ()
+    office: str = ""
 
 
 @dataclass(slots=True)
@@ -199,12 +200,17 @@ class Sequencer:
         out = []
         for index, house in enumerate(staged.batch.houses):
             n = by_source.get(index)
+            office = str(house.columns.get("arrival_office") or "")
             if n is None:
-                out.append(Decided(house.filer_id, house.ref, "duplicate"))
+                out.append(Decided(house.filer_id, house.ref, "duplicate", office=office))
                 continue
             row = plan.houses[n]
             if self.stages.risk is None:
-                out.append(Decided(house.filer_id, house.ref, plan.status[index], row["version"]))
+                out.append(
+                    Decided(
+                        house.filer_id, house.ref, plan.status[index], row["version"], office=office
+                    )
+                )
                 continue
             d = decisions[n]
             out.append(
@@ -217,6 +223,7 @@ class Sequencer:
                     d["score"],
                     d["selected_by"],
                     tuple(d["reasons"]),
+                    office,
                 )
             )
         return out

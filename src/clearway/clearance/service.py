@@ -31,6 +31,7 @@ import orjson
 from clearway.clearance.ports import ClearanceStore, IntakeQueue, QueuedFiling
 from clearway.clearance.sequencer import Decided, Sequencer, TickResult
 from clearway.clearance.stages import Staged, Stages, run_stages, warm_up
+from clearway.clearance.telemetry import record_tick
 from clearway.declarations.batch import Rejection, prepare_batch
 from clearway.declarations.intake import IntakeLimits, RawRecord, read_records
 from clearway.errors import InputError, Overloaded
@@ -205,7 +206,9 @@ class ClearanceService:
 
     # -- intake --------------------------------------------------------------
 
-    def submit(self, records: list[RawRecord], *, source: str = "api") -> Submission:
+    def submit(
+        self, records: list[RawRecord], *, source: str = "api", request_id: str | None = None
+    ) -> Submission:
         """Validate and queue ``records``; duplicates of queued or stored
         filings are recognised here, before any stage runs."""
         batch = prepare_batch(records, self.stages.window)
@@ -221,7 +224,9 @@ class ClearanceService:
                 out.receipts.append(Receipt(kind, filing.filer_id, filing.ref, "duplicate"))
                 continue
             seen.add(key)
-            fresh.append(QueuedFiling(0, kind, *key, filing.document, now, source))
+            fresh.append(
+                QueuedFiling(0, kind, *key, filing.document, now, source, request_id=request_id)
+            )
         if len(fresh) > self.queue_limit:
             raise InputError(
                 f"a list of {len(fresh):,} new filings is more than the intake queue holds "
@@ -308,6 +313,7 @@ class ClearanceService:
             peeked = self.store.peek(limit or self.tick_size)
             if not peeked:
                 return None
+            started = time.perf_counter()
             records = [
                 RawRecord(f"queue:{f.source}", f.queue_id, f.document.encode()) for f in peeked
             ]
@@ -321,6 +327,7 @@ class ClearanceService:
                 result = self.sequencer.process(
                     staged, min(f.received_at for f in peeked), claimed=ids, tick=tick
                 )
+            record_tick(peeked, result, started)
         with self._ticked:
             self._ticked.notify_all()
         return result

@@ -31,11 +31,17 @@ def serve(
         int, typer.Option(min=1, max=64, help="Worker processes (all state is in the store).")
     ] = 1,
 ) -> None:
-    """Run the HTTP API (OpenAPI at /openapi.json)."""
+    """Run the HTTP API (OpenAPI at /openapi.json, Prometheus metrics at
+    /metrics); logs are JSON lines on stderr."""
+    import os
+    import shutil
+    import tempfile
+
     import uvicorn
 
     from clearway.api.serving import uvicorn_options
     from clearway.ledger.keys import keys_for, witness_key_for
+    from clearway.observability import configure_logging
     from clearway.store import open_engine
 
     settings = settings_from_environment()
@@ -43,15 +49,30 @@ def serve(
     open_engine(settings.database_url).dispose()
     keys_for(settings)
     witness_key_for(settings)
-    uvicorn.run(
-        "clearway.api:app_from_environment",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level="info",
-        **uvicorn_options(settings),
-    )
+    configure_logging(settings.log_level)
+    made = None
+    if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # Each worker process writes its metrics here and /metrics, in
+        # whichever worker answers, adds them up. Set before the workers
+        # start: prometheus_client reads it when it is imported.
+        made = tempfile.mkdtemp(prefix="clearway-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = made
+    try:
+        uvicorn.run(
+            "clearway.api:app_from_environment",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            # clearway's JSON lines (configure_logging) carry each request,
+            # with its id; uvicorn's own access lines would say it twice.
+            log_config=None,
+            access_log=False,
+            **uvicorn_options(settings),
+        )
+    finally:
+        if made is not None:
+            shutil.rmtree(made, ignore_errors=True)
 
 
 @participants_app.command("add")

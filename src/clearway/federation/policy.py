@@ -39,6 +39,7 @@ Action = Literal[
     "answer_referrals",
     "record_findings",
     "read_operators",
+    "read_metrics",
     "manage_operators",
 ]
 ROLES: tuple[str, ...] = get_args(Role)

@@ -308,6 +308,7 @@ class SqlClearanceStore:
                     row.document,
                     as_utc(row.received_at),
                     row.source,
+                    request_id=row.request_id,
                 )
                 for row in conn.execute(
                     select(intake_queue).order_by(intake_queue.c.id).limit(limit)
@@ -343,6 +344,7 @@ class SqlClearanceStore:
                 "document": f.document,
                 "source": f.source,
                 "received_at": f.received_at,
+                "request_id": f.request_id,
             }
             for f in filings
         ]

@@ -22,6 +22,11 @@ intake_queue = Table(
     Column("document", Text, nullable=False, comment="canonical JSON, validated at intake"),
     Column("source", String(64), nullable=False, comment="api, cli, demo, ..."),
     Column("received_at", DateTime(timezone=True), nullable=False),
+    Column(
+        "request_id",
+        String(64),
+        comment="the HTTP request that submitted it: its logs and the decision's share it",
+    ),
     # Duplicates are recognised against queued filings as well as stored ones.
     Index("ix_intake_queue_key", "filer_id", "ref"),
     # Ids are never reused (a waiter asks whether its id is still queued).
