@@ -32,7 +32,21 @@ _COLUMNS = itemgetter(
     "collected_at_sale",
     "total_currency",
 )
-_ITEM = itemgetter("line_no", "hs_code", "origin_country", "unit_value", "quantity", "currency")
+_ITEM = itemgetter(
+    "line_no",
+    "hs_code",
+    "origin_country",
+    "unit_value",
+    "quantity",
+    "currency",
+    "description",
+    "national_line",
+)
+
+
+def _folded(description: str) -> str:
+    # "Cotton  T-shirt" and "cotton t-shirt" describe the same goods.
+    return " ".join(description.casefold().split())
 
 
 def duty_input(rows: Sequence[Row], fallback_day: date) -> DutyInput:
@@ -51,6 +65,8 @@ def duty_input(rows: Sequence[Row], fallback_day: date) -> DutyInput:
     item_origin: list[str] = []
     item_value: list[float] = []
     item_currency: list[str] = []
+    item_class: list[str] = []
+    item_description: list[str] = []
     for k, (columns, items) in enumerate(rows):
         dest, filed, how, seller_ioss, duty_paid, amount, currency = _COLUMNS(columns)
         destination.append(dest)
@@ -63,8 +79,19 @@ def duty_input(rows: Sequence[Row], fallback_day: date) -> DutyInput:
             paid[k] = True
         if amount is not None and not math.isnan(amount):
             collected[k] = amount
-        for line, hs, origin, unit_value, quantity, item_currency_code in map(_ITEM, items):
+        for (
+            line,
+            hs,
+            origin,
+            unit_value,
+            quantity,
+            item_currency_code,
+            description,
+            national,
+        ) in map(_ITEM, items):
             item_decl.append(k)
+            item_class.append(national or hs or "")
+            item_description.append(description)
             item_line.append(line)
             item_hs.append(hs or "")
             item_origin.append(origin or "")
@@ -85,4 +112,6 @@ def duty_input(rows: Sequence[Row], fallback_day: date) -> DutyInput:
         item_origin=Labels.encode(item_origin),
         item_value=np.array(item_value, dtype=np.float64),
         item_currency=Labels.encode(item_currency),
+        item_class=Labels.encode(item_class),
+        item_description=Labels.encode(item_description).normalised(_folded),
     )

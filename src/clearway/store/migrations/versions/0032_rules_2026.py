@@ -1,0 +1,34 @@
+"""The 2026 rules: an item line keeps its national tariff line (US HTS, EU
+CN or TARIC code), which the EU per-line duty groups by.
+
+Revision ID: 0032
+Revises: 0023
+Create Date: 2026-12-01
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0032"
+down_revision: str | None = "0023"
+branch_labels: Sequence[str] | None = None
+depends_on: Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.add_column(
+        "declaration_items",
+        sa.Column(
+            "national_line",
+            sa.String(10),
+            comment="national tariff line: US HTS, EU CN or TARIC code",
+        ),
+    )
+
+
+def downgrade() -> None:
+    op.drop_column("declaration_items", "national_line")
