@@ -60,8 +60,17 @@ def duty(
     declaration_id: Annotated[str, typer.Argument(help="Declaration id.")],
     filer: Annotated[str | None, typer.Option(help="Filer id, if the id is ambiguous.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+    month: Annotated[
+        str | None, typer.Option(help="With `remittance`: the month filed, YYYY-MM.")
+    ] = None,
 ) -> None:
-    """Print the duty and tax breakdown of a declaration (assessing it if needed)."""
+    """Print the duty and tax breakdown of a declaration (assessing it if needed);
+    `clearway duty remittance --month YYYY-MM` reconciles duty collected at origin."""
+    if declaration_id == "remittance" and month is not None:
+        from clearway.cli.entry import print_remittance
+
+        print_remittance(month, as_json)
+        return
     from clearway.duty import load_book
     from clearway.duty.services import assess_stored
     from clearway.errors import NotFound

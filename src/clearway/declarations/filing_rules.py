@@ -55,6 +55,8 @@ class UsEntries(_Data):
     refused_from: date
     refused: dict[str, str]
     postal_informal_max_value_usd: Annotated[float, Field(gt=0)]
+    remittance_due_day: Annotated[int, Field(ge=1, le=28)]
+    type13_entry_type: str
     statutory_end_commercial_de_minimis: date
 
 
