@@ -95,6 +95,7 @@ declaration_items = Table(
     # A product's latest lines are read down these (the catalogue check).
     Index("ix_declaration_items_gtin", "gtin", "declaration_id"),
     Index("ix_declaration_items_sku", "sku", "declaration_id"),
+    Index("ix_declaration_items_mpn", "mpn", "declaration_id"),
 )
 
 master_filings = Table(

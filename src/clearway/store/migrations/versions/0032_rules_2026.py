@@ -1,5 +1,6 @@
 """The 2026 rules: an item line keeps its national tariff line (US HTS, EU
-CN or TARIC code), which the EU per-line duty groups by.
+CN or TARIC code), which the EU per-line duty groups by; the catalogue
+check reads a product's latest lines by manufacturer product id too.
 
 Revision ID: 0032
 Revises: 0023
@@ -28,7 +29,9 @@ def upgrade() -> None:
             comment="national tariff line: US HTS, EU CN or TARIC code",
         ),
     )
+    op.create_index("ix_declaration_items_mpn", "declaration_items", ["mpn", "declaration_id"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_declaration_items_mpn", "declaration_items")
     op.drop_column("declaration_items", "national_line")
