@@ -87,9 +87,7 @@ def test_fast_path_and_pydantic_agree_on_the_new_fields() -> None:
 
 
 def test_eu_filing_before_1_nov_2026_without_maker_id_passes_with_a_gap() -> None:
-    doc = f.declaration(
-        items=[f.item(), f.item(mpn=None)], filed_at="2026-10-31T23:00:00Z"
-    )
+    doc = f.declaration(items=[f.item(), f.item(mpn=None)], filed_at="2026-10-31T23:00:00Z")
     decl = accepted(doc)
     gaps = [g for g in assess_quality(decl).gaps if g.field == "items[1].mpn"]
     assert [g.reason for g in gaps] == [

@@ -131,9 +131,7 @@ def test_type13_matching_lists_the_unmatched_item() -> None:
 
 def test_store_reads_a_month_of_us_filings_with_their_duty(engine: Engine, tmp_path: Path) -> None:
     ingest(engine, tmp_path, postal(1, "2026-11-02"), postal(2, "2026-12-02"))
-    found = us_filings(
-        engine, datetime(2026, 11, 1, tzinfo=UTC), datetime(2026, 12, 1, tzinfo=UTC)
-    )
+    found = us_filings(engine, datetime(2026, 11, 1, tzinfo=UTC), datetime(2026, 12, 1, tzinfo=UTC))
     assert [(orjson.loads(doc)["transport"]["tracking_number"], duty) for doc, duty in found] == [
         (s10(1), 15.0)
     ]
@@ -150,12 +148,16 @@ def test_cli_entry_and_remittance(tmp_path: Path, sqlite_url: str) -> None:
     assert shown.returncode == 0, shown.stderr
     assert "8518302000" in shown.stdout
     assert "remittance month 2026-11, due by 2026-12-07" in shown.stdout
-    out = clearway("duty", "remittance", "--month", "2026-11", "--json", cwd=tmp_path, url=sqlite_url)
+    out = clearway(
+        "duty", "remittance", "--month", "2026-11", "--json", cwd=tmp_path, url=sqlite_url
+    )
     assert out.returncode == 0, out.stderr
     rows = {r["party"]: r for r in orjson.loads(out.stdout)}
     assert (rows["qp-1"]["collected"], rows["qp-1"]["due"]) == (10.0, 15.0)
     assert rows["(not collected at origin)"]["declarations"] == 1
-    bad = clearway("entry", docs[0]["declaration_id"], "--format", "xml", cwd=tmp_path, url=sqlite_url)
+    bad = clearway(
+        "entry", docs[0]["declaration_id"], "--format", "xml", cwd=tmp_path, url=sqlite_url
+    )
     assert bad.returncode == 1
     assert "--format must be one of us-postal" in bad.stderr
 

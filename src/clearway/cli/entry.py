@@ -30,7 +30,9 @@ def _month_window(month: str) -> tuple[datetime, datetime]:
         first = date.fromisoformat(f"{month}-01")
     except ValueError:
         raise InputError(f"--month must be YYYY-MM. Got {month!r}.") from None
-    after = date(first.year + 1, 1, 1) if first.month == 12 else first.replace(month=first.month + 1)
+    after = (
+        date(first.year + 1, 1, 1) if first.month == 12 else first.replace(month=first.month + 1)
+    )
     start = datetime(first.year, first.month, 1, tzinfo=UTC)
     return start, datetime(after.year, after.month, 1, tzinfo=UTC)
 

@@ -167,28 +167,27 @@ def _national_lines(decl: Declaration) -> list[ErrorDetail]:
     return problems
 
 
-def _vat_regime(decl: Declaration, rule: VatRegimes) -> list[ErrorDetail]:
-    code = decl.vat_regime
-    if code is None:
-        return []
-
-    def error(why: str) -> list[ErrorDetail]:
-        return [ErrorDetail("vat_regime", "vat_regime", f"{why}. Got {format_value(code)}.")]
-
+def _vat_regime_problem(decl: Declaration, code: str, rule: VatRegimes) -> str | None:
     if decl.destination_country not in rule.destinations:
-        return error(f"must be absent: VAT-regime codes are for EU destinations ({rule.source})")
+        return f"must be absent: VAT-regime codes are for EU destinations ({rule.source})"
     if code in rule.removed:
-        return error(f"must not be {code}: {rule.removed[code]}")
+        return f"must not be {code}: {rule.removed[code]}"
     known = rule.codes.get(code)
     if known is None:
-        return error(f"must be one of {', '.join(sorted(rule.codes))} ({rule.source})")
+        return f"must be one of {', '.join(sorted(rule.codes))} ({rule.source})"
     if known.ioss == "required" and decl.seller.ioss is None:
-        return error(f"must come with seller.ioss: {code} ({known.name}) declares an IOSS sale")
+        return f"must come with seller.ioss: {code} ({known.name}) declares an IOSS sale"
     if known.ioss == "forbidden" and decl.seller.ioss is not None:
-        return error(
-            f"must be F48 when seller.ioss is given: {code} ({known.name}) is not an IOSS sale"
-        )
-    return []
+        return f"must be F48 when seller.ioss is given: {code} ({known.name}) is not an IOSS sale"
+    return None
+
+
+def _vat_regime(decl: Declaration, rule: VatRegimes) -> list[ErrorDetail]:
+    code = decl.vat_regime
+    why = None if code is None else _vat_regime_problem(decl, code, rule)
+    if why is None:
+        return []
+    return [ErrorDetail("vat_regime", "vat_regime", f"{why}. Got {format_value(code)}.")]
 
 
 def _s10(decl: Declaration, postal: bool) -> list[ErrorDetail]:

@@ -4,8 +4,9 @@ Two passes, both collecting all problems: pydantic-core checks shapes and
 bounds (in Rust, fast), then :func:`reference_problems` checks membership in
 the reference lists (country, currency, HS 2022, GTIN check digit) and
 identifiers a URL path can carry, and :mod:`.filing_rules` the 2026 rules
-(national lines, EU product ids and VAT-regime codes, US entry types, S10). At intake, times are checked against a
-window around receipt (:mod:`.bounds`), and text holding NUL is refused.
+(national lines, EU product ids and VAT-regime codes, US entry types, S10).
+At intake, times are checked against a window around receipt
+(:mod:`.bounds`), and text holding NUL is refused.
 """
 
 from __future__ import annotations

