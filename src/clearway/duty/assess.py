@@ -13,6 +13,7 @@ totals are sums of rounded lines, as a customs entry shows them.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -79,9 +80,8 @@ class DutyInput:
     collected at sale, NaN when not reported) in collected_currency. Per item
     (length m): the declaration it belongs to, its line number, HS code ('' if
     none) and its first six digits, origin, value (quantity x unit value),
-    currency, classification (the national line when declared, else the HS
-    code) and description (case and spacing folded): the keys per-line
-    rules group by."""
+    currency; and the item rows themselves (``item_rows``), from which
+    per-line rules read the keys they group by for the lines they apply to."""
 
     destination: Labels
     day: npt.NDArray[np.datetime64]
@@ -97,8 +97,7 @@ class DutyInput:
     item_origin: Labels
     item_value: F
     item_currency: Labels
-    item_class: Labels
-    item_description: Labels
+    item_rows: Sequence[Mapping[str, Any]]
 
     def __len__(self) -> int:
         return len(self.destination)
@@ -367,19 +366,16 @@ def _per_line(rule: Rule, rule_index: int, applies: B, inp: DutyInput, lines: _L
     items = np.flatnonzero(applies[inp.item_decl])
     key = inp.item_decl[items]
     alone = np.zeros(len(items), dtype=bool)
-    columns = {
-        "classification": inp.item_class,
-        "description": inp.item_description,
-        "origin": inp.item_origin,
-    }
-    for name in rule.group_by or []:
-        column = columns[name].take(items)
+    group_by = rule.group_by or []
+    rows = [inp.item_rows[k] for k in items.tolist()] if set(group_by) - {"origin"} else []
+    for name in group_by:
+        column = _group_column(name, inp, items, rows)
         width = len(column.names) + 1
         if "" in column.names:
             alone |= column.codes == column.names.index("")
         # Re-numbered after each key, so the combined key stays below m * m.
         key = np.unique(key * width + column.codes, return_inverse=True)[1].astype(np.int64)
-    if not rule.group_by:
+    if not group_by:
         alone[:] = True
     key = np.where(alone, len(items) + np.arange(len(items)), key)
     _, first = np.unique(key, return_index=True)
@@ -396,6 +392,22 @@ def _per_line(rule: Rule, rule_index: int, applies: B, inp: DutyInput, lines: _L
         charged,
     )
     return np.bincount(inp.item_decl[picked], weights=charged, minlength=n).astype(np.float64)
+
+
+def _folded(description: str) -> str:
+    # "Cotton  T-shirt" and "cotton t-shirt" describe the same goods.
+    return " ".join(description.casefold().split())
+
+
+def _group_column(name: str, inp: DutyInput, items: I, rows: Sequence[Mapping[str, Any]]) -> Labels:
+    """A grouping key of the lines ``items``: ``classification`` is the
+    national line when declared, else the HS code as declared; descriptions
+    are compared with case and spacing folded."""
+    if name == "origin":
+        return inp.item_origin.take(items)
+    if name == "classification":
+        return Labels.encode([r.get("national_line") or r["hs_code"] or "" for r in rows])
+    return Labels.encode([r["description"] for r in rows]).normalised(_folded)
 
 
 def _ints(parts: list[I]) -> I:

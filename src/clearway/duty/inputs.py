@@ -32,21 +32,11 @@ _COLUMNS = itemgetter(
     "collected_at_sale",
     "total_currency",
 )
-_ITEM = itemgetter(
-    "line_no",
-    "hs_code",
-    "origin_country",
-    "unit_value",
-    "quantity",
-    "currency",
-    "description",
-    "national_line",
-)
+_ITEM = itemgetter("line_no", "hs_code", "origin_country", "unit_value", "quantity", "currency")
 
 
-def _folded(description: str) -> str:
-    # "Cotton  T-shirt" and "cotton t-shirt" describe the same goods.
-    return " ".join(description.casefold().split())
+def _hs6(code: str) -> str:
+    return code[:6]
 
 
 def duty_input(rows: Sequence[Row], fallback_day: date) -> DutyInput:
@@ -65,8 +55,9 @@ def duty_input(rows: Sequence[Row], fallback_day: date) -> DutyInput:
     item_origin: list[str] = []
     item_value: list[float] = []
     item_currency: list[str] = []
-    item_class: list[str] = []
-    item_description: list[str] = []
+    # The rows themselves: per-line rules read the keys they group by from
+    # the few lines they apply to, not every line of every batch.
+    item_rows: list[Mapping[str, Any]] = []
     for k, (columns, items) in enumerate(rows):
         dest, filed, how, seller_ioss, duty_paid, amount, currency = _COLUMNS(columns)
         destination.append(dest)
@@ -79,24 +70,15 @@ def duty_input(rows: Sequence[Row], fallback_day: date) -> DutyInput:
             paid[k] = True
         if amount is not None and not math.isnan(amount):
             collected[k] = amount
-        for (
-            line,
-            hs,
-            origin,
-            unit_value,
-            quantity,
-            item_currency_code,
-            description,
-            national,
-        ) in map(_ITEM, items):
+        item_rows.extend(items)
+        for line, hs, origin, unit_value, quantity, item_currency_code in map(_ITEM, items):
             item_decl.append(k)
-            item_class.append(national or hs or "")
-            item_description.append(description)
             item_line.append(line)
             item_hs.append(hs or "")
             item_origin.append(origin or "")
             item_value.append(unit_value * quantity)
             item_currency.append(item_currency_code)
+    hs_labels = Labels.encode(item_hs)
     return DutyInput(
         destination=Labels.encode(destination),
         day=np.array(days, dtype="datetime64[D]"),
@@ -107,11 +89,10 @@ def duty_input(rows: Sequence[Row], fallback_day: date) -> DutyInput:
         collected_currency=Labels.encode(collected_currency),
         item_decl=np.array(item_decl, dtype=np.int64),
         item_line=np.array(item_line, dtype=np.int64),
-        item_hs=Labels.encode(item_hs),
-        item_hs6=Labels.encode([h[:6] for h in item_hs]),
+        item_hs=hs_labels,
+        item_hs6=hs_labels.normalised(_hs6),
         item_origin=Labels.encode(item_origin),
         item_value=np.array(item_value, dtype=np.float64),
         item_currency=Labels.encode(item_currency),
-        item_class=Labels.encode(item_class),
-        item_description=Labels.encode(item_description).normalised(_folded),
+        item_rows=item_rows,
     )
