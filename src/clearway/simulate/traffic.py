@@ -195,6 +195,12 @@ class _Simulation:
     ) -> tuple[dict[str, Any], TruthRow]:
         rng = self.rng
         self.counter += 1
+        if consignee.country in _EU and day.day >= _IDS_REQUIRED_FROM:
+            # An EU filing without merchant and maker product ids is refused
+            # from 2026-11-01 (Delegated Reg. (EU) 2026/1022): the evasion
+            # cannot reach the EU any more. No random draw: the rest of the
+            # traffic is unchanged.
+            violations = [v for v in violations if v != "missing_identifiers"]
         rate = _RATE_TO[currency]
         detail: list[str] = []
         listings: list[Listing] = rng.sample(
@@ -293,12 +299,7 @@ class _Simulation:
         }
         if "missing_identifiers" in violations:
             for item in items:
-                item["gtin"] = None
-                # An EU filing without its merchant and maker ids is refused
-                # from 2026-11-01 (Delegated Reg. (EU) 2026/1022): the
-                # evasion keeps them there and drops the rest.
-                if consignee.country not in _EU:
-                    item["sku"] = item["mpn"] = None
+                item["gtin"] = item["sku"] = item["mpn"] = None
             seller_doc.update(marketplace_seller_id=None, tax_id=None, address=None)
             consignee_doc["email_sha256"] = None
         carrier = rng.choices(CARRIERS, (3, 3, 2, 1, 3, 2))[0]
@@ -359,6 +360,7 @@ class _Simulation:
 
 _EUR_PER = {"EUR": 1.0, "USD": 1 / 1.15, "GBP": 1 / 0.87}
 _EU = frozenset(filing_rules().eu_destinations)
+_IDS_REQUIRED_FROM = filing_rules().product_identifiers.mandatory_from
 # The national nomenclature a destination's filers use, its line length and
 # the edition they cite.
 _NATIONAL = {"US": ("US-HTS", 10, "2026 Basic Edition")} | dict.fromkeys(_EU, ("EU-CN", 8, "2026"))
