@@ -22,7 +22,7 @@ from clearway.declarations.models import Declaration
 from clearway.errors import ConfigurationError, ErrorDetail, format_value
 from clearway.reference import national_line_problem, s10_problem
 
-__all__ = ["FilingRules", "filing_rule_problems", "filing_rules", "product_id_gaps"]
+__all__ = ["FilingRules", "filing_rule_problems", "filing_rules", "product_id_gaps", "utc_day"]
 
 
 class _Data(BaseModel):
@@ -86,10 +86,19 @@ def filing_rules() -> FilingRules:
         raise ConfigurationError(f"{name}: {problems}") from None
 
 
+def utc_day(moment: datetime) -> date:
+    """The UTC date of ``moment``; at the ends of the calendar (year 1 or
+    9999, refused by the time window anyway) its own date, never an error."""
+    try:
+        return moment.astimezone(UTC).date()
+    except OverflowError:
+        return moment.date()
+
+
 def _day(decl: Declaration, received: datetime | None) -> date | None:
     if decl.filed_at is not None:
-        return decl.filed_at.astimezone(UTC).date()
-    return received.astimezone(UTC).date() if received is not None else None
+        return utc_day(decl.filed_at)
+    return utc_day(received) if received is not None else None
 
 
 def product_id_gaps(decl: Declaration) -> list[tuple[int, str, str]]:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from clearway.declarations.filing_rules import filing_rules
+from clearway.declarations.filing_rules import filing_rules, utc_day
 from clearway.declarations.models import Declaration
 from clearway.duty.assess import assess
 from clearway.duty.inputs import duty_input
@@ -102,7 +102,7 @@ def us_postal_entry(
             f"{decl.transport.mode.value}."
         )
     filed = decl.filed_at or columns["received_at"]
-    day = filed.astimezone(UTC).date() if isinstance(filed, datetime) else date.today()
+    day = utc_day(filed) if isinstance(filed, datetime) else datetime.now(UTC).date()
     rows = [(columns, items)]
     duty = {
         method: float(assess(book, duty_input(rows, day), postal_method=method).duty[0])
