@@ -23,6 +23,8 @@ def item(**overrides: Any) -> dict[str, Any]:
         "hs_code": "851830",
         "gtin": GTIN_OK,
         "sku": "SKU-1",
+        # EU filings from 2026-11-01 need the maker's product id too.
+        "mpn": "MPN-1",
         "origin_country": "CN",
         "net_weight_kg": "0.1",
     }

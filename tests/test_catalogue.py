@@ -54,7 +54,7 @@ def test_intake_flags_against_stored_filings(engine: Engine, tmp_path: Path) -> 
     cheap = f.declaration(items=[f.item(unit_value="0.90")])
     wrong_code = f.declaration(items=[f.item(hs_code="392690")])
     other_seller = f.declaration(
-        items=[f.item(gtin=None, sku="SKU-1", hs_code="610910")],
+        items=[f.item(gtin=None, sku="SKU-1", mpn="OTHER-1", hs_code="610910")],
         seller={"name": "Another Seller Ltd", "country": "CN"},
     )
     path = tmp_path / "in.jsonl"
@@ -76,6 +76,25 @@ def test_intake_flags_against_stored_filings(engine: Engine, tmp_path: Path) -> 
     assert kinds(other_seller) == set()
     flags = read_product_flags(engine, get_declaration(engine, wrong_code["declaration_id"]).row_id)
     assert {e["hs_code"] for e in flags[0]["evidence"]} == {"851830"}
+
+
+def test_manufacturer_id_names_one_product_across_sellers(engine: Engine, tmp_path: Path) -> None:
+    """Without a GTIN, the maker's product id still ties two sellers' lines
+    to one product (a SKU would not: it is each seller's own)."""
+    first = f.declaration(items=[f.item(gtin=None, sku="A-1", mpn="WH-1000XM5")])
+    second = f.declaration(
+        items=[f.item(gtin=None, sku="B-7", mpn="WH-1000XM5", hs_code="392690")],
+        seller={"name": "Another Seller Ltd", "country": "CN"},
+    )
+    path = tmp_path / "in.jsonl"
+    path.write_bytes(f.jsonl(first))
+    ingest_files(engine, [path])
+    path.write_bytes(f.jsonl(second))
+    ingest_files(engine, [path])
+    row_id = get_declaration(engine, second["declaration_id"]).row_id
+    (flag,) = read_product_flags(engine, row_id)
+    assert (flag["kind"], flag["product"]) == ("hs_conflict", "mpn:WH-1000XM5")
+    assert [e["hs_code"] for e in flag["evidence"]] == ["851830"]
 
 
 def test_show_prints_product_flags(tmp_path: Path, sqlite_url: str) -> None:
@@ -140,9 +159,9 @@ def test_bounded_reads_give_what_the_window_gives(
 
     with engine.connect() as conn:
         by_sku = catalogue._product_history(
-            conn, False, [("X-1", "Seller A"), ("X-1", "Seller B")], 2**62
+            conn, "sku", [("X-1", "Seller A"), ("X-1", "Seller B")], 2**62
         )
-        by_gtin = catalogue._product_history(conn, True, [(f.GTIN_OK, "")], 2**62)
+        by_gtin = catalogue._product_history(conn, "gtin", [(f.GTIN_OK, "")], 2**62)
     assert {(h.key.split(":")[1], h.declaration_id) for h in by_sku} == window("sku", ["X-1"])
     assert len([h for h in by_sku if h.key == "sku:Seller A:X-1"]) == 3
     assert {h.declaration_id for h in by_gtin} == {d for _, d in window("gtin", [f.GTIN_OK])}

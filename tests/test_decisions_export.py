@@ -55,6 +55,8 @@ def _ingest(engine: Engine, tmp_path: Path) -> None:
     watched = f.declaration(
         declaration_id="EXP-2",
         items=[f.item(description="pill press for tablets", gtin=None, sku=None)],
+        # Without a merchant id: accepted only when filed before 2026-11-01.
+        filed_at="2026-10-31T10:00:00Z",
     )
     amended = f.declaration(
         declaration_id="EXP-3", filer={"id": "brk-1", "role": "broker", "name": "ClearFast"}

@@ -49,19 +49,75 @@ def test_eu_two_tshirts_and_shoes_owe_six_euro_plus_vat() -> None:
     assert a.duty == 6.0
     # Import VAT (DE, 19%) on value plus duty.
     assert a.vat == pytest.approx(round((60 + 6) * 0.19, 2))
-    assert a.total == pytest.approx(6.0 + a.vat)
-    flat = [line for line in a.lines if line.rule == "eu-flat-duty-per-hs6"]
-    assert len(flat) == 1
-    assert (flat[0].base, flat[0].rate, flat[0].amount) == (2.0, 3.0, 6.0)
+    # The handling fee (sample EUR 2 per item line) from 2026-11-01, outside VAT.
+    assert a.fee == 4.0
+    assert a.total == pytest.approx(6.0 + a.vat + 4.0)
+    flat = [line for line in a.lines if line.rule == "eu-flat-duty-per-line"]
+    assert [(x.item_line, x.base, x.rate, x.amount) for x in flat] == [
+        (0, 1.0, 3.0, 3.0),
+        (1, 1.0, 3.0, 3.0),
+    ]
 
 
-def test_same_hs6_twice_is_one_distinct_item() -> None:
+def test_same_goods_on_two_lines_are_one_item_line() -> None:
     items = [
-        f.item(hs_code="6109100010", unit_value="5.00", gtin=None),
-        f.item(hs_code="610910", unit_value="7.00", gtin=None),
+        f.item(description="Cotton  T-shirt", hs_code="610910", unit_value="5.00", gtin=None),
+        f.item(description="cotton t-shirt", hs_code="610910", unit_value="7.00", gtin=None),
     ]
     (a,) = assess_docs(eu_parcel(items=items))
     assert a.duty == 3.0
+
+
+def test_same_hs6_and_origin_with_other_descriptions_are_two_lines() -> None:
+    items = [
+        f.item(description="cotton t-shirt", hs_code="610910", unit_value="5.00", gtin=None),
+        f.item(description="linen t-shirt", hs_code="610910", unit_value="7.00", gtin=None),
+    ]
+    (a,) = assess_docs(eu_parcel(items=items))
+    assert a.duty == 6.0
+
+
+def test_same_hs6_and_description_from_two_origins_are_two_lines() -> None:
+    items = [
+        f.item(description="cotton t-shirt", hs_code="610910", origin_country="CN"),
+        f.item(description="cotton t-shirt", hs_code="610910", origin_country="BD"),
+    ]
+    (a,) = assess_docs(eu_parcel(items=items))
+    assert a.duty == 6.0
+
+
+def test_classification_is_the_code_as_declared_or_the_national_line() -> None:
+    ten = f.item(hs_code="6109100010", unit_value="5.00", gtin=None)
+    six = f.item(hs_code="610910", unit_value="7.00", gtin=None)
+    taric = {"code": "6109100010", "nomenclature": "EU-TARIC", "version": "2026"}
+    six_with_line = f.item(hs_code="610910", unit_value="7.00", gtin=None, national_line=taric)
+    split, joined = assess_docs(eu_parcel(items=[ten, six]), eu_parcel(items=[ten, six_with_line]))
+    # 6109100010 and 610910 are different classifications; the national
+    # line 6109100010 makes the second line alike the first.
+    assert split.duty == 6.0
+    assert joined.duty == 3.0
+
+
+def test_eu_handling_fee_applies_from_its_start_date_only() -> None:
+    before, first = assess_docs(eu_parcel("2026-10-31"), eu_parcel("2026-11-01"))
+    assert before.fee == 0.0
+    assert "eu-handling-fee" not in {line.rule for line in before.lines}
+    assert first.fee == 4.0
+    fee_lines = [line for line in first.lines if line.rule == "eu-handling-fee"]
+    assert [(x.item_line, x.amount, x.kind) for x in fee_lines] == [
+        (0, 2.0, "handling_fee"),
+        (1, 2.0, "handling_fee"),
+    ]
+    assert first.total == pytest.approx(before.total + 4.0)
+
+
+def test_handling_fee_is_marked_as_a_sample_with_its_source() -> None:
+    (regime,) = [r for r in BOOK.regimes if r.id == "eu-flat-duty-2026"]
+    rules = {rule.id: rule for rule in regime.rules}
+    fee = rules["eu-handling-fee"]
+    assert (fee.sample, fee.version, fee.amount) == (True, 1, 2.0)
+    assert "SAMPLE" in (fee.source or "")
+    assert rules["eu-flat-duty-per-line"].group_by == ["classification", "description", "origin"]
 
 
 def test_item_without_hs_code_counts_alone() -> None:
@@ -81,7 +137,7 @@ def test_eu_consignment_above_150_is_not_under_the_flat_duty() -> None:
     ]
     (a,) = assess_docs(eu_parcel(items=items))
     rules = {line.rule for line in a.lines}
-    assert "eu-flat-duty-per-hs6" not in rules
+    assert "eu-flat-duty-per-line" not in rules
     assert "eu-mfn-duty" in rules
     # Sample rates: chapter 61 at 12%, heading 6404 at 16.9%.
     assert a.duty == pytest.approx(round(100 * 0.12, 2) + round(60 * 0.169, 2))
@@ -125,6 +181,7 @@ def us_postal(day: str, origin: str, value: str = "50.00") -> dict[str, Any]:
         destination_country="US",
         filed_at=f"{day}T10:00:00Z",
         transport__mode="postal",
+        transport__tracking_number="LX123456785CN",
         consignee__address__country="US",
         consignee__country="US",
     )

@@ -37,7 +37,16 @@ def test_intake_stores_the_assessment_with_lines(engine: Engine, tmp_path: Path)
     assessment, history = read_assessment(engine, view.row_id)
     assert assessment.regime == "eu-flat-duty-2026"
     assert assessment.duty == 6.0
-    assert [line.rule for line in assessment.lines] == ["eu-flat-duty-per-hs6", "eu-import-vat"]
+    assert [(line.rule, line.item_line) for line in assessment.lines] == [
+        ("eu-flat-duty-per-line", 0),
+        ("eu-flat-duty-per-line", 1),
+        ("eu-handling-fee", 0),
+        ("eu-handling-fee", 1),
+        ("eu-import-vat", None),
+    ]
+    # The handling fee reads back from its lines, and is in the total.
+    assert assessment.fee == 4.0
+    assert assessment.total == pytest.approx(6.0 + assessment.vat + 4.0)
     assert [h["reason"] for h in history] == ["filed"]
 
 
@@ -95,7 +104,7 @@ def test_cli_prints_the_breakdown_and_reassesses(tmp_path: Path, sqlite_url: str
     assert clearway("ingest", str(path), cwd=tmp_path, url=sqlite_url).returncode == 0
     shown = clearway("duty", doc["declaration_id"], cwd=tmp_path, url=sqlite_url)
     assert shown.returncode == 0, shown.stderr
-    assert "eu-flat-duty-per-hs6" in shown.stdout
+    assert "eu-flat-duty-per-line" in shown.stdout
     assert "duty 6.00" in shown.stdout
     again = clearway(
         "duty-reassess",

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from clearway.declarations import Declaration, validate_record
 from clearway.declarations.fastpath import canonical_json, decode_house
-from clearway.declarations.validation import reference_problems
+from clearway.declarations.validation import checked
 from tests import factories as f
 
 json_leaf = (
@@ -79,6 +79,13 @@ PATHS = [
     ("totals", "gross_weight_kg"),
     ("marketplace", "listing_url"),
     ("unknown_field",),
+    # The 2026 rules' fields.
+    ("items", 0, "national_line"),
+    ("items", 0, "national_line", "code"),
+    ("items", 0, "postal_tracking_number"),
+    ("items", 1, "mpn"),
+    ("vat_regime",),
+    ("entry_type",),
 ]
 
 
@@ -98,9 +105,10 @@ def _check(raw: bytes | str) -> None:
     slow = validate_record(raw)
     if fast is None:
         return
-    # The pipeline runs the reference checks on either decoder's result.
-    problems = reference_problems(fast)
-    if problems:
+    # The pipeline runs the reference checks and the filing rules on either
+    # decoder's result.
+    problems = checked(fast)
+    if isinstance(problems, list):
         assert slow == problems
         return
     assert isinstance(slow, Declaration), f"fast path accepted what pydantic refused: {slow}"
@@ -112,7 +120,7 @@ def _check(raw: bytes | str) -> None:
 def test_fast_accepts_only_what_pydantic_accepts(mutations: list[tuple[Any, Any]]) -> None:
     doc = f.declaration(
         items=[
-            f.item(),
+            f.item(national_line={"code": "8518300095", "nomenclature": "EU-TARIC"}),
             f.item(
                 description="cotton t-shirt",
                 hs_code="610910",

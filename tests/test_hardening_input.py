@@ -429,11 +429,13 @@ def test_csv_rows_with_nul_are_refused_alone(tmp_path: Path) -> None:
     header = (
         "declaration_id,filer.id,filer.role,destination_country,transport.mode,"
         "transport.departure_country,seller.name,consignee.country,totals.value,"
-        "totals.currency,item.description,item.quantity,item.unit_value,item.currency"
+        "totals.currency,item.description,item.quantity,item.unit_value,item.currency,"
+        # EU filings need merchant and maker product ids from 2026-11-01.
+        "item.sku,item.mpn"
     )
     rows = [
-        "C-1,mkt-1,marketplace,DE,air,CN,Good Seller,DE,5.00,EUR,cotton t-shirt,1,5.00,EUR",
-        "C-2,mkt-1,marketplace,DE,air,CN,Bad\x00Seller,DE,5.00,EUR,cotton t-shirt,1,5.00,EUR",
+        "C-1,mkt-1,marketplace,DE,air,CN,Good Seller,DE,5.00,EUR,cotton t-shirt,1,5.00,EUR,S,M",
+        "C-2,mkt-1,marketplace,DE,air,CN,Bad\x00Seller,DE,5.00,EUR,cotton t-shirt,1,5.00,EUR,S,M",
     ]
     path = tmp_path / "in.csv"
     path.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")

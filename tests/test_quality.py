@@ -54,8 +54,10 @@ def test_complete_declaration_scores_one() -> None:
 
 def test_missing_elements_lower_the_score_and_are_listed() -> None:
     d = decl(
-        items=[f.item(hs_code=None, gtin=None, sku=None, description="gift")],
+        items=[f.item(hs_code=None, gtin=None, sku=None, mpn=None, description="gift")],
         seller={"country": "CN"},
+        # Before 2026-11-01 an EU filing without a merchant id is accepted.
+        filed_at="2026-10-30T10:00:00Z",
         consignee={"country": "DE", "name": "A B"},
     )
     quality = assess_quality(d)
@@ -78,6 +80,8 @@ def test_missing_elements_lower_the_score_and_are_listed() -> None:
 def test_merchant_reference_counts_half_of_a_gtin() -> None:
     with_gtin = assess_quality(decl()).score
     with_sku = assess_quality(decl(items=[f.item(gtin=None)])).score
-    with_nothing = assess_quality(decl(items=[f.item(gtin=None, sku=None)])).score
+    with_nothing = assess_quality(
+        decl(items=[f.item(gtin=None, sku=None, mpn=None)], filed_at="2026-10-30T10:00:00Z")
+    ).score
     assert with_gtin - with_sku == pytest.approx(with_sku - with_nothing)
     assert with_nothing < with_sku < with_gtin

@@ -73,7 +73,10 @@ def test_description_signals() -> None:
     fake = f.declaration(items=[f.item(description="Rolex submariner watch", unit_value="25.00")])
     real = f.declaration(items=[f.item(description="Rolex submariner watch", unit_value="9000")])
     banned = f.declaration(items=[f.item(description="Solvent trap kit 1/2x28")])
-    bare = f.declaration(items=[f.item(gtin=None, sku=None), f.item(sku="S2")])
+    # Without a merchant id: accepted only when filed before 2026-11-01.
+    bare = f.declaration(
+        items=[f.item(gtin=None, sku=None), f.item(sku="S2")], filed_at="2026-10-31T10:00:00Z"
+    )
     frame = risk_features(_houses(fake, real, banned, bare))
     assert frame["luxury_brand_below_floor"].tolist() == [1, 0, 0, 0]
     assert frame["prohibited_terms"].tolist() == [0, 0, 1, 0]

@@ -21,6 +21,7 @@ from clearway.cli import (
     decisions,
     demo,
     duty,
+    entry,
     federation,
     filings,
     history,
@@ -68,6 +69,9 @@ app.command()(demo.demo)
 app.command()(duty.duty)
 app.command("duty-reassess")(duty.duty_reassess)
 app.command("duty-totals")(duty.duty_totals)
+app.command("duty-remittance")(entry.duty_remittance)
+app.command()(entry.entry)
+app.command("entry-match")(entry.entry_match)
 app.command()(filings.screen)
 
 

@@ -31,15 +31,16 @@ def _print_assessment(ref: str, assessment: Assessment, history: list[dict[str, 
         item = "-" if line.item_line is None else str(line.item_line)
         rate = (
             f"{line.rate:.2f}"
-            if line.kind.startswith(("flat", "specific"))
+            if line.kind.startswith(("flat", "specific", "handling"))
             else (f"{line.rate:.1%}")
         )
         table.add_row(
             line.rule, item, f"{line.base:,.2f}", rate, f"{line.amount:,.2f}", line.reason
         )
     console.print(table)
+    fee = f" + fee {assessment.fee:,.2f}" if assessment.fee else ""
     console.print(
-        f"duty {assessment.duty:,.2f} + VAT {assessment.vat:,.2f} = "
+        f"duty {assessment.duty:,.2f} + VAT {assessment.vat:,.2f}{fee} = "
         f"[bold]{assessment.total:,.2f} {currency}[/bold]; due at sale "
         f"{assessment.due_at_sale:,.2f}"
     )
@@ -59,8 +60,17 @@ def duty(
     declaration_id: Annotated[str, typer.Argument(help="Declaration id.")],
     filer: Annotated[str | None, typer.Option(help="Filer id, if the id is ambiguous.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+    month: Annotated[
+        str | None, typer.Option(help="With `remittance`: the month filed, YYYY-MM.")
+    ] = None,
 ) -> None:
-    """Print the duty and tax breakdown of a declaration (assessing it if needed)."""
+    """Print the duty and tax breakdown of a declaration (assessing it if needed);
+    `clearway duty remittance --month YYYY-MM` reconciles duty collected at origin."""
+    if declaration_id == "remittance" and month is not None:
+        from clearway.cli.entry import print_remittance
+
+        print_remittance(month, as_json)
+        return
     from clearway.duty import load_book
     from clearway.duty.services import assess_stored
     from clearway.errors import NotFound
@@ -84,7 +94,7 @@ def duty(
         )
         assessment, history = read_assessment(engine, decl.row_id, reasons)
     if as_json:
-        data = {**asdict(assessment), "history": history}
+        data = {**asdict(assessment), "fee": assessment.fee, "history": history}
         console.print_json(orjson.dumps(data, default=str).decode())
     else:
         _print_assessment(decl.ref, assessment, history)

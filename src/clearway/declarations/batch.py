@@ -134,6 +134,7 @@ def _house(decl: Declaration) -> PreparedHouse:
             "origin_country": i.origin_country,
             "net_weight_kg": float(i.net_weight_kg) if i.net_weight_kg is not None else None,
             "vague_description": n in quality.vague_items,
+            "national_line": i.national_line.code if i.national_line is not None else None,
         }
         for n, i in enumerate(decl.items)
     ]

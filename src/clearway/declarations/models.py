@@ -33,6 +33,7 @@ __all__ = [
     "Marketplace",
     "MasterFiling",
     "Money",
+    "NationalLine",
     "Seller",
     "Totals",
     "Transport",
@@ -183,6 +184,29 @@ class Consignee(_Part):
     phone_sha256: Sha256Hex | None = None
 
 
+# --- 2026 rules (issue 20): national tariff lines and VAT-regime codes. ---
+# Which nomenclatures exist, their line lengths and destinations are data
+# (reference/data/national_lines.yaml), checked by validation; here only
+# the shape.
+NationalCode = Annotated[str, Field(pattern=r"^[0-9]{8,10}$")]
+NomenclatureName = Annotated[str, Field(pattern=r"^[A-Z]{2}-[A-Z]{2,8}$")]
+VatRegimeCode = Annotated[str, Field(pattern=r"^[A-Z][0-9]{2}$")]
+
+
+class NationalLine(_Part):
+    """A line of a national tariff extending the item's HS 2022 subheading:
+    US HTS (10 digits), EU CN (8) or TARIC (10)."""
+
+    code: NationalCode
+    nomenclature: NomenclatureName
+    version: ShortText | None = Field(
+        default=None, description="Edition of the nomenclature (e.g. 2026 Revision 3)."
+    )
+
+
+# --- end of the 2026 block. ---
+
+
 class Item(_Part):
     description: Text
     quantity: Annotated[int, Field(gt=0, le=100_000), NOT_A_BOOLEAN]
@@ -195,6 +219,13 @@ class Item(_Part):
     brand: ShortText | None = None
     origin_country: CountryCode | None = None
     net_weight_kg: Weight | None = None
+    # --- 2026 rules (issue 20). sku is the merchant product identifier and
+    # mpn the manufacturer product identifier of Delegated Reg. (EU) 2026/1022.
+    national_line: NationalLine | None = None
+    postal_tracking_number: ShortText | None = Field(
+        default=None, description="Foreign postal (S10) item id, for US Entry Type 13 matching."
+    )
+    # --- end of the 2026 block. ---
 
 
 class Totals(_Part):
@@ -222,6 +253,20 @@ class Declaration(_Part):
     duty_paid_at_sale: bool = False
     vat_collected: Annotated[Decimal, Field(ge=0, le=1_000_000)] | None = None
     duty_collected: Annotated[Decimal, Field(ge=0, le=1_000_000)] | None = None
+    # --- 2026 rules (issue 20). ---
+    vat_regime: VatRegimeCode | None = Field(
+        default=None, description="EU VAT-regime code: F48 IOSS, F49 special arrangements, F53."
+    )
+    entry_type: Annotated[str, Field(pattern=r"^[0-9A-Z-]{1,16}$")] | None = Field(
+        default=None, description="US treatment claimed: 86, 321, 11, 13, postal-informal."
+    )
+    collected_by: ShortText | None = Field(
+        default=None, description="Post or qualified party that collected US duty at origin."
+    )
+    duty_payer: ShortText | None = Field(
+        default=None, description="Who paid the duty collected at origin (seller, buyer)."
+    )
+    # --- end of the 2026 block. ---
 
     @model_validator(mode="after")
     def _totals_agree(self) -> Declaration:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
+from clearway.declarations.filing_rules import filing_rules, product_id_gaps
 from clearway.declarations.models import Declaration
 from clearway.errors import ConfigurationError
 
@@ -126,6 +127,13 @@ def assess_quality(decl: Declaration) -> Quality:
                 else "no product identifier (GTIN, MPN or SKU)"
             )
             gaps.append(Gap("product_identifiers", f"items[{k}].gtin", reason))
+    # EU filings before the identifier rule binds (Delegated Reg. (EU)
+    # 2026/1022): a missing merchant or maker id is a gap, not yet an error.
+    for k, field, what in product_id_gaps(decl):
+        since = filing_rules().product_identifiers.mandatory_from.isoformat()
+        gaps.append(
+            Gap("product_identifiers", f"items[{k}].{field}", f"no {what} (required from {since})")
+        )
 
     vague = tuple(k for k, item in enumerate(decl.items) if is_vague(item.description))
     with_hs = sum(1 for i in decl.items if i.hs_code)

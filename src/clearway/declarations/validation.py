@@ -3,8 +3,10 @@
 Two passes, both collecting all problems: pydantic-core checks shapes and
 bounds (in Rust, fast), then :func:`reference_problems` checks membership in
 the reference lists (country, currency, HS 2022, GTIN check digit) and
-identifiers a URL path can carry. At intake, times are checked against a
-window around receipt (:mod:`.bounds`), and text holding NUL is refused.
+identifiers a URL path can carry, and :mod:`.filing_rules` the 2026 rules
+(national lines, EU product ids and VAT-regime codes, US entry types, S10).
+At intake, times are checked against a window around receipt
+(:mod:`.bounds`), and text holding NUL is refused.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from clearway.declarations.bounds import (
     nul_problems,
     time_problems,
 )
+from clearway.declarations.filing_rules import filing_rule_problems
 from clearway.declarations.models import Declaration, MasterFiling
 from clearway.errors import ErrorDetail, format_value
 from clearway.reference import gtin_problem, is_country, is_currency, is_hs_subheading
@@ -125,10 +128,17 @@ def checked(
 ) -> Filing | list[ErrorDetail]:
     """``filing`` (from either decoder) or every problem the types cannot
     state: reference lists, identifiers and, given a ``window``, its times
-    around ``received`` (now when not given)."""
+    around ``received`` (now when not given). The 2026 filing rules that
+    start on a day use the filing's own ``filed_at``, else, at intake (with
+    a ``window``), the day of receipt; a replay without either keeps what
+    was accepted."""
     problems = reference_problems(filing)
+    at_intake = None
     if window is not None:
-        problems += time_problems(filing, window, received or datetime.now(UTC))
+        at_intake = received or datetime.now(UTC)
+        problems += time_problems(filing, window, at_intake)
+    if not isinstance(filing, MasterFiling):
+        problems += filing_rule_problems(filing, at_intake)
     return problems if problems else filing
 
 

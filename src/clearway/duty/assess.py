@@ -13,6 +13,7 @@ totals are sums of rounded lines, as a customs entry shows them.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -57,6 +58,15 @@ class Labels:
         per_name = np.array([table(name) for name in self.names], dtype=np.float64)
         return per_name[self.codes] if len(per_name) else np.zeros(len(self.codes))
 
+    def normalised(self, how: Any) -> Labels:
+        """The same column with every name replaced by ``how(name)``: names
+        that become equal share a code."""
+        index: dict[str, int] = {}
+        remap = np.array(
+            [index.setdefault(how(name), len(index)) for name in self.names], dtype=np.int64
+        )
+        return Labels(remap[self.codes] if len(remap) else self.codes, tuple(index))
+
     def isin(self, wanted: Any) -> B:
         hits = [k for k, name in enumerate(self.names) if name in wanted]
         return np.isin(self.codes, hits)
@@ -69,8 +79,9 @@ class DutyInput:
     number), duty_paid_at_sale, collected (amount the filer reports as
     collected at sale, NaN when not reported) in collected_currency. Per item
     (length m): the declaration it belongs to, its line number, HS code ('' if
-    none) and its first six digits, origin, value (quantity x unit value) and
-    currency."""
+    none) and its first six digits, origin, value (quantity x unit value),
+    currency; and the item rows themselves (``item_rows``), from which
+    per-line rules read the keys they group by for the lines they apply to."""
 
     destination: Labels
     day: npt.NDArray[np.datetime64]
@@ -86,6 +97,7 @@ class DutyInput:
     item_origin: Labels
     item_value: F
     item_currency: Labels
+    item_rows: Sequence[Mapping[str, Any]]
 
     def __len__(self) -> int:
         return len(self.destination)
@@ -100,6 +112,9 @@ class AssessmentLine:
     rate: float
     amount: float
     kind: str
+
+
+FEE_KINDS = frozenset({"handling_fee"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +132,12 @@ class Assessment:
     shortfall: float | None
     problem: str | None
     lines: tuple[AssessmentLine, ...]
+
+    @property
+    def fee(self) -> float:
+        """Charges that are neither duty nor VAT (the EU handling fee); they
+        are in ``total``."""
+        return round(sum(line.amount for line in self.lines if line.kind in FEE_KINDS), 2)
 
 
 @dataclass(slots=True)
@@ -147,6 +168,7 @@ class DutyResult:
     value: F
     duty: F
     vat: F
+    fee: F
     due_at_sale: F
     collected: F
     shortfall: F
@@ -160,7 +182,7 @@ class DutyResult:
 
     @property
     def total(self) -> F:
-        return np.round(self.duty + self.vat, 2)
+        return np.round(self.duty + self.vat + self.fee, 2)
 
     def breakdown(self, index: int) -> Assessment:
         """The assessment of declaration ``index`` with its lines."""
@@ -239,6 +261,8 @@ def _condition(rule: Rule, value: F, inp: DutyInput, postal_method: str) -> B:
         mask &= inp.mode.isin({m.value for m in when.modes})
     if when.postal_method is not None and when.postal_method != postal_method:
         mask[:] = False
+    if rule.valid_from is not None:
+        mask &= inp.day >= np.datetime64(rule.valid_from)
     if rule.valid_to is not None:
         mask &= inp.day < np.datetime64(rule.valid_to)
     return mask
@@ -277,6 +301,7 @@ def assess(book: DutyBook, inp: DutyInput, *, postal_method: str = "ad_valorem")
     lines = _Lines()
     duty = np.zeros(n)
     vat = np.zeros(n)
+    fee = np.zeros(n)
     due_at_sale = np.zeros(n)
     for r, candidate in enumerate(regimes):
         in_regime = ok & (regime == r)
@@ -296,6 +321,10 @@ def assess(book: DutyBook, inp: DutyInput, *, postal_method: str = "ad_valorem")
                 continue
             if rule.kind == "vat":
                 _vat(book, rule, rule_index, applies, value, duty, vat, due_at_sale, inp, lines)
+            elif rule.kind in FEE_KINDS:
+                fee += _per_line(rule, rule_index, applies, inp, lines)
+            elif rule.kind == "flat_per_item_line":
+                duty += _per_line(rule, rule_index, applies, inp, lines)
             else:
                 duty += _duty(book, candidate, rule, rule_index, applies, item_value, inp, lines)
     duty = np.round(duty, 2)
@@ -314,6 +343,7 @@ def assess(book: DutyBook, inp: DutyInput, *, postal_method: str = "ad_valorem")
         value=np.round(value, 2),
         duty=duty,
         vat=vat,
+        fee=np.round(fee, 2),
         due_at_sale=due_at_sale,
         collected=collected,
         shortfall=shortfall,
@@ -325,6 +355,59 @@ def assess(book: DutyBook, inp: DutyInput, *, postal_method: str = "ad_valorem")
         line_rate=_floats(lines.rate),
         line_amount=_floats(lines.amount),
     )
+
+
+def _per_line(rule: Rule, rule_index: int, applies: B, inp: DutyInput, lines: _Lines) -> F:
+    """A flat amount per item line, lines alike in every ``group_by`` key
+    counting once (five T-shirts on two lines: one charge; a T-shirt and a
+    watch: two). A line missing a key cannot be shown alike: it counts
+    alone. One breakdown line per group, on its first item line."""
+    n = len(applies)
+    items = np.flatnonzero(applies[inp.item_decl])
+    key = inp.item_decl[items]
+    alone = np.zeros(len(items), dtype=bool)
+    group_by = rule.group_by or []
+    rows = [inp.item_rows[k] for k in items.tolist()] if set(group_by) - {"origin"} else []
+    for name in group_by:
+        column = _group_column(name, inp, items, rows)
+        width = len(column.names) + 1
+        if "" in column.names:
+            alone |= column.codes == column.names.index("")
+        # Re-numbered after each key, so the combined key stays below m * m.
+        key = np.unique(key * width + column.codes, return_inverse=True)[1].astype(np.int64)
+    if not group_by:
+        alone[:] = True
+    key = np.where(alone, len(items) + np.arange(len(items)), key)
+    _, first = np.unique(key, return_index=True)
+    first = np.sort(first)
+    amount = float(rule.amount or 0)
+    picked = items[first]
+    charged = np.full(len(picked), amount)
+    lines.add(
+        inp.item_decl[picked],
+        rule_index,
+        inp.item_line[picked],
+        np.ones(len(picked)),
+        charged,
+        charged,
+    )
+    return np.bincount(inp.item_decl[picked], weights=charged, minlength=n).astype(np.float64)
+
+
+def _folded(description: str) -> str:
+    # "Cotton  T-shirt" and "cotton t-shirt" describe the same goods.
+    return " ".join(description.casefold().split())
+
+
+def _group_column(name: str, inp: DutyInput, items: I, rows: Sequence[Mapping[str, Any]]) -> Labels:
+    """A grouping key of the lines ``items``: ``classification`` is the
+    national line when declared, else the HS code as declared; descriptions
+    are compared with case and spacing folded."""
+    if name == "origin":
+        return inp.item_origin.take(items)
+    if name == "classification":
+        return Labels.encode([r.get("national_line") or r["hs_code"] or "" for r in rows])
+    return Labels.encode([r["description"] for r in rows]).normalised(_folded)
 
 
 def _ints(parts: list[I]) -> I:

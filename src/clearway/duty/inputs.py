@@ -35,6 +35,10 @@ _COLUMNS = itemgetter(
 _ITEM = itemgetter("line_no", "hs_code", "origin_country", "unit_value", "quantity", "currency")
 
 
+def _hs6(code: str) -> str:
+    return code[:6]
+
+
 def duty_input(rows: Sequence[Row], fallback_day: date) -> DutyInput:
     """Arrays for ``rows``; the day is the filing's (UTC), else ``fallback_day``."""
     n = len(rows)
@@ -51,6 +55,9 @@ def duty_input(rows: Sequence[Row], fallback_day: date) -> DutyInput:
     item_origin: list[str] = []
     item_value: list[float] = []
     item_currency: list[str] = []
+    # The rows themselves: per-line rules read the keys they group by from
+    # the few lines they apply to, not every line of every batch.
+    item_rows: list[Mapping[str, Any]] = []
     for k, (columns, items) in enumerate(rows):
         dest, filed, how, seller_ioss, duty_paid, amount, currency = _COLUMNS(columns)
         destination.append(dest)
@@ -63,6 +70,7 @@ def duty_input(rows: Sequence[Row], fallback_day: date) -> DutyInput:
             paid[k] = True
         if amount is not None and not math.isnan(amount):
             collected[k] = amount
+        item_rows.extend(items)
         for line, hs, origin, unit_value, quantity, item_currency_code in map(_ITEM, items):
             item_decl.append(k)
             item_line.append(line)
@@ -70,6 +78,7 @@ def duty_input(rows: Sequence[Row], fallback_day: date) -> DutyInput:
             item_origin.append(origin or "")
             item_value.append(unit_value * quantity)
             item_currency.append(item_currency_code)
+    hs_labels = Labels.encode(item_hs)
     return DutyInput(
         destination=Labels.encode(destination),
         day=np.array(days, dtype="datetime64[D]"),
@@ -80,9 +89,10 @@ def duty_input(rows: Sequence[Row], fallback_day: date) -> DutyInput:
         collected_currency=Labels.encode(collected_currency),
         item_decl=np.array(item_decl, dtype=np.int64),
         item_line=np.array(item_line, dtype=np.int64),
-        item_hs=Labels.encode(item_hs),
-        item_hs6=Labels.encode([h[:6] for h in item_hs]),
+        item_hs=hs_labels,
+        item_hs6=hs_labels.normalised(_hs6),
         item_origin=Labels.encode(item_origin),
         item_value=np.array(item_value, dtype=np.float64),
         item_currency=Labels.encode(item_currency),
+        item_rows=item_rows,
     )

@@ -1,9 +1,10 @@
 """Duty and tax regimes as data: the schema of the YAML files and their loading.
 
 A regime applies to some destinations between two dates and is a list of
-rules (relief, ad valorem, flat per distinct HS6, specific per postal item by
-origin band, VAT). Rate tables (sample ad valorem rates, origin rates, VAT
-by destination) and exchange rates are separate files. A new rule is a data
+rules (relief, ad valorem, flat per distinct HS6, flat per item line after
+grouping, a handling fee, specific per postal item by origin band, VAT).
+Rate tables (sample ad valorem rates, origin rates, VAT by destination) and
+exchange rates are separate files. A new rule is a data
 change; a file with an error is refused with the file and key named.
 """
 
@@ -35,8 +36,18 @@ __all__ = [
 Rate = Annotated[float, Field(ge=0, le=10)]
 Amount = Annotated[float, Field(ge=0, le=1_000_000)]
 RuleKind = Literal[
-    "relief", "ad_valorem", "flat_per_distinct_hs6", "specific_per_item_by_origin_band", "vat"
+    "relief",
+    "ad_valorem",
+    "flat_per_distinct_hs6",
+    "flat_per_item_line",
+    "handling_fee",
+    "specific_per_item_by_origin_band",
+    "vat",
 ]
+# What item lines are grouped by before a per-line amount is charged: lines
+# alike in every key named count once. "classification" is the national
+# line when declared, else the HS code as declared (6 to 10 digits).
+GroupKey = Literal["classification", "description", "origin"]
 
 
 class _Data(BaseModel):
@@ -66,7 +77,14 @@ class Rule(_Data):
     kind: RuleKind
     reason: Annotated[str, Field(min_length=1)]
     when: When = When()
+    source: str | None = Field(default=None, description="Legal text the rule comes from.")
+    sample: bool = Field(default=False, description="Amount not yet set by law: illustration.")
+    version: Annotated[int, Field(ge=1)] = 1
+    valid_from: date | None = Field(default=None, description="Rule starts after its regime.")
     valid_to: date | None = Field(default=None, description="Rule ends before its regime.")
+    group_by: list[GroupKey] | None = Field(
+        default=None, description="Per-line rules: lines alike in these keys count once."
+    )
     fallback_for: str | None = Field(
         default=None, description="Applies only where the rule with this id did not."
     )
@@ -81,6 +99,8 @@ class Rule(_Data):
     def _fields_for_kind(self) -> Rule:
         needs = {
             "flat_per_distinct_hs6": ("amount",),
+            "flat_per_item_line": ("amount", "group_by"),
+            "handling_fee": ("amount", "group_by"),
             "ad_valorem": ("table",),
             "specific_per_item_by_origin_band": ("bands",),
         }.get(self.kind, ())
@@ -106,6 +126,7 @@ def _check_fallbacks(regime: Regime) -> None:
 class Regime(_Data):
     id: Annotated[str, Field(pattern=r"^[a-z0-9-]+$")]
     name: str
+    source: str | None = None
     destinations: Annotated[list[CountryCode], Field(min_length=1)]
     currency: CurrencyCode
     valid_from: date

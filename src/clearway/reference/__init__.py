@@ -14,9 +14,17 @@ from clearway.reference.nomenclature import (
     hs_subheadings,
     is_hs_subheading,
 )
+from clearway.reference.tariff_lines import (
+    Nomenclature,
+    national_line_problem,
+    nomenclatures,
+    s10_check_digit,
+    s10_problem,
+)
 
 __all__ = [
     "HSEntry",
+    "Nomenclature",
     "country_name",
     "gtin_problem",
     "hs_chapter",
@@ -27,4 +35,8 @@ __all__ = [
     "is_currency",
     "is_hs_subheading",
     "is_sha256_hex",
+    "national_line_problem",
+    "nomenclatures",
+    "s10_check_digit",
+    "s10_problem",
 ]

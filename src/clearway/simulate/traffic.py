@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from clearway.declarations.filing_rules import filing_rules
 from clearway.simulate.world import (
     CARRIERS,
     DESTINATIONS,
@@ -194,6 +195,12 @@ class _Simulation:
     ) -> tuple[dict[str, Any], TruthRow]:
         rng = self.rng
         self.counter += 1
+        if consignee.country in _EU and day.day >= _IDS_REQUIRED_FROM:
+            # An EU filing without merchant and maker product ids is refused
+            # from 2026-11-01 (Delegated Reg. (EU) 2026/1022): the evasion
+            # cannot reach the EU any more. No random draw: the rest of the
+            # traffic is unchanged.
+            violations = [v for v in violations if v != "missing_identifiers"]
         rate = _RATE_TO[currency]
         detail: list[str] = []
         listings: list[Listing] = rng.sample(
@@ -212,6 +219,7 @@ class _Simulation:
                     "hs_code": listing.hs_code,
                     "gtin": listing.gtin,
                     "sku": listing.sku,
+                    "mpn": "MFR" + listing.sku[3:],
                     "brand": listing.brand or None,
                     "origin_country": seller.country,
                     "net_weight_kg": listing.kg,
@@ -291,7 +299,7 @@ class _Simulation:
         }
         if "missing_identifiers" in violations:
             for item in items:
-                item["gtin"] = item["sku"] = None
+                item["gtin"] = item["sku"] = item["mpn"] = None
             seller_doc.update(marketplace_seller_id=None, tax_id=None, address=None)
             consignee_doc["email_sha256"] = None
         carrier = rng.choices(CARRIERS, (3, 3, 2, 1, 3, 2))[0]
@@ -343,6 +351,7 @@ class _Simulation:
             "duty_paid_at_sale": currency != "USD" and rng.random() < 0.5,
         }
         self._vat_at_sale(house, seller, destination, currency, total)
+        _rules_2026(house, items, destination, currency, total)
         truth = TruthRow(
             declaration_id, filer["id"], day.day.isoformat(), tuple(violations), "; ".join(detail)
         )
@@ -350,6 +359,36 @@ class _Simulation:
 
 
 _EUR_PER = {"EUR": 1.0, "USD": 1 / 1.15, "GBP": 1 / 0.87}
+_EU = frozenset(filing_rules().eu_destinations)
+_IDS_REQUIRED_FROM = filing_rules().product_identifiers.mandatory_from
+# The national nomenclature a destination's filers use, its line length and
+# the edition they cite.
+_NATIONAL = {"US": ("US-HTS", 10, "2026 Basic Edition")} | dict.fromkeys(_EU, ("EU-CN", 8, "2026"))
+
+
+def _rules_2026(
+    house: dict[str, Any],
+    items: list[dict[str, Any]],
+    destination: str,
+    currency: str,
+    total: float,
+) -> None:
+    """The fields the 2026 rules added: national lines (US, EU), the EU
+    VAT-regime code. No random draws: the rest of the traffic is unchanged."""
+    national = _NATIONAL.get(destination)
+    if national is not None:
+        name, digits, version = national
+        for item in items:
+            if item.get("hs_code") and len(item["hs_code"]) <= digits:
+                code = (item["hs_code"] + "0" * digits)[:digits]
+                item["national_line"] = {"code": code, "nomenclature": name, "version": version}
+    if destination in _EU:
+        if house["seller"].get("ioss"):
+            house["vat_regime"] = "F48"
+        elif total * _EUR_PER[currency] <= 150 and house["filer"]["role"] in ("post", "carrier"):
+            house["vat_regime"] = "F49"
+        else:
+            house["vat_regime"] = "F53"
 
 
 def _vat_rates() -> dict[str, float]:

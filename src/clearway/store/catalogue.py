@@ -1,5 +1,6 @@
 """The product catalogue in the store: each batch's items are compared with
-every current filing of the same GTIN or seller SKU, and flags are stored."""
+every current filing of the same GTIN, manufacturer product id (MPN) or
+seller SKU, and flags are stored."""
 
 from __future__ import annotations
 
@@ -32,8 +33,15 @@ _CHUNK = 50
 RECENT = 25
 
 
-def _keys(seller: str | None, gtin: str | None, sku: str | None) -> list[str]:
+# Identifiers that name a product whoever sells it; a SKU only means
+# something within one seller's catalogue.
+_SHARED = ("gtin", "mpn")
+
+
+def _keys(seller: str | None, gtin: str | None, sku: str | None, mpn: str | None) -> list[str]:
     keys = [f"gtin:{gtin}"] if gtin else []
+    if mpn:
+        keys.append(f"mpn:{mpn}")
     if sku:
         keys.append(f"sku:{seller or ''}:{sku}")
     return keys
@@ -47,13 +55,14 @@ def _recent(column_name: str) -> Any:
     costs more than running it on a small batch."""
     d, di = declarations.c, declaration_items.c
     column = di[column_name]
-    partition = [column] if column is di.gtin else [d.seller_name, column]
+    partition = [column] if column_name in _SHARED else [d.seller_name, column]
     ranked = (
         select(
             di.declaration_id,
             di.line_no,
             di.gtin,
             di.sku,
+            di.mpn,
             d.seller_name,
             di.hs_code,
             di.unit_value,
@@ -93,6 +102,7 @@ def _latest_lines(column_name: str, products: int) -> Any:
             di.line_no,
             di.gtin,
             di.sku,
+            di.mpn,
             di.hs_code,
             di.unit_value,
             di.currency,
@@ -113,13 +123,13 @@ def _latest_lines(column_name: str, products: int) -> Any:
 
 def _product_history(
     conn: Connection,
-    by_gtin: bool,
+    column: str,
     wanted: Sequence[tuple[str, str]],
     before: int,
 ) -> list[ProductFiling]:
     """The latest ``RECENT`` current filings of each (value, seller) product:
     what the window query :func:`_recent` returns, read in bounded time."""
-    column = "gtin" if by_gtin else "sku"
+    shared = column in _SHARED
     take = RECENT * _OVERREAD
     lines: list[Any] = []
     for start in range(0, len(wanted), _CHUNK):
@@ -143,7 +153,7 @@ def _product_history(
     for product, row in sorted(lines, key=lambda pair: (pair[0], -pair[1].declaration_id)):
         read[product] = read.get(product, 0) + 1
         seller = current.get(row.declaration_id)
-        if seller is None or (not by_gtin and seller != wanted[product][1]):
+        if seller is None or (not shared and seller != wanted[product][1]):
             continue
         mine = kept.setdefault(product, [])
         if len(mine) < RECENT:
@@ -158,7 +168,7 @@ def _product_history(
         if wanted[k][0] in short:
             continue
         for row, seller in rows:
-            key = f"gtin:{row.gtin}" if by_gtin else f"sku:{seller}:{row.sku}"
+            key = f"{column}:{getattr(row, column)}" if shared else f"sku:{seller}:{row.sku}"
             history.append(
                 ProductFiling(
                     key, row.declaration_id, row.line_no, row.hs_code, row.unit_value, row.currency
@@ -171,7 +181,9 @@ def _product_history(
             _recent(column),
             {"values": short[start : start + _CHUNK], "before": before, "recent": RECENT},
         ):
-            key = f"gtin:{r.gtin}" if by_gtin else f"sku:{r.seller_name or ''}:{r.sku}"
+            key = (
+                f"{column}:{getattr(r, column)}" if shared else f"sku:{r.seller_name or ''}:{r.sku}"
+            )
             history.append(
                 ProductFiling(key, r.declaration_id, r.line_no, r.hs_code, r.unit_value, r.currency)
             )
@@ -194,7 +206,9 @@ def check_catalogue(
             item["currency"],
         )
         for item in items
-        for key in _keys(seller.get(item["declaration_id"]), item["gtin"], item["sku"])
+        for key in _keys(
+            seller.get(item["declaration_id"]), item["gtin"], item["sku"], item.get("mpn")
+        )
     ]
     if not new:
         return 0
@@ -204,8 +218,10 @@ def check_catalogue(
     # history is what came before the first of them. One bound parameter
     # per read, where a NOT IN over the batch's ids bound thousands.
     before = min(seller)
-    history = _product_history(conn, True, gtins, before)
-    history += _product_history(conn, False, skus, before)
+    mpns = sorted({(i["mpn"], "") for i in items if i.get("mpn")})
+    history = _product_history(conn, "gtin", gtins, before)
+    history += _product_history(conn, "mpn", mpns, before)
+    history += _product_history(conn, "sku", skus, before)
     flags = catalogue_flags(new, history)
     bulk_insert(
         conn,

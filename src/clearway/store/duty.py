@@ -3,7 +3,7 @@ declaration version, earlier ones kept with the reason they were replaced."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, Literal
 
@@ -18,7 +18,13 @@ from clearway.store.engine import writing
 from clearway.store.ledger import record_batch
 from clearway.store.schema import declaration_items, declarations, duty_assessments, duty_lines
 
-__all__ = ["SqlAssessmentStore", "duty_totals", "read_assessment", "write_assessments"]
+__all__ = [
+    "SqlAssessmentStore",
+    "duty_totals",
+    "read_assessment",
+    "us_filings",
+    "write_assessments",
+]
 
 
 def _none_if_nan(value: float) -> float | None:
@@ -226,3 +232,23 @@ def duty_totals(
             {k: (round(v, 2) if isinstance(v, float) else v) for k, v in r._mapping.items()}
             for r in conn.execute(query)
         ]
+
+
+def us_filings(
+    engine: Engine, since: datetime, until: datetime, destinations: Sequence[str] = ("US",)
+) -> list[tuple[str, float | None]]:
+    """The document of every current filing to ``destinations`` filed in
+    [since, until), with the duty of its current assessment (None when not
+    assessed): what remittance and Type 13 matching read."""
+    d, a = declarations.c, duty_assessments.c
+    query = (
+        select(d.document, a.duty)
+        .select_from(
+            declarations.outerjoin(duty_assessments, (a.declaration_id == d.id) & a.current)
+        )
+        .where(d.current, d.destination_country.in_(list(destinations)))
+        .where(d.filed_at >= since, d.filed_at < until)
+        .order_by(d.id)
+    )
+    with engine.connect() as conn:
+        return [(str(row.document), row.duty) for row in conn.execute(query)]

@@ -18,7 +18,7 @@ from clearway.store.trends import check_window, default_window, read_trends
 from clearway.web.charts import LANE_COLOURS, bars, stacked_days
 from clearway.web.session import Officer, context_of, templates
 
-__all__ = ["charts_of", "render_report", "router", "tables_of"]
+__all__ = ["charts_of", "duty_charts", "render_report", "router", "tables_of"]
 
 router = APIRouter(include_in_schema=False)
 
@@ -95,32 +95,7 @@ def charts_of(
             "%",
         )
     if trends.duty:
-        main = max(
-            {r["currency"] for r in trends.duty},
-            key=lambda c: sum(r["declarations"] for r in trends.duty if r["currency"] == c),
-        )
-        by_day = {r["day"]: r for r in trends.duty if r["currency"] == main}
-        charts["duty"] = stacked_days(
-            f"Duty and VAT assessed ({main}): paid at sale vs still due",
-            trends.days,
-            {
-                "paid at sale": [
-                    float(by_day[d]["due_at_sale"]) - float(by_day[d]["shortfall"])
-                    if d in by_day
-                    else 0.0
-                    for d in trends.days
-                ],
-                "short of what was due": [
-                    float(by_day[d]["shortfall"]) if d in by_day else 0.0 for d in trends.days
-                ],
-                "due at import": [
-                    max(float(by_day[d]["total"]) - float(by_day[d]["due_at_sale"]), 0.0)
-                    if d in by_day
-                    else 0.0
-                    for d in trends.days
-                ],
-            },
-        )
+        charts["duty"] = duty_charts(trends)
     if trends.risky_sellers:
         charts["risky-sellers"] = bars(
             "Sellers with the highest mean risk score",
@@ -128,6 +103,35 @@ def charts_of(
             [float(r["mean_score"]) for r in trends.risky_sellers],
         )
     return charts
+
+
+def duty_charts(trends: Trends) -> str:
+    """One chart per currency, most declarations first: amounts in EUR, GBP
+    and USD are never added into one bar (converting them would need the
+    rate of each day, and officers read each regime in its own currency)."""
+    currencies = sorted(
+        {str(r["currency"]) for r in trends.duty if r["currency"]},
+        key=lambda c: (-sum(r["declarations"] for r in trends.duty if r["currency"] == c), c),
+    )
+    charts = []
+    for currency in currencies:
+        by_day = {r["day"]: r for r in trends.duty if r["currency"] == currency}
+
+        def column(amount: Any, by_day: dict[Any, dict[str, Any]] = by_day) -> list[float]:
+            return [float(amount(by_day[d])) if d in by_day else 0.0 for d in trends.days]
+
+        charts.append(
+            stacked_days(
+                f"Duty, VAT and fees assessed in {currency}: paid at sale vs still due",
+                trends.days,
+                {
+                    "paid at sale": column(lambda r: r["due_at_sale"] - r["shortfall"]),
+                    "short of what was due": column(lambda r: r["shortfall"]),
+                    "due at import": column(lambda r: max(r["total"] - r["due_at_sale"], 0.0)),
+                },
+            )
+        )
+    return "\n".join(charts)
 
 
 def _window(request: Request, start: date | None, end: date | None) -> tuple[date, date]:

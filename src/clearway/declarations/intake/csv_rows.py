@@ -65,6 +65,11 @@ HOUSE_COLUMNS: tuple[str, ...] = (
     "duty_paid_at_sale",
     "vat_collected",
     "duty_collected",
+    # 2026 rules (issue 20).
+    "vat_regime",
+    "entry_type",
+    "collected_by",
+    "duty_payer",
 )
 ITEM_COLUMNS: tuple[str, ...] = (
     "item.description",
@@ -78,6 +83,11 @@ ITEM_COLUMNS: tuple[str, ...] = (
     "item.brand",
     "item.origin_country",
     "item.net_weight_kg",
+    # 2026 rules (issue 20).
+    "item.national_line.code",
+    "item.national_line.nomenclature",
+    "item.national_line.version",
+    "item.postal_tracking_number",
 )
 _KNOWN = frozenset(HOUSE_COLUMNS + ITEM_COLUMNS)
 _BOOLEANS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}

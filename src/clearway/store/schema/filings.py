@@ -91,9 +91,13 @@ declaration_items = Table(
     Column("origin_country", String(2)),
     Column("net_weight_kg", Float),
     Column("vague_description", Boolean, nullable=False),
+    Column(
+        "national_line", String(10), comment="national tariff line: US HTS, EU CN or TARIC code"
+    ),
     # A product's latest lines are read down these (the catalogue check).
     Index("ix_declaration_items_gtin", "gtin", "declaration_id"),
     Index("ix_declaration_items_sku", "sku", "declaration_id"),
+    Index("ix_declaration_items_mpn", "mpn", "declaration_id"),
 )
 
 master_filings = Table(
