@@ -1,24 +1,30 @@
 """Restricted-party screening: names (with a country) against restricted lists.
 
-Lists are loaded by plugins on the ``clearway_screening_lists`` hook; the
-built-in one reads OFAC's legacy SDN CSV files (``sdn.csv`` with its aliases
-in the remarks, and, beside it, ``alt.csv`` aliases and ``add.csv``
-addresses for countries). Matching is tuned so that exact and lightly
-misspelt names match while names that only share common words do not:
+Matching is tuned so that exact, reordered and lightly misspelt names, and
+names missing a middle word, match while names that only share common words
+do not:
 
 1. names are normalised (accents, case, punctuation) and legal-form words
    (CO, LTD, LLC, ...) and trade words (TRADING, INTERNATIONAL, ...) are set
    aside as *generic*;
-2. candidates are list names sharing a distinctive token, or its first or
-   last four letters (so one typo still finds them);
-3. a candidate is scored with ``rapidfuzz`` on the distinctive tokens, and
-   must cover the list name's distinctive tokens; a matching country adds
-   to the score, a different one subtracts.
+2. two words are the same word at 75% similarity (``rapidfuzz.fuzz.ratio``);
+3. a listed name is a candidate when every one of its distinctive words is
+   in the query, or every one but a middle word of a name of three or more;
+4. a candidate is scored half on the distinctive words and half on the whole
+   name (``token_sort_ratio``, so word order does not count); a missing
+   middle word costs 4 points; a matching country adds 5, a different one
+   subtracts 3; a hit scores at least ``threshold``.
+
+:class:`ScreeningIndex` finds candidates through an inverted index (word of
+the lists -> listed names), with the similar words of each query word found
+once per process and cached, so a name costs a few dictionary look-ups;
+:func:`scan` is the straightforward definition (every listed name, one by
+one) that the index must agree with.
 """
 
 from __future__ import annotations
 
-import csv
+import hashlib
 import re
 import unicodedata
 from collections import defaultdict
@@ -26,14 +32,19 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
-from pathlib import Path
 
-import pycountry
+import numpy as np
 from rapidfuzz import fuzz, process
 
-from clearway.errors import ConfigurationError
-
-__all__ = ["ListedParty", "ScreeningHit", "ScreeningIndex", "load_sdn", "normalise_name"]
+__all__ = [
+    "ListedParty",
+    "ScreeningHit",
+    "ScreeningIndex",
+    "entry_digest",
+    "normalise_name",
+    "party_key",
+    "scan",
+]
 
 
 @cache
@@ -46,9 +57,12 @@ def generic_words() -> frozenset[str]:
 
 
 # Two words are the same word at 75% similarity: one letter wrong in four.
-_WORD_SIMILARITY = 75
+WORD_SIMILARITY = 75
+# What a missing middle word costs, and a country's evidence.
+MISSING_WORD_PENALTY = 4.0
+SAME_COUNTRY_BONUS = 5.0
+OTHER_COUNTRY_PENALTY = 3.0
 _NON_WORD = re.compile(r"[^A-Z0-9 ]+")
-_AKA = re.compile(r"\b[af]\.k\.a\.,?\s*'([^']+)'", re.IGNORECASE)
 
 
 def normalise_name(name: str) -> list[str]:
@@ -60,6 +74,12 @@ def normalise_name(name: str) -> list[str]:
 def distinctive_words(tokens: Iterable[str]) -> list[str]:
     generic = generic_words()
     return [t for t in tokens if t not in generic and len(t) > 1]
+
+
+def party_key(name: str, country: str | None) -> str:
+    """A filed party as false-positive marks know it: its distinctive words
+    (sorted, so order and punctuation do not make a new party) and country."""
+    return f"{' '.join(sorted(set(distinctive_words(normalise_name(name)))))}|{country or ''}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +95,15 @@ class ListedParty:
     countries: frozenset[str]
 
 
+def entry_digest(party: ListedParty) -> str:
+    """What an entry says, hashed: a changed digest is a changed entry (it is
+    rescreened, and false-positive marks on it lapse)."""
+    text = "\x1f".join(
+        (party.name, party.kind, party.programs, *party.names, "|", *sorted(party.countries))
+    )
+    return hashlib.sha256(text.encode()).hexdigest()[:24]
+
+
 @dataclass(frozen=True, slots=True)
 class ScreeningHit:
     party: ListedParty
@@ -83,82 +112,200 @@ class ScreeningHit:
     reason: str
 
 
+@dataclass(frozen=True, slots=True)
+class _Name:
+    """One listed name: its party, the name as listed, its distinctive words
+    in listed order (unique), and the sorted forms the score compares."""
+
+    party: int
+    shown: str
+    words: tuple[str, ...]
+    key: str
+    whole: str
+
+
+def _listed_name(number: int, name: str) -> _Name | None:
+    words = normalise_name(name)
+    tokens = tuple(dict.fromkeys(distinctive_words(words)))
+    if not tokens:
+        return None
+    return _Name(number, name, tokens, " ".join(sorted(distinctive_words(words))),
+                 " ".join(sorted(words)))  # fmt: skip
+
+
+def _score(
+    listed: _Name,
+    covered: Sequence[bool],
+    query: list[str],
+    whole: str,
+    party: ListedParty,
+    country: str | None,
+    threshold: float,
+) -> ScreeningHit | None:
+    """The hit of ``listed`` (its words' coverage by the query given), or
+    None: the one place where a candidate becomes a hit."""
+    words = listed.words
+    missing = [n for n, c in enumerate(covered) if not c]
+    if len(missing) > 1 or (missing and (len(words) < 3 or missing[0] in (0, len(words) - 1))):
+        return None
+    # A single listed word is not found in a long name: "Sunshine Electronics
+    # Trading Co" is not the vessel "SUNSHINE".
+    if len(words) == 1 and len(query) > 2:
+        return None
+    key, listed_whole = listed.key, listed.whole
+    if missing:
+        gone = words[missing[0]]
+        key = " ".join(t for t in key.split() if t != gone)
+        listed_whole = " ".join(t for t in listed_whole.split() if t != gone)
+    score = (
+        fuzz.token_sort_ratio(" ".join(sorted(query)), key)
+        + fuzz.token_sort_ratio(whole, listed_whole)
+    ) / 2
+    reason = f"name {score:.0f}% like {listed.shown!r}"
+    if listed.shown != party.name:
+        reason += " (an alias)"
+    if missing:
+        score -= MISSING_WORD_PENALTY
+        reason += f", without {words[missing[0]]!r}"
+    if country and party.countries:
+        # Listed addresses include branches abroad: a different country
+        # weighs less than a matching one.
+        if country in party.countries:
+            score += SAME_COUNTRY_BONUS
+            reason += f", same country {country}"
+        else:
+            score -= OTHER_COUNTRY_PENALTY
+            reason += f", listed for {', '.join(sorted(party.countries))}"
+    if score < threshold:
+        return None
+    return ScreeningHit(party, listed.shown, min(score, 100.0), reason)
+
+
+def _best(hits: Iterable[tuple[int, ScreeningHit]]) -> list[ScreeningHit]:
+    best: dict[int, ScreeningHit] = {}
+    for number, hit in hits:
+        if number not in best or hit.score > best[number].score:
+            best[number] = hit
+    # Ties in score go by list and entry, so both matchers order alike.
+    return sorted(best.values(), key=lambda h: (-h.score, h.party.list_name, h.party.entry_id))
+
+
+def scan(
+    parties: Sequence[ListedParty], name: str, country: str | None = None, threshold: float = 88.0
+) -> list[ScreeningHit]:
+    """Every listed party ``name`` matches, best first, by comparing it with
+    every listed name: the definition :class:`ScreeningIndex` must agree
+    with (and far too slow for traffic)."""
+    words = normalise_name(name)
+    query = distinctive_words(words)
+    if not query:
+        return []
+    whole = " ".join(sorted(words))
+    found = []
+    for number, party in enumerate(parties):
+        for shown in party.names:
+            listed = _listed_name(number, shown)
+            if listed is None:
+                continue
+            covered = [
+                any(fuzz.ratio(t, q) >= WORD_SIMILARITY for q in query) for t in listed.words
+            ]
+            hit = _score(listed, covered, query, whole, party, country, threshold)
+            if hit is not None:
+                found.append((number, hit))
+    return _best(found)
+
+
 @dataclass(slots=True)
 class ScreeningIndex:
     """Names of restricted parties, indexed for fast fuzzy look-up."""
 
     threshold: float = 88.0
     parties: list[ListedParty] = field(default_factory=list)
-    # (party, name as listed, distinctive tokens, all tokens), tokens sorted
-    _names: list[tuple[int, str, str, str]] = field(default_factory=list)
-    _by_token: dict[str, set[int]] = field(default_factory=lambda: defaultdict(set))
+    _names: list[_Name] = field(default_factory=list)
+    # word of the lists -> the listed names (slots) with it
+    _postings: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
+    # words of the lists by length, for the similar-word search
+    _by_length: dict[int, list[str]] = field(default_factory=lambda: defaultdict(list))
+    # query word -> the words of the lists at WORD_SIMILARITY or more
+    _similar: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def add(self, party: ListedParty) -> None:
         number = len(self.parties)
         self.parties.append(party)
-        for name in party.names:
-            words = normalise_name(name)
-            tokens = distinctive_words(words)
-            if not tokens:
+        for name in dict.fromkeys(party.names):
+            listed = _listed_name(number, name)
+            if listed is None:
                 continue
             slot = len(self._names)
-            self._names.append((number, name, " ".join(sorted(tokens)), " ".join(sorted(words))))
-            for token in tokens:
-                for key in (token, f"<{token[:4]}", f">{token[-4:]}"):
-                    self._by_token[key].add(slot)
+            self._names.append(listed)
+            for word in listed.words:
+                if word not in self._postings:
+                    self._by_length[len(word)].append(word)
+                self._postings[word].append(slot)
+        # New words of the lists may be similar to words already looked up.
+        self._similar.clear()
+
+    def __len__(self) -> int:
+        return len(self.parties)
+
+    def _learn(self, words: Iterable[str]) -> None:
+        """Find the similar listed words of each new query word, in batches
+        by length (ratio >= 75 needs lengths within a factor 0.6), on every
+        core rapidfuzz can use."""
+        by_length: dict[int, list[str]] = defaultdict(list)
+        for word in dict.fromkeys(words):
+            if word not in self._similar:
+                by_length[len(word)].append(word)
+        for size, group in by_length.items():
+            pool = [
+                w
+                for n in range(int(size * 0.6), int(size / 0.6) + 2)
+                for w in self._by_length.get(n, ())
+            ]
+            if not pool:
+                for word in group:
+                    self._similar[word] = ()
+                continue
+            scores = process.cdist(
+                group,
+                pool,
+                scorer=fuzz.ratio,
+                score_cutoff=WORD_SIMILARITY,
+                dtype=np.uint8,
+                workers=-1,
+            )
+            for word, row in zip(group, scores, strict=True):
+                self._similar[word] = tuple(pool[int(i)] for i in np.flatnonzero(row))
 
     def screen(self, name: str, country: str | None = None) -> list[ScreeningHit]:
         """Every listed party ``name`` matches, best first."""
         words = normalise_name(name)
-        tokens = distinctive_words(words)
-        if not tokens:
+        query = distinctive_words(words)
+        if not query:
             return []
+        self._learn(query)
+        present: set[str] = set()
+        for word in query:
+            present.update(self._similar[word])
+        counts: dict[int, int] = defaultdict(int)
+        for word in present:
+            for slot in self._postings[word]:
+                counts[slot] += 1
         whole = " ".join(sorted(words))
-        candidates: set[int] = set()
-        for token in tokens:
-            for key in (token, f"<{token[:4]}", f">{token[-4:]}"):
-                candidates |= self._by_token.get(key, set())
-        query = " ".join(sorted(tokens))
-        best: dict[int, ScreeningHit] = {}
-        slots = list(candidates)
-        # A first pass in C over every candidate; only the close ones get the
-        # word-by-word checks below. The country can add 5, hence the margin.
-        close = process.extract(
-            query,
-            [self._names[s][2] for s in slots],
-            scorer=fuzz.token_sort_ratio,
-            score_cutoff=self.threshold - 10,
-            limit=None,
-        )
-        for _, _, position in close:
-            number, shown, key, listed_whole = self._names[slots[position]]
-            listed = key.split()
-            # Every distinctive word of the listed name must be there: a
-            # shared first name or a shared trade word is not a match.
-            coverage = sum(
-                1 for t in listed if any(fuzz.ratio(t, q) >= _WORD_SIMILARITY for q in tokens)
-            ) / len(listed)
-            if coverage < 1.0 or (len(listed) == 1 and len(tokens) > 2):
+        found = []
+        for slot, count in counts.items():
+            listed = self._names[slot]
+            size = len(listed.words)
+            if count < size and (count < size - 1 or size < 3):
                 continue
-            # Half on the distinctive words, half on the whole name: "Sunshine
-            # Electronics Ltd" is not the vessel "SUNSHINE".
-            score = (
-                fuzz.token_sort_ratio(query, key) + fuzz.token_sort_ratio(whole, listed_whole)
-            ) / 2
-            party = self.parties[number]
-            reason = f"name {score:.0f}% like {shown!r}"
-            if country and party.countries:
-                # Listed addresses include branches abroad: a different
-                # country weighs less than a matching one.
-                if country in party.countries:
-                    score += 5
-                    reason += f", same country {country}"
-                else:
-                    score -= 3
-                    reason += f", listed for {', '.join(sorted(party.countries))}"
-            if score >= self.threshold and (number not in best or score > best[number].score):
-                best[number] = ScreeningHit(party, shown, min(score, 100.0), reason)
-        return sorted(best.values(), key=lambda hit: -hit.score)
+            covered = [w in present for w in listed.words]
+            hit = _score(
+                listed, covered, query, whole, self.parties[listed.party], country, self.threshold
+            )
+            if hit is not None:
+                found.append((listed.party, hit))
+        return _best(found)
 
     def screen_many(
         self, names: Sequence[tuple[str | None, str | None]]
@@ -166,8 +313,10 @@ class ScreeningIndex:
         """Hits for a batch of (name, country) pairs; a missing name has none.
 
         Sellers and consignees repeat all day, so each distinct pair is
-        screened once per batch.
+        screened once per batch, and the batch's new words are looked up
+        together.
         """
+        self._learn(w for name, _ in names if name for w in distinctive_words(normalise_name(name)))
         seen: dict[tuple[str, str | None], list[ScreeningHit]] = {}
         out: list[list[ScreeningHit]] = []
         for name, country in names:
@@ -178,70 +327,3 @@ class ScreeningIndex:
                 seen[(name, country)] = self.screen(name, country)
             out.append(seen[(name, country)])
         return out
-
-
-@cache
-def _country_code(name: str) -> str | None:
-    try:
-        return str(pycountry.countries.lookup(name).alpha_2)
-    except LookupError:
-        try:
-            return str(pycountry.countries.search_fuzzy(name)[0].alpha_2)
-        except LookupError:
-            return None
-
-
-def _rows(path: Path) -> Iterable[list[str]]:
-    with path.open(encoding="latin-1", newline="") as stream:
-        for row in csv.reader(stream):
-            if row and not row[0].startswith("\x1a"):
-                yield [cell.strip() for cell in row]
-
-
-def _value(cell: str) -> str:
-    return "" if cell == "-0-" else cell
-
-
-def load_sdn(path: Path, threshold: float = 88.0) -> ScreeningIndex:
-    """An index of OFAC's SDN CSV (``alt.csv`` and ``add.csv`` beside it are
-    used when present)."""
-    if not path.is_file():
-        raise ConfigurationError(f"{path}: no such SDN list file.")
-    aliases: dict[str, list[str]] = defaultdict(list)
-    countries: dict[str, set[str]] = defaultdict(set)
-    alt, add = path.with_name("alt.csv"), path.with_name("add.csv")
-    if alt.is_file():
-        for row in _rows(alt):
-            if len(row) >= 4 and _value(row[3]):
-                aliases[row[0]].append(row[3])
-    if add.is_file():
-        for row in _rows(add):
-            if len(row) >= 5 and _value(row[4]):
-                code = _country_code(row[4])
-                if code:
-                    countries[row[0]].add(code)
-    index = ScreeningIndex(threshold=threshold)
-    count = 0
-    for row in _rows(path):
-        if len(row) < 12:
-            raise ConfigurationError(
-                f"{path}: entry {row[:1]} must have 12 columns "
-                f"(OFAC legacy SDN CSV). Got {len(row)}."
-            )
-        entry, name, kind, program, remarks = row[0], row[1], row[2], row[3], row[11]
-        names = (name, *aliases.get(entry, []), *_AKA.findall(_value(remarks)))
-        index.add(
-            ListedParty(
-                "OFAC SDN",
-                entry,
-                name,
-                _value(kind) or "entity",
-                _value(program),
-                tuple(dict.fromkeys(names)),
-                frozenset(countries.get(entry, ())),
-            )
-        )
-        count += 1
-    if count == 0:
-        raise ConfigurationError(f"{path}: no entries in OFAC SDN CSV format.")
-    return index
