@@ -106,11 +106,18 @@ def simulate(
     truth: Annotated[Path | None, typer.Option(help="CSV of labelled violations.")] = None,
     start: Annotated[str, typer.Option(help="First day, YYYY-MM-DD.")] = "2026-11-02",
     restricted_list: Annotated[
-        Path | None, typer.Option(help="OFAC SDN-format CSV to draw restricted party names from.")
+        Path | None,
+        typer.Option(
+            help="OFAC SDN-format CSV to draw restricted party names from (default: the "
+            "active screening lists)."
+        ),
     ] = None,
 ) -> None:
     """Generate realistic e-commerce traffic with labelled violations."""
+    from clearway.parties.screening import ListedParty
     from clearway.simulate import SimulationConfig, write_simulation
+    from clearway.store import open_engine
+    from clearway.wiring import screening_from_store
 
     try:
         first = date.fromisoformat(start)
@@ -118,8 +125,18 @@ def simulate(
         raise typer.BadParameter(
             f"must be a date YYYY-MM-DD. Got {start!r}.", param_hint="--start"
         ) from None
+    parties: tuple[ListedParty, ...] = ()
+    if restricted_list is None:
+        settings = settings_from_environment()
+        options = screening_from_store(settings, open_engine(settings.database_url))
+        parties = tuple(e for listed in (options.lists if options else ()) for e in listed.entries)
     config = SimulationConfig(
-        days=days, per_day=per_day, seed=seed, start=first, restricted_list=restricted_list
+        days=days,
+        per_day=per_day,
+        seed=seed,
+        start=first,
+        restricted_list=restricted_list,
+        restricted_parties=parties,
     )
     with progress_bar() as progress:
         task = progress.add_task("simulating", total=days * per_day)

@@ -112,10 +112,25 @@ class ScreeningHit:
     reason: str
 
 
+def _needed(size: int) -> int:
+    """How many of a listed name's words a query must have."""
+    return size - 1 if size >= 3 else size
+
+
+@dataclass(frozen=True, slots=True)
+class _Similar:
+    """A query word in the index: the listed words like it, every listed
+    name (slot) with one of them, and those it covers enough alone."""
+
+    words: frozenset[str]
+    slots: frozenset[int]
+    alone: frozenset[int]
+
+
 @dataclass(frozen=True, slots=True)
 class _Name:
     """One listed name: its party, the name as listed, its distinctive words
-    in listed order (unique), and the sorted forms the score compares."""
+    in natural order (unique), and the sorted forms the score compares."""
 
     party: int
     shown: str
@@ -126,7 +141,11 @@ class _Name:
 
 def _listed_name(number: int, name: str) -> _Name | None:
     words = normalise_name(name)
-    tokens = tuple(dict.fromkeys(distinctive_words(words)))
+    # Words in natural order: an individual listed as "LAST, First Middle"
+    # has its middle name between "First" and "LAST".
+    last, comma, rest = name.partition(",")
+    natural = normalise_name(f"{rest} {last}") if comma else words
+    tokens = tuple(dict.fromkeys(distinctive_words(natural)))
     if not tokens:
         return None
     return _Name(number, name, tokens, " ".join(sorted(distinctive_words(words))),
@@ -228,7 +247,7 @@ class ScreeningIndex:
     # words of the lists by length, for the similar-word search
     _by_length: dict[int, list[str]] = field(default_factory=lambda: defaultdict(list))
     # query word -> the words of the lists at WORD_SIMILARITY or more
-    _similar: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    _similar: dict[str, _Similar] = field(default_factory=dict)
 
     def add(self, party: ListedParty) -> None:
         number = len(self.parties)
@@ -265,7 +284,7 @@ class ScreeningIndex:
             ]
             if not pool:
                 for word in group:
-                    self._similar[word] = ()
+                    self._similar[word] = self._reach([])
                 continue
             scores = process.cdist(
                 group,
@@ -276,7 +295,20 @@ class ScreeningIndex:
                 workers=-1,
             )
             for word, row in zip(group, scores, strict=True):
-                self._similar[word] = tuple(pool[int(i)] for i in np.flatnonzero(row))
+                self._similar[word] = self._reach([pool[int(i)] for i in np.flatnonzero(row)])
+
+    def _reach(self, similar: list[str]) -> _Similar:
+        """What a query word reaches: the listed words like it, the names
+        (slots) with any of them, and the names it alone covers enough."""
+        covered: dict[int, int] = defaultdict(int)
+        for word in similar:
+            for slot in self._postings[word]:
+                covered[slot] += 1
+        names = self._names
+        alone = frozenset(
+            slot for slot, n in covered.items() if n >= _needed(len(names[slot].words))
+        )
+        return _Similar(frozenset(similar), frozenset(covered), alone)
 
     def screen(self, name: str, country: str | None = None) -> list[ScreeningHit]:
         """Every listed party ``name`` matches, best first."""
@@ -285,20 +317,22 @@ class ScreeningIndex:
         if not query:
             return []
         self._learn(query)
-        present: set[str] = set()
-        for word in query:
-            present.update(self._similar[word])
-        counts: dict[int, int] = defaultdict(int)
-        for word in present:
-            for slot in self._postings[word]:
-                counts[slot] += 1
+        reached = [self._similar[word] for word in dict.fromkeys(query)]
+        # A listed name needs all its words but one middle word (so two at
+        # least) unless it has one: either one query word covers enough of
+        # it, or two query words both reach it.
+        candidates: set[int] = set()
+        for n, first in enumerate(reached):
+            candidates |= first.alone
+            for second in reached[n + 1 :]:
+                candidates |= first.slots & second.slots
+        if not candidates:
+            return []
+        present = frozenset().union(*(r.words for r in reached))
         whole = " ".join(sorted(words))
         found = []
-        for slot, count in counts.items():
+        for slot in candidates:
             listed = self._names[slot]
-            size = len(listed.words)
-            if count < size and (count < size - 1 or size < 3):
-                continue
             covered = [w in present for w in listed.words]
             hit = _score(
                 listed, covered, query, whole, self.parties[listed.party], country, self.threshold

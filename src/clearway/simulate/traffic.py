@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from clearway.parties.screening import ListedParty
 from clearway.simulate.world import (
     CARRIERS,
     DESTINATIONS,
@@ -62,7 +63,10 @@ class SimulationConfig:
     per_day: int = 1000
     seed: int = 0
     start: date = date(2026, 11, 2)
+    # Restricted names are drawn from this OFAC SDN CSV, else from these
+    # list entries (the active lists), else from the bundled SDN snapshot.
     restricted_list: Path | None = None
+    restricted_parties: tuple[ListedParty, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,8 +151,12 @@ class _Simulation:
     def __init__(self, config: SimulationConfig) -> None:
         self.config = config
         self.rng = random.Random(config.seed)
-        restricted = (
-            load_restricted_names(config.restricted_list) if config.restricted_list else None
+        # Drawn with a generator of their own, so that the rest of the
+        # traffic is the same whichever list the names come from.
+        restricted = load_restricted_names(
+            random.Random(f"restricted-{config.seed}"),
+            config.restricted_list,
+            config.restricted_parties,
         )
         self.world: World = build_world(
             self.rng,
