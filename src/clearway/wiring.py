@@ -32,6 +32,7 @@ __all__ = [
     "import_screening_list",
     "ingest_files",
     "ingest_records",
+    "mark_screening_false_positive",
     "screening_from_store",
     "screening_warning",
     "service_for",
@@ -122,3 +123,67 @@ def ingest_records(
     engine: Engine, records: Any, *, stages: Stages | None = None, **options: Any
 ) -> IngestReport:
     return service_for(engine, stages).ingest_records(records, **options)
+
+
+def mark_screening_false_positive(
+    engine: Engine,
+    settings: Settings,
+    *,
+    declaration_row: int,
+    role: str,
+    list_name: str,
+    entry_id: str,
+    officer: str,
+    note: str,
+) -> dict[str, Any]:
+    """An officer's finding that a declaration's ``role`` party is not list
+    entry ``entry_id``: kept (who, when, why), on the ledger, and honoured by
+    later screenings of the same party until the entry changes."""
+    from clearway.errors import InputError, NotFound
+    from clearway.ledger.events import Event
+    from clearway.ledger.keys import keys_for
+    from clearway.parties.screening import entry_digest, party_key
+    from clearway.store.engine import writing
+    from clearway.store.ledger import record_events
+    from clearway.store.screening import mark_false_positive, party_of
+
+    if role not in ("seller", "consignee"):
+        raise InputError(f"role must be seller or consignee. Got {role!r}.")
+    options = screening_from_store(settings, engine)
+    entry = next(
+        (
+            e
+            for listed in (options.lists if options else ())
+            if listed.name == list_name
+            for e in listed.entries
+            if e.entry_id == entry_id
+        ),
+        None,
+    )
+    if entry is None:
+        raise NotFound(f"entry {entry_id!r} of list {list_name!r} is not on an active list.")
+    filer_id, ref, name, country = party_of(engine, declaration_row, role)
+    now = datetime.now(UTC)
+    mark = mark_false_positive(
+        engine,
+        party_key=party_key(name, country),
+        party_name=name,
+        list_name=list_name,
+        entry_id=entry_id,
+        entry_digest=entry_digest(entry),
+        declaration_id=declaration_row,
+        officer=officer,
+        note=note,
+        now=now,
+    )
+    event = Event(
+        event_id=f"screening.false_positive:{mark['id']}",
+        type="screening.false_positive",
+        time=now.isoformat(),
+        actors=(officer,),
+        subject=f"{filer_id}/{ref}",
+        fields={"role": role, "list": list_name, "entry": entry_id, "note": note},
+    )
+    with writing(engine).begin() as conn:
+        record_events(conn, keys_for(settings), [event], [declaration_row], now)
+    return mark

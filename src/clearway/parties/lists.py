@@ -178,8 +178,8 @@ def read_ofac_csv(
     if not entries:
         raise ConfigurationError(f"{path}: no entries in OFAC SDN CSV format.")
     known = {e.entry_id for e in entries}
-    orphans = len(set(aliases) - known) + len(set(countries) - known)
-    notes = (f"{orphans} alias or address groups for entries not in {path.name} left out",)
+    orphans = len((set(aliases) | set(countries)) - known)
+    notes = (f"aliases or addresses of {orphans} entries not in {path.name} left out",)
     when = published or date.fromtimestamp(path.stat().st_mtime)
     return ScreeningList(
         list_name, str(path), format_name, when, tuple(entries), notes if orphans else ()

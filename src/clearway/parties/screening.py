@@ -203,7 +203,10 @@ def _score(
 def _best(hits: Iterable[tuple[int, ScreeningHit]]) -> list[ScreeningHit]:
     best: dict[int, ScreeningHit] = {}
     for number, hit in hits:
-        if number not in best or hit.score > best[number].score:
+        # Equal scores go to the first name in order, whichever order the
+        # names were compared in.
+        known = best.get(number)
+        if known is None or (hit.score, known.matched_name) > (known.score, hit.matched_name):
             best[number] = hit
     # Ties in score go by list and entry, so both matchers order alike.
     return sorted(best.values(), key=lambda h: (-h.score, h.party.list_name, h.party.entry_id))

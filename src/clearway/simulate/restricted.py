@@ -35,29 +35,30 @@ def _natural(name: str) -> list[str]:
     return name.split()
 
 
+def _without_middle(entry: ListedParty, words: list[str]) -> str:
+    if entry.kind == "individual" and len(words) >= 3:
+        return " ".join(words[:1] + words[2:])
+    # A company's "middle name" is its legal form, often left out.
+    kept = [w for w in words if w.strip(".,").upper() not in _LEGAL_FORMS]
+    return " ".join(kept) if kept and len(kept) < len(words) else " ".join(words).title()
+
+
 def vary_name(rng: random.Random, entry: ListedParty, variation: str) -> str:
     """``entry``'s name as a filer might write it (see the module's list)."""
     name = entry.name
     words = _natural(name)
-    if variation == "case":
-        return rng.choice((" ".join(words).title(), " ".join(words).lower()))
-    if variation == "alias":
-        aliases = [n for n in entry.names if n != name]
-        return rng.choice(aliases) if aliases else name.title()
-    if variation == "order":
-        if entry.kind == "individual" and "," in name:
-            return " ".join(words)
-        shuffled = words[:]
-        rng.shuffle(shuffled)
-        return " ".join(shuffled)
-    if variation == "middle":
-        if entry.kind == "individual" and len(words) >= 3:
-            drop = rng.randrange(1, len(words) - 1)
-            return " ".join(w for n, w in enumerate(words) if n != drop)
-        # A company's "middle name" is its legal form, often left out.
-        kept = [w for w in words if w.strip(".,").upper() not in _LEGAL_FORMS]
-        return " ".join(kept) if kept and len(kept) < len(words) else " ".join(words).title()
-    return name
+    aliases = [n for n in entry.names if n != name]
+    shuffled = words[:]
+    rng.shuffle(shuffled)
+    varied = {
+        "exact": name,
+        "case": rng.choice((" ".join(words).title(), " ".join(words).lower())),
+        "alias": rng.choice(aliases) if aliases else name.title(),
+        # An individual in natural order, a company's words shuffled.
+        "order": " ".join(words if entry.kind == "individual" and "," in name else shuffled),
+        "middle": _without_middle(entry, words),
+    }
+    return varied[variation]
 
 
 def restricted_names(

@@ -36,6 +36,7 @@ __all__ = [
     "false_positive_marks",
     "import_list",
     "mark_false_positive",
+    "party_of",
     "read_alerts",
     "read_false_positives",
     "remove_list",
@@ -220,6 +221,18 @@ def mark_false_positive(
             .returning(screening_false_positives.c.id)
         ).scalar_one()
     return values
+
+
+def party_of(engine: Engine, row_id: int, role: str) -> tuple[str, str, str, str | None]:
+    """(filer id, ref, name, country) of a declaration row's seller or consignee."""
+    d = declarations.c
+    with engine.connect() as conn:
+        row = conn.execute(
+            select(d.filer_id, d.ref, d[f"{role}_name"], d[f"{role}_country"]).where(d.id == row_id)
+        ).first()
+    if row is None:
+        raise NotFound(f"declaration row {row_id} does not exist.")
+    return str(row[0]), str(row[1]), str(row[2] or ""), row[3]
 
 
 def false_positive_marks(engine: Engine) -> frozenset[tuple[str, str, str, str]]:
