@@ -60,9 +60,11 @@ def write_ofac(
 
 def sdn_v1(folder: Path) -> Path:
     return write_ofac(
-        folder, [ZENIT, KHAPSIROKOV],
-        aliases=(("101", "ZENIT DUAL"),), countries=(("101", "Russia"), ("102", "Russia")),
-    )  # fmt: skip
+        folder,
+        [ZENIT, KHAPSIROKOV],
+        aliases=(("101", "ZENIT DUAL"),),
+        countries=(("101", "Russia"), ("102", "Russia")),
+    )
 
 
 def settings_for(engine: Engine, tmp_path: Path) -> Settings:
@@ -113,10 +115,11 @@ def ledger_types(engine: Engine) -> list[str]:
 
 def test_ofac_files_are_read_with_aliases_countries_and_orphans(tmp_path: Path) -> None:
     path = write_ofac(
-        tmp_path, [ZENIT, KHAPSIROKOV],
+        tmp_path,
+        [ZENIT, KHAPSIROKOV],
         aliases=(("101", "ZENIT DUAL"), ("999", "NEWER ENTRY")),
         countries=(("101", "Russia"), ("999", "Iran")),
-    )  # fmt: skip
+    )
     listed = read_list(path, "ofac-sdn", published=date(2026, 11, 30))
     assert (listed.name, listed.format, listed.published) == (
         "OFAC SDN",
@@ -134,7 +137,8 @@ def test_unknown_format_names_the_choices(tmp_path: Path) -> None:
 
     with pytest.raises(
         InputError,
-        match=r"format must be one of clearway-snapshot, ofac-consolidated, ofac-sdn\. Got 'eu-fsf'",
+        match=r"format must be one of clearway-snapshot, ofac-consolidated, ofac-sdn\. "
+        r"Got 'eu-fsf'",
     ):
         read_list(sdn_v1(tmp_path), "eu-fsf")
 
@@ -142,40 +146,61 @@ def test_unknown_format_names_the_choices(tmp_path: Path) -> None:
 def test_cli_import_lists_and_removes(tmp_path: Path, sqlite_url: str) -> None:
     sdn = sdn_v1(tmp_path / "sdn")
     cons = write_ofac(tmp_path / "cons", [ORIENT], prefix="cons_", countries=(("201", "Iran"),))
-    done = clearway("screening", "import", str(sdn), "--published", "2026-11-28",
-                    cwd=tmp_path, url=sqlite_url)  # fmt: skip
+    done = clearway(
+        "screening", "import", str(sdn), "--published", "2026-11-28", cwd=tmp_path, url=sqlite_url
+    )
     assert done.returncode == 0, done.stderr
     assert "imported OFAC SDN (published 2026-11-28): 2 entries, 2 new or changed" in done.stdout
-    done = clearway("screening", "import", str(cons), "--format", "ofac-consolidated",
-                    "--published", "2026-11-27", cwd=tmp_path, url=sqlite_url)  # fmt: skip
+    done = clearway(
+        "screening",
+        "import",
+        str(cons),
+        "--format",
+        "ofac-consolidated",
+        "--published",
+        "2026-11-27",
+        cwd=tmp_path,
+        url=sqlite_url,
+    )
     assert done.returncode == 0, done.stderr
     shown = clearway("screening", "lists", cwd=tmp_path, url=sqlite_url)
     rows = [line for line in shown.stdout.splitlines() if "OFAC" in line]
     assert len(rows) == 2
-    assert "OFAC Consolidated" in rows[0] and "2026-11-27" in rows[0] and " 1 " in rows[0]
-    assert "OFAC SDN" in rows[1] and "2026-11-28" in rows[1] and " 2 " in rows[1]
+    assert "OFAC Consolidated" in rows[0]
+    assert "2026-11-27" in rows[0]
+    assert " 1 " in rows[0]
+    assert "OFAC SDN" in rows[1]
+    assert "2026-11-28" in rows[1]
+    assert " 2 " in rows[1]
     # Both lists are screened against, and each hit names its list and entry.
     one = clearway(
         "screen", "Orient Star Procurement", "--country", "IR", cwd=tmp_path, url=sqlite_url
     )
-    assert one.returncode == 2 and "OFAC Consolidated 201" in one.stdout
+    assert one.returncode == 2
+    assert "OFAC Consolidated 201" in one.stdout
     two = clearway("screen", "Zenit Dual Trade", cwd=tmp_path, url=sqlite_url)
-    assert two.returncode == 2 and "OFAC SDN 101" in two.stdout
+    assert two.returncode == 2
+    assert "OFAC SDN 101" in two.stdout
     gone = clearway("screening", "remove", "OFAC SDN", cwd=tmp_path, url=sqlite_url)
-    assert gone.returncode == 0 and "removed OFAC SDN (2 entries)" in gone.stdout
+    assert gone.returncode == 0
+    assert "removed OFAC SDN (2 entries)" in gone.stdout
     again = clearway("screen", "Zenit Dual Trade", cwd=tmp_path, url=sqlite_url)
     assert again.returncode == 0, "only the consolidated list is left"
     missing = clearway("screening", "remove", "OFAC SDN", cwd=tmp_path, url=sqlite_url)
-    assert missing.returncode == 1 and "is not imported" in missing.stderr
+    assert missing.returncode == 1
+    assert "is not imported" in missing.stderr
 
 
 def test_bundled_snapshot_is_active_until_a_list_is_imported(
     tmp_path: Path, sqlite_url: str
 ) -> None:
     shown = clearway("screening", "lists", cwd=tmp_path, url=sqlite_url)
-    assert "2024-05-03" in shown.stdout and "14,965" in shown.stdout and "bundled" in shown.stdout
+    assert "2024-05-03" in shown.stdout
+    assert "14,965" in shown.stdout
+    assert "bundled" in shown.stdout
     cuba = clearway("screen", "Banco Nacional de Cuba", cwd=tmp_path, url=sqlite_url)
-    assert cuba.returncode == 2 and "OFAC SDN 306" in cuba.stdout
+    assert cuba.returncode == 2
+    assert "OFAC SDN 306" in cuba.stdout
 
 
 def test_two_lists_both_hit_at_intake(engine: Engine, tmp_path: Path) -> None:
@@ -184,8 +209,9 @@ def test_two_lists_both_hit_at_intake(engine: Engine, tmp_path: Path) -> None:
     cons = write_ofac(tmp_path / "b", [ORIENT], prefix="cons_", countries=(("201", "Iran"),))
     import_screening_list(engine, settings, read_list(cons, "ofac-consolidated"))
     assert [s["name"] for s in stored_lists(engine)] == ["OFAC Consolidated", "OFAC SDN"]
-    both = doc("Zenit Dual Trade", consignee__name="Orient Star Procurement Co",
-               consignee__country="IR")  # fmt: skip
+    both = doc(
+        "Zenit Dual Trade", consignee__name="Orient Star Procurement Co", consignee__country="IR"
+    )
     clean = doc("Golden Star Trading Co", country="CN")
     ingest(engine, settings, tmp_path, both, clean)
     assert hits(engine, both["declaration_id"]) == [
@@ -211,8 +237,11 @@ def _rescreen_setup(engine: Engine, tmp_path: Path) -> tuple[Settings, dict, dic
 
 
 def _v2(tmp_path: Path) -> Path:
-    return write_ofac(tmp_path / "v2", [ZENIT, KHAPSIROKOV, VOLGOTRANS],
-                      countries=(("101", "Russia"), ("102", "Russia"), ("103", "Russia")))  # fmt: skip
+    return write_ofac(
+        tmp_path / "v2",
+        [ZENIT, KHAPSIROKOV, VOLGOTRANS],
+        countries=(("101", "Russia"), ("102", "Russia"), ("103", "Russia")),
+    )
 
 
 def test_rescreen_raises_a_pending_declaration_and_leaves_a_released_one(
@@ -230,10 +259,16 @@ def test_rescreen_raises_a_pending_declaration_and_leaves_a_released_one(
     assert decision(engine, released["declaration_id"])[:2] == ("green", "officer")
     assert hits(engine, released["declaration_id"]) == []
     (alert,) = read_alerts(engine)
-    assert (alert["ref"], alert["entry_id"], alert["lane_before"], alert["lane_after"],
-            alert["released"]) == (pending["declaration_id"], "103", "green", "red", False)  # fmt: skip
+    assert (
+        alert["ref"],
+        alert["entry_id"],
+        alert["lane_before"],
+        alert["lane_after"],
+        alert["released"],
+    ) == (pending["declaration_id"], "103", "green", "red", False)
     types = ledger_types(engine)
-    assert types.count("screening.hit") == 1 and types.count("risk.raised") == 1
+    assert types.count("screening.hit") == 1
+    assert types.count("risk.raised") == 1
     # The same version again changes nothing and finds nothing new.
     change, result = import_screening_list(engine, settings, read_list(_v2(tmp_path), "ofac-sdn"))
     assert (len(change.changed), result.hits) == (0, 0)
@@ -244,9 +279,11 @@ def test_rescreen_with_a_history_range_alerts_released_declarations(
 ) -> None:
     settings, pending, released = _rescreen_setup(engine, tmp_path)
     _, result = import_screening_list(
-        engine, settings, read_list(_v2(tmp_path), "ofac-sdn"),
+        engine,
+        settings,
+        read_list(_v2(tmp_path), "ofac-sdn"),
         history=(date(2026, 11, 1), date(2026, 11, 3)),
-    )  # fmt: skip
+    )
     assert (result.screened, result.hits, result.raised) == (2, 2, 1)
     # Released goods keep the officer's lane; the hit is recorded and alerted.
     assert decision(engine, released["declaration_id"])[:2] == ("green", "officer")
@@ -267,29 +304,50 @@ def test_false_positive_mark_suppresses_exactly_that_party_entry_pair(
     twin = ("105", "ZENIT DUAL TRADE COMPANY", "-0-", "SDGT")
     rows = [ZENIT, twin]
     where = (("101", "Russia"), ("101", "Kazakhstan"), ("105", "Russia"), ("105", "Kazakhstan"))
-    import_screening_list(engine, settings, read_list(write_ofac(tmp_path / "v1", rows, countries=where), "ofac-sdn"))  # fmt: skip
+    import_screening_list(
+        engine, settings, read_list(write_ofac(tmp_path / "v1", rows, countries=where), "ofac-sdn")
+    )
     first = doc("Zenit Dual Trade LLC")
     ingest(engine, settings, tmp_path, first)
-    assert hits(engine, first["declaration_id"]) == [("seller", "OFAC SDN", "101"), ("seller", "OFAC SDN", "105")]  # fmt: skip
+    assert hits(engine, first["declaration_id"]) == [
+        ("seller", "OFAC SDN", "101"),
+        ("seller", "OFAC SDN", "105"),
+    ]
     mark = mark_screening_false_positive(
-        engine, settings, declaration_row=get_declaration(engine, first["declaration_id"]).row_id,
-        role="seller", list_name="OFAC SDN", entry_id="101", officer="officer-1",
+        engine,
+        settings,
+        declaration_row=get_declaration(engine, first["declaration_id"]).row_id,
+        role="seller",
+        list_name="OFAC SDN",
+        entry_id="101",
+        officer="officer-1",
         note="a different company, registry number checked",
-    )  # fmt: skip
-    assert mark["party_key"] == "DUAL ZENIT|RU" and mark["marked_by"] == "officer-1"
+    )
+    assert mark["party_key"] == "DUAL ZENIT|RU"
+    assert mark["marked_by"] == "officer-1"
     assert "screening.false_positive" in ledger_types(engine)
     # The same party (spelt differently) no longer hits 101, still hits 105;
     # another party (another country) still hits both.
     same, other = doc("ZENIT DUAL TRADE, LLC"), doc("Zenit Dual Trade LLC", country="KZ")
     ingest(engine, settings, tmp_path, same, other)
     assert hits(engine, same["declaration_id"]) == [("seller", "OFAC SDN", "105")]
-    assert hits(engine, other["declaration_id"]) == [("seller", "OFAC SDN", "101"), ("seller", "OFAC SDN", "105")]  # fmt: skip
+    assert hits(engine, other["declaration_id"]) == [
+        ("seller", "OFAC SDN", "101"),
+        ("seller", "OFAC SDN", "105"),
+    ]
     # Once entry 101 changes, the mark lapses.
     changed = [(*ZENIT[:3], "RUSSIA-EO14024] [CYBER2"), twin]
-    import_screening_list(engine, settings, read_list(write_ofac(tmp_path / "v2", changed, countries=where), "ofac-sdn"))  # fmt: skip
+    import_screening_list(
+        engine,
+        settings,
+        read_list(write_ofac(tmp_path / "v2", changed, countries=where), "ofac-sdn"),
+    )
     later = doc("Zenit Dual Trade LLC")
     ingest(engine, settings, tmp_path, later)
-    assert hits(engine, later["declaration_id"]) == [("seller", "OFAC SDN", "101"), ("seller", "OFAC SDN", "105")]  # fmt: skip
+    assert hits(engine, later["declaration_id"]) == [
+        ("seller", "OFAC SDN", "101"),
+        ("seller", "OFAC SDN", "105"),
+    ]
 
 
 # -- the stale-list warning ------------------------------------------------------
@@ -303,7 +361,8 @@ def test_stale_warning_names_the_list_and_the_limit() -> None:
     warning = stale_warning([old], 30, today)
     assert warning is not None
     assert warning.startswith(
-        "the newest restricted-party list (OFAC SDN, published 2026-10-01) is 61 days old, over the limit of 30"
+        "the newest restricted-party list (OFAC SDN, published 2026-10-01) is 61 days old, "
+        "over the limit of 30"
     )
     assert stale_warning([old], 61, today) is None
     fresh = ScreeningList("UK", "x", "ofac-sdn", date(2026, 11, 30), ())
@@ -315,11 +374,21 @@ def test_ingest_warns_when_the_newest_list_is_older_than_the_limit(
 ) -> None:
     published = (datetime.now(UTC).date() - timedelta(days=40)).isoformat()
     sdn = sdn_v1(tmp_path / "sdn")
-    assert clearway("screening", "import", str(sdn), "--published", published, cwd=tmp_path, url=sqlite_url).returncode == 0  # fmt: skip
+    assert (
+        clearway(
+            "screening", "import", str(sdn), "--published", published, cwd=tmp_path, url=sqlite_url
+        ).returncode
+        == 0
+    )
     path = tmp_path / "in.jsonl"
     path.write_bytes(f.jsonl(f.declaration()))
     warned = clearway("ingest", str(path), cwd=tmp_path, url=sqlite_url)
     assert "is 40 days old, over the limit of 30" in " ".join(warned.stderr.split())
-    quiet = clearway("ingest", str(path), cwd=tmp_path, url=sqlite_url,
-                     settings={"CLEARWAY_SCREENING_MAX_LIST_AGE_DAYS": "60"})  # fmt: skip
+    quiet = clearway(
+        "ingest",
+        str(path),
+        cwd=tmp_path,
+        url=sqlite_url,
+        settings={"CLEARWAY_SCREENING_MAX_LIST_AGE_DAYS": "60"},
+    )
     assert "days old" not in quiet.stderr

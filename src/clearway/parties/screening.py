@@ -34,6 +34,7 @@ from functools import cache
 from importlib import resources
 
 import numpy as np
+import numpy.typing as npt
 from rapidfuzz import fuzz, process
 
 __all__ = [
@@ -110,6 +111,36 @@ class ScreeningHit:
     matched_name: str
     score: float
     reason: str
+
+
+_LETTER_BIT = {c: n for n, c in enumerate("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")}
+_BYTE_BITS = np.array([bin(n).count("1") for n in range(256)], dtype=np.uint8)
+
+
+def _letters(word: str) -> int:
+    """The letters a word has, as bits (anything else on bit 36)."""
+    mask = 0
+    for letter in word:
+        mask |= 1 << _LETTER_BIT.get(letter, 36)
+    return mask
+
+
+def _popcount(values: npt.NDArray[np.uint64]) -> npt.NDArray[np.int64]:
+    """Bits set in each value (numpy's own where it has one)."""
+    if hasattr(np, "bitwise_count"):
+        return np.bitwise_count(values).astype(np.int64)
+    as_bytes = values.view(np.uint8).reshape(*values.shape, 8)
+    return _BYTE_BITS[as_bytes].sum(axis=-1, dtype=np.int64)
+
+
+@dataclass(frozen=True, slots=True)
+class _Pool:
+    """Listed words of the lengths a query word can be like, with their
+    letter masks and lengths."""
+
+    words: npt.NDArray[np.object_]
+    masks: npt.NDArray[np.uint64]
+    lengths: npt.NDArray[np.int64]
 
 
 def _needed(size: int) -> int:
@@ -251,6 +282,7 @@ class ScreeningIndex:
     _by_length: dict[int, list[str]] = field(default_factory=lambda: defaultdict(list))
     # query word -> the words of the lists at WORD_SIMILARITY or more
     _similar: dict[str, _Similar] = field(default_factory=dict)
+    _pools: dict[int, _Pool] = field(default_factory=dict)
 
     def add(self, party: ListedParty) -> None:
         number = len(self.parties)
@@ -267,38 +299,64 @@ class ScreeningIndex:
                 self._postings[word].append(slot)
         # New words of the lists may be similar to words already looked up.
         self._similar.clear()
+        self._pools.clear()
 
     def __len__(self) -> int:
         return len(self.parties)
 
+    def _pool(self, size: int) -> _Pool:
+        """The listed words a query word of ``size`` letters can be like:
+        ratio >= 75 needs lengths within a factor 0.6."""
+        pool = self._pools.get(size)
+        if pool is None:
+            vocabulary = self._pools.get(0)
+            if vocabulary is None:
+                words = np.array(list(self._postings), dtype=object)
+                vocabulary = _Pool(
+                    words,
+                    np.array([_letters(w) for w in words], dtype=np.uint64),
+                    np.array([len(w) for w in words], dtype=np.int64),
+                )
+                self._pools[0] = vocabulary
+            lengths = vocabulary.lengths
+            keep = np.flatnonzero((lengths >= int(size * 0.6)) & (lengths <= int(size / 0.6) + 1))
+            pool = _Pool(vocabulary.words[keep], vocabulary.masks[keep], lengths[keep])
+            self._pools[size] = pool
+        return pool
+
     def _learn(self, words: Iterable[str]) -> None:
-        """Find the similar listed words of each new query word, in batches
-        by length (ratio >= 75 needs lengths within a factor 0.6), on every
-        core rapidfuzz can use."""
+        """Find the similar listed words of each new query word. Exact, in
+        two steps: two words at ratio >= 75 are at most a quarter of their
+        joint length apart in insertions and deletions, and each letter one
+        has and the other lacks takes one of those, so a cheap count of such
+        letters (a bit mask per word) rules most of the listed words out;
+        ``rapidfuzz`` scores the rest."""
         by_length: dict[int, list[str]] = defaultdict(list)
         for word in dict.fromkeys(words):
             if word not in self._similar:
                 by_length[len(word)].append(word)
         for size, group in by_length.items():
-            pool = [
-                w
-                for n in range(int(size * 0.6), int(size / 0.6) + 2)
-                for w in self._by_length.get(n, ())
-            ]
-            if not pool:
+            pool = self._pool(size)
+            if not len(pool.words):
                 for word in group:
                     self._similar[word] = self._reach([])
                 continue
-            scores = process.cdist(
-                group,
-                pool,
-                scorer=fuzz.ratio,
-                score_cutoff=WORD_SIMILARITY,
-                dtype=np.uint8,
-                workers=-1,
-            )
-            for word, row in zip(group, scores, strict=True):
-                self._similar[word] = self._reach([pool[int(i)] for i in np.flatnonzero(row)])
+            for start in range(0, len(group), 64):
+                part = group[start : start + 64]
+                masks = np.array([_letters(w) for w in part], dtype=np.uint64)
+                apart = _popcount(masks[:, None] ^ pool.masks[None, :])
+                near = 4 * apart <= pool.lengths[None, :] + size
+                for word, row in zip(part, near, strict=True):
+                    candidates = pool.words[np.flatnonzero(row)]
+                    scores = process.cdist(
+                        [word],
+                        candidates,
+                        scorer=fuzz.ratio,
+                        score_cutoff=WORD_SIMILARITY,
+                        dtype=np.uint8,
+                    )[0]
+                    similar = [str(w) for w in candidates[np.flatnonzero(scores)]]
+                    self._similar[word] = self._reach(similar)
 
     def _reach(self, similar: list[str]) -> _Similar:
         """What a query word reaches: the listed words like it, the names
@@ -320,7 +378,13 @@ class ScreeningIndex:
         if not query:
             return []
         self._learn(query)
-        reached = [self._similar[word] for word in dict.fromkeys(query)]
+        return self._screen(words, query, country)
+
+    def _screen(
+        self, words: list[str], query: list[str], country: str | None
+    ) -> list[ScreeningHit]:
+        similar = self._similar
+        reached = [similar[word] for word in dict.fromkeys(query)]
         # A listed name needs all its words but one middle word (so two at
         # least) unless it has one: either one query word covers enough of
         # it, or two query words both reach it.
@@ -337,6 +401,11 @@ class ScreeningIndex:
         for slot in candidates:
             listed = self._names[slot]
             covered = [w in present for w in listed.words]
+            # Two words missing (or one of a short name) is no match: the
+            # common case, decided before scoring.
+            missing = len(covered) - sum(covered)
+            if missing > 1 or (missing and len(covered) < 3):
+                continue
             hit = _score(
                 listed, covered, query, whole, self.parties[listed.party], country, self.threshold
             )
@@ -353,14 +422,21 @@ class ScreeningIndex:
         screened once per batch, and the batch's new words are looked up
         together.
         """
-        self._learn(w for name, _ in names if name for w in distinctive_words(normalise_name(name)))
+        tokens: dict[str, tuple[list[str], list[str]]] = {}
+        for name, _ in names:
+            if name and name not in tokens:
+                words = normalise_name(name)
+                tokens[name] = (words, distinctive_words(words))
+        self._learn(w for _, query in tokens.values() for w in query)
         seen: dict[tuple[str, str | None], list[ScreeningHit]] = {}
         out: list[list[ScreeningHit]] = []
         for name, country in names:
             if not name:
                 out.append([])
                 continue
-            if (name, country) not in seen:
-                seen[(name, country)] = self.screen(name, country)
-            out.append(seen[(name, country)])
+            key = (name, country)
+            if key not in seen:
+                words, query = tokens[name]
+                seen[key] = self._screen(words, query, country) if query else []
+            out.append(seen[key])
         return out
