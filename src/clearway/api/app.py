@@ -22,7 +22,7 @@ from sqlalchemy import Engine
 from starlette.exceptions import HTTPException
 
 from clearway import __version__
-from clearway.api import declarations, inbox, ledger, operators, referrals
+from clearway.api import declarations, inbox, ledger, operators, referrals, screening
 from clearway.api.context import ERRORS, Context
 from clearway.api.guard import BodyLimit, SecurityHeaders, body_limits
 from clearway.errors import ClearwayError, Overloaded
@@ -104,7 +104,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
         is not."""
         return {"ok": True, "version": __version__}
 
-    for module in (declarations, referrals, operators, ledger, inbox):
+    for module in (declarations, referrals, operators, ledger, inbox, screening):
         app.include_router(module.router)
     declarations.document_submission(app)
     add_workspace(app)

@@ -130,7 +130,8 @@ def _popcount(values: npt.NDArray[np.uint64]) -> npt.NDArray[np.int64]:
     if hasattr(np, "bitwise_count"):
         return np.bitwise_count(values).astype(np.int64)
     as_bytes = values.view(np.uint8).reshape(*values.shape, 8)
-    return _BYTE_BITS[as_bytes].sum(axis=-1, dtype=np.int64)
+    counted: npt.NDArray[np.int64] = _BYTE_BITS[as_bytes].sum(axis=-1, dtype=np.int64)
+    return counted
 
 
 @dataclass(frozen=True, slots=True)
