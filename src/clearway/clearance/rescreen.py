@@ -16,16 +16,25 @@ decided or released: those get the alert and the ledger event only.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
+from clearway.clearance.ports import Tick
 from clearway.ledger.events import Event
+from clearway.ledger.keys import LedgerKeys
 from clearway.parties.checks import FalsePositive, suppressed
 from clearway.parties.screening import ScreeningHit, ScreeningIndex
 
-__all__ = ["RescreenRequest", "RescreenResult", "find_hits"]
+__all__ = ["LaneDecider", "RescreenRequest", "RescreenResult", "apply_rescreen", "find_hits"]
+
+# The sequencer's decision for declarations with new hits: the raised
+# decision row and its ledger event, per declaration row whose lane rises.
+LaneDecider = Callable[
+    [list[dict[str, Any]], Mapping[int, list[tuple[str, ScreeningHit]]], str, datetime],
+    dict[int, tuple[dict[str, Any], Event]],
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,3 +120,40 @@ def hit_event(
             ],
         },
     )
+
+
+def apply_rescreen(
+    tick: Tick, request: RescreenRequest, decide: LaneDecider, ledger: LedgerKeys | None
+) -> tuple[RescreenResult, list[dict[str, Any]]]:
+    """Screen the tick's candidates, store hits and alerts, put the events
+    on the ledger; the lanes to raise (decided by ``decide``, the
+    sequencer's) are returned for the sequencer to write."""
+    when = datetime.now(UTC)
+    candidates = tick.screening_candidates(request.pending_since, request.history)
+    found = find_hits(candidates, request.index, request.false_positives)
+    result = RescreenResult(screened=len(candidates))
+    rows = [c for c in candidates if int(c["id"]) in found]
+    new_lanes = decide(rows, found, request.why, when)
+    hits: list[dict[str, Any]] = []
+    raises: list[dict[str, Any]] = []
+    events: list[tuple[Event, int | None]] = []
+    for row in rows:
+        row_id = int(row["id"])
+        row_hits = hit_rows(row_id, found[row_id])
+        hits += row_hits
+        events.append((hit_event(row, found[row_id], when, request.why), row_id))
+        raised = new_lanes.get(row_id)
+        if raised is not None:
+            raises.append(raised[0])
+            events.append((raised[1], row_id))
+        after = raised[0]["lane"] if raised else row["lane"]
+        result.alerts += [
+            {**hit, "lane_before": row["lane"], "lane_after": after,
+             "released": bool(row["released"]), "raised_at": when}
+            for hit in row_hits
+        ]  # fmt: skip
+    result.hits, result.raised = len(hits), len(raises)
+    tick.write_rescreen(hits, result.alerts)
+    if ledger is not None:
+        tick.append_events(ledger, events)
+    return result, raises

@@ -36,16 +36,11 @@ import numpy.typing as npt
 import orjson
 
 from clearway.clearance.ports import ClearanceStore, Counts, Plan, Tick
-from clearway.clearance.rescreen import (
-    RescreenRequest,
-    RescreenResult,
-    find_hits,
-    hit_event,
-    hit_rows,
-)
+from clearway.clearance.rescreen import RescreenRequest, RescreenResult, apply_rescreen
 from clearway.clearance.stages import Staged, Stages
 from clearway.clearance.state import Entry, RiskState, party_keys, window_time
 from clearway.ledger.events import Event
+from clearway.parties.screening import ScreeningHit
 from clearway.risk.lanes import score_rows
 from clearway.risk.loading import declaration_model_for, rules_for
 from clearway.risk.model import RiskModel
@@ -215,7 +210,7 @@ class Sequencer:
             with self.store.tick() as opened:
                 return self.rescreen(request, opened)
         try:
-            result, raises = self._rescreen(request, tick)
+            result, raises = apply_rescreen(tick, request, self._rescreen_lanes, self.stages.ledger)
             tick.raise_lanes(raises)
             tick.finish((), 0, len(raises))
         finally:
@@ -224,43 +219,10 @@ class Sequencer:
             self.generation = None
         return result
 
-    def _rescreen(
-        self, request: RescreenRequest, tick: Tick
-    ) -> tuple[RescreenResult, list[dict[str, Any]]]:
-        when = datetime.now(UTC)
-        candidates = tick.screening_candidates(request.pending_since, request.history)
-        found = find_hits(candidates, request.index, request.false_positives)
-        result = RescreenResult(screened=len(candidates))
-        rows = [c for c in candidates if int(c["id"]) in found]
-        new_lanes = self._rescreen_lanes(rows, found, request.why, when)
-        hits: list[dict[str, Any]] = []
-        raises: list[dict[str, Any]] = []
-        events: list[tuple[Event, int | None]] = []
-        for row in rows:
-            row_id = int(row["id"])
-            row_hits = found[row_id]
-            hits += hit_rows(row_id, row_hits)
-            events.append((hit_event(row, row_hits, when, request.why), row_id))
-            raised = new_lanes.get(row_id)
-            if raised is not None:
-                raises.append(raised[0])
-                events.append((raised[1], row_id))
-            after = raised[0]["lane"] if raised else row["lane"]
-            result.alerts += [
-                {**hit, "lane_before": row["lane"], "lane_after": after,
-                 "released": bool(row["released"]), "raised_at": when}
-                for hit in hit_rows(row_id, row_hits)
-            ]  # fmt: skip
-        result.hits, result.raised = len(hits), len(raises)
-        tick.write_rescreen(hits, result.alerts)
-        if self.stages.ledger is not None:
-            tick.append_events(self.stages.ledger, events)
-        return result, raises
-
     def _rescreen_lanes(
         self,
         rows: list[dict[str, Any]],
-        found: Mapping[int, list[tuple[str, Any]]],
+        found: Mapping[int, list[tuple[str, ScreeningHit]]],
         why: str,
         when: datetime,
     ) -> dict[int, tuple[dict[str, Any], Event]]:
