@@ -9,7 +9,8 @@ do not:
    aside as *generic*;
 2. two words are the same word at 75% similarity (``rapidfuzz.fuzz.ratio``);
 3. a listed name is a candidate when every one of its distinctive words is
-   in the query, or every one but a middle word of a name of three or more;
+   in the query, or every one but a middle word of a name of three or more,
+   and one of them at least is spelt as listed;
 4. a candidate is scored half on the distinctive words and half on the whole
    name (``token_sort_ratio``, so word order does not count); a missing
    middle word costs 4 points; a matching country adds 5, a different one
@@ -202,6 +203,10 @@ def _score(
     # A single listed word is not found in a long name: "Sunshine Electronics
     # Trading Co" is not the vessel "SUNSHINE".
     if len(words) == 1 and len(query) > 2:
+        return None
+    # Every word of a name a little off is another name: "Maria Ricci" is
+    # not "RICCIO, Mariano". One word at least is spelt as listed.
+    if len(words) > 1 and not any(w in query for w in words):
         return None
     key, listed_whole = listed.key, listed.whole
     if missing:
