@@ -115,3 +115,39 @@ def test_api_lists_alerts_hits_and_false_positives(tmp_path: Path) -> None:
     unknown = client.post(url, json={**body, "entry": "999"}, headers=auth)
     assert unknown.status_code == 404
     assert unknown.json()["ok"] is False
+
+
+def test_the_workspace_warns_while_the_newest_list_is_old(tmp_path: Path) -> None:
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'c.db'}",
+        key_dir=str(tmp_path / "keys"),
+        risk_model_file=str(tmp_path / "none.json"),
+    )
+    client = TestClient(create_app(settings, engine=open_engine(settings.database_url)))
+    _sign_in(client, "olga")
+    # Nothing imported: the bundled snapshot of 2024-05-03 is in force.
+    for path in ("/queue", "/screening"):
+        page = " ".join(html.unescape(client.get(path).text).split())
+        assert "the newest restricted-party list (OFAC SDN, published 2024-05-03) is" in page
+    fresh = write_ofac(tmp_path / "fresh", [ZENIT])
+    import_screening_list(
+        open_engine(settings.database_url), settings, read_list(fresh, "ofac-sdn")
+    )
+    assert "restricted-party list" not in client.get("/queue").text
+
+
+def test_show_explains_a_hit(tmp_path: Path) -> None:
+    from tests.test_cli import clearway
+
+    url = f"sqlite:///{tmp_path / 'c.db'}"
+    sdn = sdn_v1(tmp_path / "sdn")
+    assert clearway("screening", "import", str(sdn), cwd=tmp_path, url=url).returncode == 0
+    hit = doc("Zenit Dual")
+    path = tmp_path / "in.jsonl"
+    path.write_bytes(f.jsonl(hit))
+    assert clearway("ingest", str(path), cwd=tmp_path, url=url).returncode == 0
+    shown = clearway("show", hit["declaration_id"], cwd=tmp_path, url=url)
+    assert (
+        "screening hit seller: ZENIT DUAL TRADE LLC (OFAC SDN entry 101), score 100, matched "
+        "'ZENIT DUAL': name 100% like 'ZENIT DUAL' (an alias), same country RU"
+    ) in " ".join(shown.stdout.split())

@@ -43,6 +43,7 @@ from clearway.web.session import (
     sign_in_token_matches,
     templates,
 )
+from clearway.wiring import screening_warning
 
 __all__ = ["router"]
 
@@ -216,6 +217,10 @@ def queue(
             "sort": sort,
             "sorts": list(SORTS),
             "link": lambda **change: "/queue?" + urlencode({**filters, "sort": sort, **change}),
+            # The newest restricted-party list too old: officers see it here.
+            "screening_warning": screening_warning(
+                context_of(request).settings, context_of(request).store
+            ),
         },
     )
 
