@@ -10,6 +10,8 @@ from pathlib import Path
 
 import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import Engine, select
 
 from clearway.parties.lists import read_list, stale_warning
@@ -392,3 +394,118 @@ def test_ingest_warns_when_the_newest_list_is_older_than_the_limit(
         settings={"CLEARWAY_SCREENING_MAX_LIST_AGE_DAYS": "60"},
     )
     assert "days old" not in quiet.stderr
+
+
+# -- snapshots -----------------------------------------------------------------
+
+_text = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"),
+    min_size=1,
+    max_size=30,
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            _text,
+            st.lists(_text, max_size=3),
+            st.sampled_from(["entity", "individual"]),
+            st.frozensets(st.sampled_from(["RU", "IR", "CN"]), max_size=2),
+        ),
+        min_size=1,
+        max_size=5,
+    ),
+    st.dates(min_value=date(2000, 1, 1), max_value=date(2030, 12, 31)),
+)
+def test_a_snapshot_reads_back_what_was_written(rows: list, published: date) -> None:
+    import tempfile
+
+    from clearway.parties import ListedParty
+    from clearway.parties.lists import ScreeningList, read_snapshot, write_snapshot
+
+    entries = tuple(
+        ListedParty(
+            "OFAC SDN", str(n), name, kind, "P", tuple(dict.fromkeys([name, *aliases])), countries
+        )
+        for n, (name, aliases, kind, countries) in enumerate(rows)
+    )
+    listed = ScreeningList("OFAC SDN", "src", "ofac-sdn", published, entries)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "s.json.gz"
+        write_snapshot(listed, path)
+        back = read_snapshot(path)
+    assert (back.name, back.source, back.published, back.entries) == (
+        "OFAC SDN",
+        "src",
+        published,
+        entries,
+    )
+
+
+@pytest.mark.parametrize("data", [b"", b"not gzip", b"\x1f\x8b\x08\x00garbage"])
+def test_a_broken_snapshot_is_an_input_error(tmp_path: Path, data: bytes) -> None:
+    import gzip
+
+    from clearway.errors import InputError
+
+    path = tmp_path / "s.json.gz"
+    path.write_bytes(data)
+    with pytest.raises(InputError, match="not a clearway screening snapshot"):
+        read_list(path, "clearway-snapshot")
+    path.write_bytes(gzip.compress(b'{"format": "other/1", "entries": []}'))
+    with pytest.raises(InputError, match="format must be 'clearway-screening-snapshot/1'"):
+        read_list(path, "clearway-snapshot")
+
+
+def test_the_sdn_file_setting_is_one_more_list(tmp_path: Path, sqlite_url: str) -> None:
+    extra = write_ofac(tmp_path / "file", [ORIENT], countries=(("201", "Iran"),))
+    sdn = sdn_v1(tmp_path / "sdn")
+    assert clearway("screening", "import", str(sdn), cwd=tmp_path, url=sqlite_url).returncode == 0
+    env = {"CLEARWAY_SCREENING_SDN_FILE": str(extra)}
+    shown = clearway("screening", "lists", cwd=tmp_path, url=sqlite_url, settings=env)
+    assert [line.split()[1:3] for line in shown.stdout.splitlines() if "OFAC SDN" in line] == [
+        ["OFAC", "SDN"],
+        ["OFAC", "SDN"],
+    ]
+    assert "OFAC SDN file" in shown.stdout
+    found = clearway(
+        "screen",
+        "Orient Star Procurement",
+        "--country",
+        "IR",
+        cwd=tmp_path,
+        url=sqlite_url,
+        settings=env,
+    )
+    assert found.returncode == 2
+    assert "OFAC SDN file 201" in found.stdout
+    assert (
+        clearway(
+            "screen", "Zenit Dual Trade", cwd=tmp_path, url=sqlite_url, settings=env
+        ).returncode
+        == 2
+    )
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.binary(max_size=300), st.booleans())
+def test_any_bytes_as_an_ofac_file_give_a_list_or_a_clear_error(data: bytes, beside: bool) -> None:
+    import tempfile
+
+    from clearway.errors import ClearwayError
+
+    with tempfile.TemporaryDirectory() as folder:
+        main = Path(folder) / "sdn.csv"
+        main.write_bytes(data)
+        if beside:
+            (Path(folder) / "alt.csv").write_bytes(data)
+            (Path(folder) / "add.csv").write_bytes(data)
+        try:
+            outcome = (
+                f"{len(read_list(main, 'ofac-sdn', published=date(2026, 1, 1)).entries)} entries"
+            )
+        except ClearwayError as error:
+            outcome = error.message
+    assert outcome.endswith(" entries") or outcome.startswith(str(main)), outcome

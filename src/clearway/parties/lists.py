@@ -17,6 +17,7 @@ from __future__ import annotations
 import csv
 import gzip
 import re
+import zlib
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -120,9 +121,15 @@ def _country_code(name: str) -> str | None:
 def _rows(path: Path) -> Iterable[list[str]]:
     # OFAC's legacy CSV is Latin-1 and ends with a DOS end-of-file byte.
     with path.open(encoding="latin-1", newline="") as stream:
-        for row in csv.reader(stream):
-            if row and not row[0].startswith("\x1a"):
-                yield [cell.strip() for cell in row]
+        reader = csv.reader(stream)
+        try:
+            for row in reader:
+                if row and not row[0].startswith("\x1a"):
+                    yield [cell.strip() for cell in row]
+        except csv.Error as error:
+            raise InputError(
+                f"{path}: line {reader.line_num} is not OFAC legacy CSV ({error})."
+            ) from error
 
 
 def _value(cell: str) -> str:
@@ -247,7 +254,8 @@ def _snapshot(data: bytes, origin: str, name: str | None, published: date | None
         )
         when = published or date.fromisoformat(str(document["published"]))
         return ScreeningList(list_name, str(document["source"]), "clearway-snapshot", when, entries)
-    except (OSError, ValueError, KeyError, TypeError, orjson.JSONDecodeError) as error:
+    # A truncated or corrupt file raises any of these on the way in.
+    except (OSError, EOFError, zlib.error, ValueError, KeyError, TypeError) as error:
         raise InputError(f"{origin}: not a clearway screening snapshot ({error}).") from error
 
 
