@@ -114,6 +114,8 @@ def simulate(
     ] = None,
 ) -> None:
     """Generate realistic e-commerce traffic with labelled violations."""
+    from sqlalchemy.engine import make_url
+
     from clearway.parties.screening import ListedParty
     from clearway.simulate import SimulationConfig, write_simulation
     from clearway.store import open_engine
@@ -126,8 +128,12 @@ def simulate(
             f"must be a date YYYY-MM-DD. Got {start!r}.", param_hint="--start"
         ) from None
     parties: tuple[ListedParty, ...] = ()
-    if restricted_list is None:
-        settings = settings_from_environment()
+    settings = settings_from_environment()
+    url = make_url(settings.database_url)
+    # A store that does not exist yet has no lists: the bundled one is
+    # used, and simulating does not create a database.
+    exists = url.get_backend_name() != "sqlite" or Path(url.database or "").is_file()
+    if restricted_list is None and exists:
         options = screening_from_store(settings, open_engine(settings.database_url))
         parties = tuple(e for listed in (options.lists if options else ()) for e in listed.entries)
     config = SimulationConfig(
