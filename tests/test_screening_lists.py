@@ -509,3 +509,38 @@ def test_any_bytes_as_an_ofac_file_give_a_list_or_a_clear_error(data: bytes, bes
         except ClearwayError as error:
             outcome = error.message
     assert outcome.endswith(" entries") or outcome.startswith(str(main)), outcome
+
+
+def test_simulate_draws_restricted_names_from_the_active_lists(
+    tmp_path: Path, sqlite_url: str
+) -> None:
+    import csv
+
+    sdn = sdn_v1(tmp_path / "sdn")
+    assert clearway("screening", "import", str(sdn), cwd=tmp_path, url=sqlite_url).returncode == 0
+    done = clearway(
+        "simulate",
+        "--out",
+        "s.jsonl",
+        "--truth",
+        "t.csv",
+        "--days",
+        "2",
+        "--per-day",
+        "2000",
+        cwd=tmp_path,
+        url=sqlite_url,
+    )
+    assert done.returncode == 0, done.stderr
+    with (tmp_path / "t.csv").open() as stream:
+        named = [
+            part.removeprefix("seller ")
+            for row in csv.DictReader(stream)
+            if "restricted_party" in row["violations"]
+            for part in row["detail"].split("; ")
+            if part.startswith("seller ")
+        ]
+    assert len(named) >= 5
+    words = {n.upper().replace(",", "").replace(".", "") for n in named}
+    assert all({"ZENIT", "DUAL"} <= set(w.split()) or "KHAPSIROKOV" in w for w in words), words
+    assert len(words) >= 3, "written in several ways"
