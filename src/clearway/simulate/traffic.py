@@ -151,12 +151,13 @@ class _Simulation:
     def __init__(self, config: SimulationConfig) -> None:
         self.config = config
         self.rng = random.Random(config.seed)
-        # Drawn with a generator of their own, so that the rest of the
-        # traffic is the same whichever list the names come from.
-        restricted = load_restricted_names(
-            random.Random(f"restricted-{config.seed}"),
-            config.restricted_list,
-            config.restricted_parties,
+        # Restricted names are drawn and picked with a generator of their
+        # own; the main one draws as it did before they came from the lists
+        # (among ``draws_before``), so the rest of the traffic is the
+        # same whichever list the names come from.
+        self.restricted_rng = random.Random(f"restricted-{config.seed}")
+        restricted, self.draws_before = load_restricted_names(
+            self.restricted_rng, config.restricted_list, config.restricted_parties
         )
         self.world: World = build_world(
             self.rng,
@@ -281,7 +282,8 @@ class _Simulation:
             "tax_id": seller.tax_id,
         }
         if "restricted_party" in violations:
-            name, country = rng.choice(self.world.restricted)
+            rng.randrange(self.draws_before)
+            name, country = self.restricted_rng.choice(self.world.restricted)
             seller_doc.update(
                 name=name, country=country, address={"city": "Unknown", "country": country}
             )

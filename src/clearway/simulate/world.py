@@ -229,22 +229,26 @@ def catalogue() -> Catalogue:
 
 def load_restricted_names(
     rng: random.Random, path: Path | None, entries: Sequence[ListedParty] = ()
-) -> list[tuple[str, str]]:
+) -> tuple[list[tuple[str, str]], int]:
     """Restricted names as filers write them (see
     :mod:`clearway.simulate.restricted`), with a listed country, drawn from
     an OFAC SDN-format list at ``path``, else from ``entries`` (the active
-    lists), else from the OFAC SDN snapshot shipped with clearway."""
+    lists), else from the OFAC SDN snapshot shipped with clearway; and how
+    many names the simulator drew among before (the entities of ``path``,
+    else its five fallback names), so that the traffic draws as it did."""
     from clearway.parties.lists import bundled_list, read_ofac_csv
     from clearway.simulate.restricted import restricted_names
 
+    before = len(catalogue().restricted)
     if path is not None:
         entries = read_ofac_csv(path, "OFAC SDN", None).entries
+        before = sum(1 for e in entries if e.kind == "entity")
     elif not entries:
         entries = bundled_list().entries
     names = [(name, country) for name, country, _ in restricted_names(rng, entries)]
     if not names:
         raise ConfigurationError(f"{path or 'the screening lists'}: no entities or individuals.")
-    return names
+    return names, max(1, before)
 
 
 def gtin13(rng: random.Random) -> str:
