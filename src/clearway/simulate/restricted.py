@@ -6,8 +6,7 @@ Each drawn entry (an entity or an individual) is filed as one of: the name
 as listed; in title or lower case; an alias; an individual's name in
 natural order ("LAST, First Middle" as "First Middle Last") or words
 shuffled; an individual without a middle name, a company without its legal
-form. Its country is one of the entry's listed
-countries when it has any.
+form. Its country is the entry's first listed country, else CN.
 """
 
 from __future__ import annotations
@@ -20,8 +19,6 @@ from clearway.parties.screening import ListedParty
 __all__ = ["VARIATIONS", "restricted_names", "vary_name"]
 
 VARIATIONS = ("exact", "case", "alias", "order", "middle")
-# Countries for entries with no listed address (where their goods ship from).
-_FALLBACK_COUNTRIES = ("CN", "AE", "TR", "HK", "RU", "IR")
 _LEGAL_FORMS = frozenset(
     {"LLC", "LTD", "CO", "INC", "LIMITED", "GMBH", "SA", "JSC", "OOO", "FZE", "CORP", "PJSC"}
 )
@@ -73,10 +70,8 @@ def restricted_names(
     for n in range(count):
         entry = rng.choice(people)
         variation = VARIATIONS[n % len(VARIATIONS)]
-        country = (
-            rng.choice(sorted(entry.countries))
-            if entry.countries
-            else rng.choice(_FALLBACK_COUNTRIES)
-        )
+        # The first listed country (as the simulator always filed them);
+        # China, where most parcels ship from, for an entry with none.
+        country = min(entry.countries) if entry.countries else "CN"
         out.append((vary_name(rng, entry, variation), country, variation))
     return out
