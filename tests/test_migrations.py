@@ -43,7 +43,7 @@ def test_upgrade_is_idempotent(engine: Engine) -> None:
     upgrade(engine)
     upgrade(engine)
     with engine.connect() as conn:
-        assert MigrationContext.configure(conn).get_current_revision() == "0025"
+        assert MigrationContext.configure(conn).get_current_revision() == "0026"
 
 
 def test_migrating_down_and_up_keeps_declarations(engine: Engine) -> None:

@@ -13,6 +13,7 @@ import pluggy
 
 if TYPE_CHECKING:
     from clearway.declarations.intake.base import IntakeFormat
+    from clearway.parties.lists import ScreeningFormat
 
 __all__ = ["hookimpl", "hookspec"]
 
@@ -28,3 +29,8 @@ def clearway_intake_formats() -> list[IntakeFormat]:  # type: ignore[empty-body]
 @hookspec
 def clearway_duty_regime_files() -> list[str]:  # type: ignore[empty-body]
     """Return paths of duty regime YAML files (see docs/duty.md for the schema)."""
+
+
+@hookspec
+def clearway_screening_formats() -> list[ScreeningFormat]:  # type: ignore[empty-body]
+    """Return restricted-party list formats this plugin reads (see docs/screening.md)."""

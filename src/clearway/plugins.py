@@ -16,6 +16,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "clearway.declarations.intake.json_document",
     "clearway.declarations.intake.csv_rows",
     "clearway.duty.builtin",
+    "clearway.parties.formats",
 )
 
 

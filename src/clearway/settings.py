@@ -86,8 +86,33 @@ class Settings(BaseSettings):
     )
     screening_sdn_file: str | None = Field(
         default=None,
-        description="OFAC SDN CSV to screen parties against (alt.csv and add.csv beside it "
-        "are read too).",
+        description="OFAC SDN CSV screened against as an extra list, besides the lists "
+        "imported with `clearway screening import` (alt.csv and add.csv beside it are read "
+        "too); not stored and not rescreened on change: import it for that.",
+    )
+    screening_default_list: bool = Field(
+        default=True,
+        description="Screen against the OFAC SDN snapshot shipped with clearway while no "
+        "list is imported and no screening_sdn_file is set.",
+    )
+    screening_max_list_age_days: int = Field(
+        default=30,
+        ge=1,
+        description="`serve`, `ingest` and the workspace warn when the newest active "
+        "screening list was published longer ago than this.",
+    )
+    screening_pending_days: int = Field(
+        default=30,
+        ge=1,
+        description="A rescreen after a list import looks at declarations received this many "
+        "days back that no officer released (parcels still in transit); older ones only with "
+        "`clearway screening import --since/--until`.",
+    )
+    screening_threshold: float = Field(
+        default=88.0,
+        ge=50.0,
+        le=100.0,
+        description="Lowest match score (0-100) that is a screening hit.",
     )
     classifier_model_file: str = Field(
         default="./clearway-classifier.npz",

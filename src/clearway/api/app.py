@@ -22,7 +22,7 @@ from sqlalchemy import Engine
 from starlette.exceptions import HTTPException
 
 from clearway import __version__
-from clearway.api import declarations, inbox, ledger, operators, referrals
+from clearway.api import declarations, inbox, ledger, operators, referrals, screening
 from clearway.api.context import ERRORS, Context, Ctx, Who
 from clearway.api.guard import BodyLimit, SecurityHeaders, body_limits
 from clearway.api.observe import RequestLog
@@ -126,7 +126,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
         text = await run_in_threadpool(metrics_text, levels)
         return Response(text, media_type=CONTENT_TYPE_LATEST)
 
-    for module in (declarations, referrals, operators, ledger, inbox):
+    for module in (declarations, referrals, operators, ledger, inbox, screening):
         app.include_router(module.router)
     declarations.document_submission(app)
     add_workspace(app)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
 from clearway.classification.misclassification import ItemClassification
@@ -111,6 +111,24 @@ class Tick(Protocol):
     ) -> Counts: ...
 
     def raise_lanes(self, raises: Sequence[Mapping[str, Any]]) -> None: ...
+
+    def screening_candidates(
+        self, pending_since: datetime, history: tuple[date, date] | None
+    ) -> list[dict[str, Any]]:
+        """Current declarations a rescreen looks at (see
+        :func:`clearway.clearance.rescreen.rescreen`): id, filer_id, ref,
+        seller and consignee name and country, ``released``, and the
+        decision (lane, score, selected_by, rules, reasons, features; None
+        when undecided)."""
+
+    def write_rescreen(
+        self, hits: Sequence[Mapping[str, Any]], alerts: Sequence[Mapping[str, Any]]
+    ) -> None:
+        """Store a rescreen's new hits and the alerts they raise."""
+
+    def append_events(self, ledger: LedgerKeys, events: Sequence[tuple[Event, int | None]]) -> None:
+        """Put events that came without filings on the ledger, under one
+        checkpoint, in this tick's transaction."""
 
     def finish(self, queue_ids: Sequence[int], filings: int, raised: int) -> int:
         """Remove decided filings from the intake queue, record the tick;

@@ -140,6 +140,20 @@ class MemoryStore:
             found.rules = tuple(change["rules"])
             found.reasons = tuple(change["reasons"])
 
+    def screening_candidates(
+        self, pending_since: datetime, history: tuple[date, date] | None
+    ) -> list[dict[str, Any]]:
+        # A replay screens at intake only: list updates are not replayed.
+        return []
+
+    def write_rescreen(
+        self, hits: Sequence[Mapping[str, Any]], alerts: Sequence[Mapping[str, Any]]
+    ) -> None:
+        return None
+
+    def append_events(self, ledger: LedgerKeys, events: Sequence[tuple[Event, int | None]]) -> None:
+        return None
+
     def finish(self, queue_ids: Sequence[int], filings: int, raised: int) -> int:
         self.ticks += 1
         return self.ticks

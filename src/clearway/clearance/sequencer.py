@@ -15,6 +15,10 @@ file), in one transaction under the store's sequencer lock:
    released (never lower them), with the reason and a ledger event;
 5. every event of the tick on the ledger under one signed checkpoint.
 
+A changed restricted-party list is decided here too (:meth:`Sequencer.rescreen`,
+a tick without filings): new hits on declarations not yet released raise
+their lanes by the same rules and the same store and ledger calls.
+
 Filings are decided one after another in arrival order, so a declaration
 gets the same lane whether it came alone, in a list or in a file. The same
 code replays history (:mod:`clearway.clearance.replay`).
@@ -29,11 +33,14 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import orjson
 
 from clearway.clearance.ports import ClearanceStore, Counts, Plan, Tick
+from clearway.clearance.rescreen import RescreenRequest, RescreenResult, apply_rescreen
 from clearway.clearance.stages import Staged, Stages
 from clearway.clearance.state import Entry, RiskState, party_keys, window_time
 from clearway.ledger.events import Event
+from clearway.parties.screening import ScreeningHit
 from clearway.risk.lanes import score_rows
 from clearway.risk.loading import declaration_model_for, rules_for
 from clearway.risk.model import RiskModel
@@ -192,6 +199,79 @@ class Sequencer:
         if self.ticks % 64 == 0:
             self.state.evict()
         return TickResult(counts, self._answers(staged, plan, decisions), len(raises))
+
+    # -- a list changed: rescreen ------------------------------------------------
+
+    def rescreen(self, request: RescreenRequest, tick: Tick | None = None) -> RescreenResult:
+        """Screen stored parties against changed list entries (see
+        :mod:`clearway.clearance.rescreen`) in one tick: new hits are
+        stored, alerted and put on the ledger; lanes are raised by the rules
+        intake decides with, through the store's ``raise_lanes``."""
+        if tick is None:
+            with self.store.tick() as opened:
+                return self.rescreen(request, opened)
+        try:
+            result, raises = apply_rescreen(tick, request, self._rescreen_lanes, self.stages.ledger)
+            tick.raise_lanes(raises)
+            tick.finish((), 0, len(raises))
+        finally:
+            # Lanes changed that the in-memory state holds: rebuild it at
+            # the next tick (a rescreen is rare; a reload is cheap enough).
+            self.generation = None
+        return result
+
+    def _rescreen_lanes(
+        self,
+        rows: list[dict[str, Any]],
+        found: Mapping[int, list[tuple[str, ScreeningHit]]],
+        why: str,
+        when: datetime,
+    ) -> dict[int, tuple[dict[str, Any], Event]]:
+        """The raised decision and its ``risk.raised`` event per declaration
+        whose lane the new hits raise: decided, not released, not decided
+        by an officer (as :meth:`_raise`: officers' lanes are final)."""
+        if self.stages.risk is None:
+            return {}
+        open_rows = [
+            r for r in rows
+            if r["lane"] is not None and r["features"] and not r["released"]
+            and r["selected_by"] != "officer"
+        ]  # fmt: skip
+        if not open_rows:
+            return {}
+        features = [dict(orjson.loads(r["features"])) for r in open_rows]
+        for feats, row in zip(features, open_rows, strict=True):
+            best = max(hit.score for _role, hit in found[int(row["id"])])
+            feats["screening_score"] = max(float(feats.get("screening_score") or 0.0), best)
+        names = list(dict.fromkeys(name for feats in features for name in feats))
+        frame = {name: np.array([f.get(name, 0.0) for f in features]) for name in names}
+        scored = self._score(frame, [str(r["filer_id"]) for r in open_rows])
+        rules_version, model = self._versions()
+        out: dict[int, tuple[dict[str, Any], Event]] = {}
+        for n, row in enumerate(open_rows):
+            mandatory = scored.mandatory is not None and bool(scored.mandatory[n])
+            minimum = min(int(scored.minimum[n]), RANK["red"])
+            if minimum >= RANK["red"] and not mandatory:
+                # As in _raise: only mandatory rules take red capacity after the fact.
+                minimum = RANK["yellow"]
+            rank = max(
+                minimum, RANK["yellow"] if scored.score[n] >= self.policy.yellow_score else 0
+            )
+            if rank <= RANK.get(row["lane"], 0):
+                continue
+            lane = next(name for name, r in RANK.items() if r == rank)
+            note = f"lane raised from {row['lane']} to {lane}: {why}"
+            entry = Entry(
+                int(row["id"]), str(row["filer_id"]), str(row["ref"]), 0.0, "", 0.0, ("", ""),
+                features[n], lane, float(scored.score[n]),
+                "rule" if minimum >= rank else "score", scored.fired[n],
+                (*scored.reasons[n], note),
+            )  # fmt: skip
+            out[entry.row_id] = (
+                self._row(entry, rules_version, model, when),
+                self._event("risk.raised", entry, when, note),
+            )
+        return out
 
     def _answers(
         self, staged: Staged, plan: Plan, decisions: list[dict[str, Any]]

@@ -25,7 +25,15 @@ from clearway.declarations.batch import PreparedBatch
 from clearway.declarations.bounds import INTAKE_WINDOW, TimeWindow
 from clearway.duty import DutyBook, DutyResult, assess, duty_input, load_book
 from clearway.ledger.keys import LedgerKeys, keys_for
-from clearway.parties.checks import PartyChecks, check_parties, screening_index
+from clearway.parties.checks import (
+    PartyChecks,
+    ScreeningOptions,
+    check_parties,
+    screening_index,
+    sdn_file_list,
+)
+from clearway.parties.lists import ScreeningList, bundled_list
+from clearway.parties.screening import ScreeningIndex
 from clearway.risk.frame import risk_frame
 from clearway.risk.loading import declaration_model_for, rules_for
 from clearway.settings import Settings
@@ -37,6 +45,7 @@ __all__ = [
     "Staged",
     "Stages",
     "run_stages",
+    "screening_for",
     "stages_for",
     "warm_up",
 ]
@@ -83,22 +92,47 @@ class Stages:
 
     duty: DutyOptions | None = None
     ledger: LedgerKeys | None = None
+    # An OFAC SDN CSV screened alone (tests, history rescoring); the write
+    # path's lists are in ``screening``.
     screening_list: str | None = None
+    screening: ScreeningOptions | None = None
     classification: ClassificationOptions | None = None
     risk: RiskOptions | None = None
     # Not a stage: the window intake checks a filing's times against.
     window: TimeWindow = INTAKE_WINDOW
 
 
+def screening_for(
+    settings: Settings,
+    imported: tuple[ScreeningList, ...] = (),
+    false_positives: frozenset[tuple[str, str, str, str]] = frozenset(),
+) -> ScreeningOptions | None:
+    """The lists screened against: those imported into the store, plus the
+    ``screening_sdn_file`` when set; the bundled OFAC SDN snapshot when there
+    is neither (unless ``screening_default_list`` is off)."""
+    lists = list(imported)
+    if settings.screening_sdn_file:
+        lists.append(sdn_file_list(settings.screening_sdn_file))
+    if not lists and settings.screening_default_list:
+        lists.append(bundled_list())
+    if not lists:
+        return None
+    return ScreeningOptions(tuple(lists), false_positives, settings.screening_threshold)
+
+
 def stages_for(
-    settings: Settings, operator_benefits: tuple[tuple[str, float, float], ...] = ()
+    settings: Settings,
+    operator_benefits: tuple[tuple[str, float, float], ...] = (),
+    screening: ScreeningOptions | None = None,
 ) -> Stages:
     """Every stage, configured from settings: what ``clearway ingest`` and
-    the API run. ``operator_benefits`` come from the operator programme."""
+    the API run. ``operator_benefits`` come from the operator programme,
+    ``screening`` (the imported lists and false-positive marks) from the
+    store; without it, the lists of :func:`screening_for`."""
     return Stages(
         duty=DutyOptions(load_book(), settings.us_postal_duty_method),
         ledger=keys_for(settings),
-        screening_list=settings.screening_sdn_file,
+        screening=screening or screening_for(settings),
         classification=ClassificationOptions(settings.classifier_model_file),
         risk=RiskOptions(
             settings.risk_rules_file,
@@ -137,8 +171,7 @@ class Staged:
 def warm_up(stages: Stages) -> None:
     """Load what the stages read from files (classifier, screening list,
     rules, model) before the first filing waits for it."""
-    if stages.screening_list:
-        screening_index(stages.screening_list)
+    _index(stages)
     if stages.classification is not None:
         classifier_for(stages.classification.model_file)
     if stages.risk is not None:
@@ -146,13 +179,19 @@ def warm_up(stages: Stages) -> None:
         declaration_model_for(stages.risk.model_file)
 
 
+def _index(stages: Stages) -> ScreeningIndex | None:
+    if stages.screening is not None:
+        return screening_index(stages.screening)
+    return screening_index(stages.screening_list) if stages.screening_list else None
+
+
 def run_stages(batch: PreparedBatch, stages: Stages) -> Staged:
     """The pure stages on a prepared batch."""
     houses = batch.houses
     if not houses:
         return Staged(batch)
-    index = screening_index(stages.screening_list) if stages.screening_list else None
-    parties = check_parties(houses, index)
+    marks = stages.screening.false_positives if stages.screening else frozenset()
+    parties = check_parties(houses, _index(stages), false_positives=marks)
     duty = None
     if stages.duty is not None:
         rows = [(house.columns, house.items) for house in houses]

@@ -28,6 +28,7 @@ from clearway.cli import (
     ledger,
     nodes,
     risk,
+    screening,
     workspace,
 )
 from clearway.cli._common import err_console
@@ -58,6 +59,7 @@ app.add_typer(nodes.inbox_app, name="inbox")
 app.add_typer(workspace.users_app, name="users")
 app.add_typer(workspace.trends_app, name="trends")
 app.add_typer(decisions.decisions_app, name="decisions")
+app.add_typer(screening.screening_app, name="screening")
 app.command()(workspace.report)
 app.command()(federation.serve)
 app.add_typer(risk.outcomes_app, name="outcomes", no_args_is_help=True)
@@ -72,7 +74,7 @@ app.command("duty-totals")(duty.duty_totals)
 app.command("duty-remittance")(entry.duty_remittance)
 app.command()(entry.entry)
 app.command("entry-match")(entry.entry_match)
-app.command()(filings.screen)
+app.command()(screening.screen)
 
 
 def main() -> None:

@@ -203,12 +203,19 @@ def run_demo(
     inspect the red lane, review the operators; the figures to print."""
     report = on_progress or (lambda _what, _done, _total: None)
     engine = open_engine(settings.database_url)
-    service = service_for(engine, stages_from_settings(settings, engine), settings)
+    stages = stages_from_settings(settings, engine)
+    service = service_for(engine, stages, settings)
+    # Restricted names come from the lists screened against (the bundled
+    # OFAC SDN snapshot by default), so the demo shows real hits.
     config = SimulationConfig(
         days=days,
         per_day=per_day,
         seed=seed,
-        restricted_list=Path(settings.screening_sdn_file) if settings.screening_sdn_file else None,
+        restricted_parties=tuple(
+            entry for listed in stages.screening.lists for entry in listed.entries
+        )
+        if stages.screening
+        else (),
     )
     with tempfile.TemporaryDirectory(prefix="clearway-demo-") as tmp:
         traffic, truth = Path(tmp) / "traffic.jsonl", Path(tmp) / "truth.csv"

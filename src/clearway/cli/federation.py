@@ -45,8 +45,12 @@ def serve(
     from clearway.store import open_engine
 
     settings = settings_from_environment()
+    from clearway.cli.screening import warn_if_stale
+
     # Migrate and make the keys once here, not in each worker as it starts.
-    open_engine(settings.database_url).dispose()
+    engine = open_engine(settings.database_url)
+    warn_if_stale(settings, engine)
+    engine.dispose()
     keys_for(settings)
     witness_key_for(settings)
     configure_logging(settings.log_level)

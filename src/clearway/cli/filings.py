@@ -1,5 +1,5 @@
-"""``clearway ingest``, ``simulate``, ``show`` and ``screen``: filings in,
-simulated filings out, one declaration read back, a party name screened."""
+"""``clearway ingest``, ``simulate`` and ``show``: filings in, simulated
+filings out, one declaration read back."""
 
 from __future__ import annotations
 
@@ -20,9 +20,8 @@ from clearway.cli._common import (
     progress_bar,
     settings_from_environment,
 )
-from clearway.errors import ConfigurationError
 
-__all__ = ["ingest", "screen", "show", "simulate"]
+__all__ = ["ingest", "show", "simulate"]
 
 
 def ingest(
@@ -66,6 +65,9 @@ def ingest(
             sys.stdout.write(f'{{"acknowledged": {done}}}\n')
             sys.stdout.flush()
 
+    from clearway.cli.screening import warn_if_stale
+
+    warn_if_stale(settings, engine)
     with progress_bar() as progress:
         task = progress.add_task("ingesting", total=None)
         service = service_for(engine, stages_from_settings(settings, engine), settings)
@@ -104,11 +106,20 @@ def simulate(
     truth: Annotated[Path | None, typer.Option(help="CSV of labelled violations.")] = None,
     start: Annotated[str, typer.Option(help="First day, YYYY-MM-DD.")] = "2026-11-02",
     restricted_list: Annotated[
-        Path | None, typer.Option(help="OFAC SDN-format CSV to draw restricted party names from.")
+        Path | None,
+        typer.Option(
+            help="OFAC SDN-format CSV to draw restricted party names from (default: the "
+            "active screening lists)."
+        ),
     ] = None,
 ) -> None:
     """Generate realistic e-commerce traffic with labelled violations."""
+    from sqlalchemy.engine import make_url
+
+    from clearway.parties.screening import ListedParty
     from clearway.simulate import SimulationConfig, write_simulation
+    from clearway.store import open_engine
+    from clearway.wiring import screening_from_store
 
     try:
         first = date.fromisoformat(start)
@@ -116,8 +127,22 @@ def simulate(
         raise typer.BadParameter(
             f"must be a date YYYY-MM-DD. Got {start!r}.", param_hint="--start"
         ) from None
+    parties: tuple[ListedParty, ...] = ()
+    settings = settings_from_environment()
+    url = make_url(settings.database_url)
+    # A store that does not exist yet has no lists: the bundled one is
+    # used, and simulating does not create a database.
+    exists = url.get_backend_name() != "sqlite" or Path(url.database or "").is_file()
+    if restricted_list is None and exists:
+        options = screening_from_store(settings, open_engine(settings.database_url))
+        parties = tuple(e for listed in (options.lists if options else ()) for e in listed.entries)
     config = SimulationConfig(
-        days=days, per_day=per_day, seed=seed, start=first, restricted_list=restricted_list
+        days=days,
+        per_day=per_day,
+        seed=seed,
+        start=first,
+        restricted_list=restricted_list,
+        restricted_parties=parties,
     )
     with progress_bar() as progress:
         task = progress.add_task("simulating", total=days * per_day)
@@ -210,7 +235,8 @@ def show(
     for hit in payload["screening"]:
         console.print(
             f"[red]screening hit[/red] {hit['role']}: {hit['listed_name']} "
-            f"({hit['list_name']} {hit['entry_id']}), {hit['reason']}"
+            f"({hit['list_name']} entry {hit['entry_id']}), score {hit['score']:.0f}, "
+            f"matched {hit['matched_name']!r}: {hit['reason']}"
         )
     for party in payload["parties"]:
         console.print(
@@ -228,36 +254,3 @@ def show(
             f"(items {route['item_lines']}: {route['hs_codes']})"
         )
     console.print(f"versions: {', '.join(str(v['version']) for v in decl.versions)}")
-
-
-def screen(
-    name: Annotated[str, typer.Argument(help="Party name to screen.")],
-    country: Annotated[str | None, typer.Option(help="The party's country (ISO 3166).")] = None,
-    sdn: Annotated[
-        Path | None, typer.Option(help="OFAC SDN CSV (default: CLEARWAY_SCREENING_SDN_FILE).")
-    ] = None,
-) -> None:
-    """Screen a name against the restricted-party list; exit 2 when it matches."""
-    from clearway.parties import load_sdn
-
-    settings = settings_from_environment()
-    path = sdn or (Path(settings.screening_sdn_file) if settings.screening_sdn_file else None)
-    if path is None:
-        raise ConfigurationError(
-            "no screening list: pass --sdn or set CLEARWAY_SCREENING_SDN_FILE."
-        )
-    hits = load_sdn(path).screen(name, country)
-    if not hits:
-        console.print(f"no match for {name!r}")
-        return
-    table = Table("score", "listed party", "programs", "countries", "why")
-    for hit in hits[:10]:
-        table.add_row(
-            f"{hit.score:.0f}",
-            f"{hit.party.name} ({hit.party.list_name} {hit.party.entry_id})",
-            hit.party.programs,
-            ", ".join(sorted(hit.party.countries)) or "-",
-            hit.reason,
-        )
-    console.print(table)
-    raise typer.Exit(EXIT_REJECTED)

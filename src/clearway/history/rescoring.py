@@ -111,6 +111,9 @@ class HistoryConfig:
     model_file: str | None = None
     classifier_model_file: str | None = None
     screening_list: str | None = None
+    # Without a list file, the OFAC SDN snapshot shipped with clearway (as
+    # intake screens by default; lists imported into a store are not seen).
+    screening_bundled: bool = False
     inspection_share: float = 0.05
     exploration_share: float = 0.10
     daily_capacity: int | None = None
@@ -128,6 +131,7 @@ class HistoryConfig:
             model_file=settings.risk_model_file,
             classifier_model_file=settings.classifier_model_file,
             screening_list=settings.screening_sdn_file,
+            screening_bundled=settings.screening_default_list,
             inspection_share=settings.risk_inspection_share,
             exploration_share=settings.risk_exploration_share,
             daily_capacity=settings.risk_daily_capacity,
@@ -136,8 +140,13 @@ class HistoryConfig:
 
     def stages(self) -> Stages:
         """The stages a replay runs: what bears on lanes (no duty, no ledger)."""
+        from clearway.parties.checks import ScreeningOptions
+        from clearway.parties.lists import bundled_list
+
+        bundled = self.screening_bundled and not self.screening_list
         return Stages(
             screening_list=self.screening_list,
+            screening=ScreeningOptions((bundled_list(),)) if bundled else None,
             classification=ClassificationOptions(self.classifier_model_file),
             risk=RiskOptions(
                 self.rules_file,

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from clearway.declarations.filing_rules import filing_rules
+from clearway.parties.screening import ListedParty
 from clearway.simulate.world import (
     CARRIERS,
     DESTINATIONS,
@@ -63,7 +64,10 @@ class SimulationConfig:
     per_day: int = 1000
     seed: int = 0
     start: date = date(2026, 11, 2)
+    # Restricted names are drawn from this OFAC SDN CSV, else from these
+    # list entries (the active lists), else from the bundled SDN snapshot.
     restricted_list: Path | None = None
+    restricted_parties: tuple[ListedParty, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,8 +152,13 @@ class _Simulation:
     def __init__(self, config: SimulationConfig) -> None:
         self.config = config
         self.rng = random.Random(config.seed)
-        restricted = (
-            load_restricted_names(config.restricted_list) if config.restricted_list else None
+        # Restricted names are drawn and picked with a generator of their
+        # own; the main one draws as it did before they came from the lists
+        # (among ``draws_before``), so the rest of the traffic is the
+        # same whichever list the names come from.
+        self.restricted_rng = random.Random(f"restricted-{config.seed}")
+        restricted, self.draws_before = load_restricted_names(
+            self.restricted_rng, config.restricted_list, config.restricted_parties
         )
         self.world: World = build_world(
             self.rng,
@@ -281,7 +290,8 @@ class _Simulation:
             "tax_id": seller.tax_id,
         }
         if "restricted_party" in violations:
-            name, country = rng.choice(self.world.restricted)
+            rng.randrange(self.draws_before)
+            name, country = self.restricted_rng.choice(self.world.restricted)
             seller_doc.update(
                 name=name, country=country, address={"city": "Unknown", "country": country}
             )

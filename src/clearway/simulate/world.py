@@ -5,6 +5,7 @@ and consignees. Built once per seed, so the same seed gives the same traffic.
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
@@ -15,6 +16,7 @@ from typing import Any
 import yaml
 
 from clearway.errors import ConfigurationError
+from clearway.parties.screening import ListedParty
 from clearway.reference import is_hs_subheading
 
 __all__ = [
@@ -225,19 +227,28 @@ def catalogue() -> Catalogue:
     )
 
 
-def load_restricted_names(path: Path) -> list[tuple[str, str]]:
-    """Entity names, with a listed country when there is one, from an OFAC
-    SDN-format list (read by the screening loader)."""
-    from clearway.parties import load_sdn
+def load_restricted_names(
+    rng: random.Random, path: Path | None, entries: Sequence[ListedParty] = ()
+) -> tuple[list[tuple[str, str]], int]:
+    """Restricted names as filers write them (see
+    :mod:`clearway.simulate.restricted`), with a listed country, drawn from
+    an OFAC SDN-format list at ``path``, else from ``entries`` (the active
+    lists), else from the OFAC SDN snapshot shipped with clearway; and how
+    many names the simulator drew among before (the entities of ``path``,
+    else its five fallback names), so that the traffic draws as it did."""
+    from clearway.parties.lists import bundled_list, read_ofac_csv
+    from clearway.simulate.restricted import restricted_names
 
-    names = [
-        (party.name.title(), min(party.countries) if party.countries else "CN")
-        for party in load_sdn(path).parties
-        if party.kind == "entity"
-    ]
+    before = len(catalogue().restricted)
+    if path is not None:
+        entries = read_ofac_csv(path, "OFAC SDN", None).entries
+        before = sum(1 for e in entries if e.kind == "entity")
+    elif not entries:
+        entries = bundled_list().entries
+    names = [(name, country) for name, country, _ in restricted_names(rng, entries)]
     if not names:
-        raise ConfigurationError(f"{path}: no entity rows found in SDN CSV format.")
-    return names
+        raise ConfigurationError(f"{path or 'the screening lists'}: no entities or individuals.")
+    return names, max(1, before)
 
 
 def gtin13(rng: random.Random) -> str:

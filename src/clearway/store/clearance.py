@@ -16,7 +16,7 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import IO, Any
 
 import orjson
@@ -33,6 +33,7 @@ from clearway.ledger.keys import LedgerKeys
 from clearway.parties.checks import PartyChecks
 from clearway.store.engine import as_utc, writing
 from clearway.store.filings import FilingPlan, plan_filings, raise_lanes, write_filings
+from clearway.store.ledger import record_events
 from clearway.store.schema import (
     declaration_items,
     declarations,
@@ -42,6 +43,7 @@ from clearway.store.schema import (
     risk_decisions,
     sequencer_ticks,
 )
+from clearway.store.screening import screening_candidates, write_rescreen
 
 __all__ = ["SqlClearanceStore", "SqlTick"]
 
@@ -176,6 +178,26 @@ class SqlTick:
 
     def raise_lanes(self, raises: Sequence[Mapping[str, Any]]) -> None:
         raise_lanes(self.conn, raises)
+
+    def screening_candidates(
+        self, pending_since: datetime, history: tuple[date, date] | None
+    ) -> list[dict[str, Any]]:
+        return screening_candidates(self.conn, pending_since, history)
+
+    def write_rescreen(
+        self, hits: Sequence[Mapping[str, Any]], alerts: Sequence[Mapping[str, Any]]
+    ) -> None:
+        write_rescreen(self.conn, [dict(h) for h in hits], [dict(a) for a in alerts])
+
+    def append_events(self, ledger: LedgerKeys, events: Sequence[tuple[Event, int | None]]) -> None:
+        if events:
+            record_events(
+                self.conn,
+                ledger,
+                [event for event, _ in events],
+                [owner for _, owner in events],
+                datetime.now(UTC),
+            )
 
     def finish(self, queue_ids: Sequence[int], filings: int, raised: int) -> int:
         for start in range(0, len(queue_ids), _CHUNK):

@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from clearway.errors import ClearwayError
-from clearway.web import admin, dashboard, pages
+from clearway.web import admin, dashboard, pages, screening
 from clearway.web.session import SignInRequired, templates
 
 __all__ = ["add_workspace", "error_page"]
@@ -23,7 +23,7 @@ def add_workspace(app: FastAPI) -> None:
     """Serve the workspace beside the API of ``app``."""
     static = Path(str(resources.files("clearway.web").joinpath("static")))
     app.mount("/static", StaticFiles(directory=static), name="static")
-    for module in (pages, admin, dashboard):
+    for module in (pages, admin, dashboard, screening):
         app.include_router(module.router)
 
     @app.exception_handler(SignInRequired)

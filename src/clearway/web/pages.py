@@ -44,6 +44,7 @@ from clearway.web.session import (
     sign_in_token_matches,
     templates,
 )
+from clearway.wiring import screening_warning
 
 __all__ = ["router"]
 
@@ -217,6 +218,10 @@ def queue(
             "sort": sort,
             "sorts": list(SORTS),
             "link": lambda **change: "/queue?" + urlencode({**filters, "sort": sort, **change}),
+            # The newest restricted-party list too old: officers see it here.
+            "screening_warning": screening_warning(
+                context_of(request).settings, context_of(request).store
+            ),
         },
     )
 

@@ -48,6 +48,12 @@ from clearway.store.schema.parties import (
     party_entities,
     party_identifiers,
 )
+from clearway.store.schema.screening import (
+    screening_alerts,
+    screening_entries,
+    screening_false_positives,
+    screening_lists,
+)
 from clearway.store.schema.workspace import (
     officer_decisions,
     sign_in_attempts,
@@ -88,7 +94,11 @@ __all__ = [
     "referrals",
     "rescored_declarations",
     "risk_decisions",
+    "screening_alerts",
+    "screening_entries",
+    "screening_false_positives",
     "screening_hits",
+    "screening_lists",
     "sequencer_ticks",
     "sign_in_attempts",
     "trend_days",
