@@ -19,10 +19,9 @@ checks.
 
 from __future__ import annotations
 
-import json
+import math
 import random
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Self
@@ -31,65 +30,26 @@ import numpy as np
 import numpy.typing as npt
 from scipy import sparse
 
-from clearway import __version__
 from clearway.classification.knowledge import (
     Example,
     nomenclature_examples,
     product_term_examples,
 )
+from clearway.classification.neighbours import SOURCES, SemanticIndex
+from clearway.classification.results import Distribution, Suggestions
 from clearway.classification.text import terms
 from clearway.errors import ConfigurationError, InputError
 from clearway.reference.nomenclature import hs_subheadings
 
-__all__ = ["FORMAT_VERSION", "HSClassifier", "Suggestions"]
+__all__ = ["FORMAT_VERSION", "Distribution", "HSClassifier", "Suggestions"]
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 _CHUNK = 512
 _TEMPERATURES = np.geomspace(0.005, 1.0, 60)
 _DEFAULT_TEMPERATURES = (0.05, 0.1)
 _MIN_CALIBRATION = 30
 
 Floats = npt.NDArray[np.float64]
-
-
-@dataclass(frozen=True, slots=True)
-class Suggestions:
-    """The top-k subheadings for each of n descriptions, best first, with the
-    probability of the subheading, of its heading and of its chapter."""
-
-    codes: npt.NDArray[np.str_]  # (n, k) six-digit codes
-    confidence: Floats  # (n, k)
-    heading_confidence: Floats  # (n, k)
-    chapter_confidence: Floats  # (n, k)
-
-    def row(self, index: int) -> list[dict[str, Any]]:
-        """One description's suggestions as plain dicts (for JSON and display)."""
-        return [
-            {
-                "hs": str(code),
-                "heading": str(code)[:4],
-                "chapter": str(code)[:2],
-                "confidence": round(float(p), 4),
-                "heading_confidence": round(float(ph), 4),
-                "chapter_confidence": round(float(pc), 4),
-            }
-            for code, p, ph, pc in zip(
-                self.codes[index],
-                self.confidence[index],
-                self.heading_confidence[index],
-                self.chapter_confidence[index],
-                strict=True,
-            )
-        ]
-
-
-@dataclass(frozen=True, slots=True)
-class Distribution:
-    """A chunk of descriptions scored: heading probabilities (n, H) and raw
-    subheading scores (n, S + 1), turned into probabilities on demand."""
-
-    heading: Floats
-    subheading_scores: Floats
 
 
 def _group_max(
@@ -146,6 +106,13 @@ class HSClassifier:
     stray word; ``max_history_examples`` bounds the examples kept from history
     (a random sample beyond it); ``calibration_share`` of the product words
     and history is held out to fit the temperatures.
+
+    The semantic layer (:mod:`clearway.classification.neighbours`) adds
+    ``semantic_weight`` times the evidence of the ``semantic_k`` labelled
+    examples nearest in meaning (similarity above ``semantic_floor``, word
+    vectors of ``semantic_dims`` dimensions); 0 turns it off.
+    ``precedent_weight`` scales confirmed classifications
+    (:meth:`add_precedents`) against the other examples.
     """
 
     def __init__(
@@ -157,6 +124,11 @@ class HSClassifier:
         second_match_weight: float = 0.5,
         max_history_examples: int = 50_000,
         calibration_share: float = 0.2,
+        semantic_weight: float = 0.5,
+        semantic_floor: float = 0.65,
+        semantic_k: int = 8,
+        semantic_dims: int = 64,
+        precedent_weight: float = 1.2,
         random_state: int = 0,
     ) -> None:
         self.product_terms = product_terms
@@ -165,6 +137,11 @@ class HSClassifier:
         self.second_match_weight = second_match_weight
         self.max_history_examples = max_history_examples
         self.calibration_share = calibration_share
+        self.semantic_weight = semantic_weight
+        self.semantic_floor = semantic_floor
+        self.semantic_k = semantic_k
+        self.semantic_dims = semantic_dims
+        self.precedent_weight = precedent_weight
         self.random_state = random_state
 
     # -- training -----------------------------------------------------------
@@ -211,6 +188,7 @@ class HSClassifier:
     def _build(self, base: list[Example], extra: list[Example], history: list[Example]) -> None:
         examples = [*base, *extra, *history]
         weights = [1.0] * (len(base) + len(extra)) + [self.history_weight] * len(history)
+        sources = [0] * len(base) + [1] * len(extra) + [2] * len(history)
         tokenised = [terms(e.text) for e in examples]
         vocabulary: dict[str, int] = {}
         for found in tokenised:
@@ -226,7 +204,39 @@ class HSClassifier:
         scale = sparse.diags(np.array([weights[i] for i in order]))
         self.examples_ = (scale @ matrix).tocsr()
         self.example_codes_ = np.array([examples[i].code for i in order])
+        self.example_texts_ = np.array([examples[i].text for i in order])
+        self.example_sources_ = np.array([sources[i] for i in order], dtype=np.int8)
         self._index()
+
+    def _semantic_index(self) -> None:
+        """Embed every labelled example (all but the nomenclature's own)."""
+        idf = {t: float(self.idf_[i]) for t, i in self.vocabulary_.items() if " " not in t}
+        default = float(np.median(self.idf_)) if len(self.idf_) else 1.0
+        self.semantic_ = SemanticIndex(self.semantic_dims, idf, default)
+        if self.semantic_weight > 0:
+            chosen = np.flatnonzero(self.example_sources_ > 0)
+            self.semantic_.add(
+                [str(t) for t in self.example_texts_[chosen]],
+                *self._labels(self.example_codes_[chosen]),
+                chosen,
+            )
+
+    def _labels(
+        self, codes: npt.NDArray[np.str_]
+    ) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
+        """Heading and subheading index of codes (-1: the code has none)."""
+        heads = np.array([c[:4] for c in codes])
+        heading = np.searchsorted(self.headings_, heads)
+        heading = np.where(
+            (heading < len(self.headings_))
+            & (self.headings_[np.minimum(heading, len(self.headings_) - 1)] == heads),
+            heading,
+            -1,
+        )
+        sub = np.searchsorted(self.subheadings_, codes)
+        found = (np.char.str_len(codes) == 6) & (sub < len(self.subheadings_))
+        found &= self.subheadings_[np.minimum(sub, len(self.subheadings_) - 1)] == codes
+        return heading.astype(np.intp), np.where(found, sub, -1).astype(np.intp)
 
     def _index(self) -> None:
         """For each example, the chapter, heading and subheading it counts
@@ -266,6 +276,7 @@ class HSClassifier:
         # column that holds -inf (probability zero).
         padded = first[:, None] + np.arange(width)[None, :]
         self._heading_subs = np.where(padded < last[:, None], padded, len(self.subheadings_))
+        self._semantic_index()
 
     def _vectorise(self, tokenised: Sequence[list[str]]) -> sparse.csr_matrix:
         indptr = [0]
@@ -305,6 +316,13 @@ class HSClassifier:
         subheading = _group_max(
             rows, cols, values, self._group["subheading"], n, len(self.subheadings_) + 1
         )
+        if self.semantic_weight > 0 and self.semantic_.vectors.shape[0]:
+            found = self.semantic_.nearest(self.semantic_.embed(texts), self.semantic_k)
+            by_heading, by_sub = self.semantic_.evidence(
+                found, len(self.headings_), len(self.subheadings_), self.semantic_floor
+            )
+            heading += self.semantic_weight * by_heading
+            subheading[:, :-1] += self.semantic_weight * by_sub
         subheading[:, -1] = -np.inf
         return heading, subheading
 
@@ -438,6 +456,96 @@ class HSClassifier:
             chapters[rows, self._heading_chapter[chosen_heads]],
         )
 
+    # -- precedents and evidence ---------------------------------------------
+
+    def add_precedents(self, descriptions: Sequence[str], codes: Sequence[str]) -> Self:
+        """Learn confirmed classifications without refitting: each becomes an
+        example (weighted ``precedent_weight``) for words and meaning alike.
+        Words never seen get the weight of a word seen once; IDF and the
+        calibrated temperatures stay as fitted. Arrays and the vocabulary
+        are replaced, never changed in place, so a shallow copy of a model
+        can learn while the original keeps serving."""
+        self._check_fitted()
+        if len(descriptions) != len(codes):
+            raise InputError(
+                f"descriptions and codes differ in length: {len(descriptions)} vs {len(codes)}"
+            )
+        normal: list[str] = []
+        for row, code in enumerate(codes):
+            found = _normalise_code(code)
+            if found is None:
+                raise InputError(
+                    f"row {row}: hs must be an HS 2022 heading or subheading. Got {code!r}"
+                )
+            normal.append(found)
+        if not normal:
+            return self
+        tokenised = [terms(t) for t in descriptions]
+        vocabulary = dict(self.vocabulary_)
+        for found_terms in tokenised:
+            for term in found_terms:
+                vocabulary.setdefault(term, len(vocabulary))
+        rare = math.log((1 + self.examples_.shape[0]) / 2) + 1.0
+        self.idf_ = np.concatenate(
+            [self.idf_, np.full(len(vocabulary) - len(self.vocabulary_), rare)]
+        )
+        self.vocabulary_ = vocabulary
+        added = self.precedent_weight * self._vectorise(tokenised)
+        width = len(vocabulary)
+        old = self.examples_
+        old = sparse.csr_matrix((old.data, old.indices, old.indptr), shape=(old.shape[0], width))
+        stacked = sparse.vstack([old, added]).tocsr()
+        codes_all = np.concatenate([self.example_codes_, np.array(normal)])
+        order = np.argsort(codes_all, kind="stable")
+        self.examples_ = stacked[order]
+        self.example_codes_ = codes_all[order]
+        self.example_texts_ = np.concatenate([self.example_texts_, np.array(list(descriptions))])[
+            order
+        ]
+        self.example_sources_ = np.concatenate(
+            [self.example_sources_, np.full(len(normal), 3, dtype=np.int8)]
+        )[order]
+        self._index()
+        return self
+
+    def evidence(self, texts: Sequence[str], k: int = 3) -> list[dict[str, Any]]:
+        """What each text's suggestions rest on: the ``k`` labelled examples
+        nearest in meaning, the ``k`` examples sharing most words, and per
+        code the confirmed classifications (precedents) among the close
+        neighbours, e.g. 12 under 851830."""
+        self._check_fitted()
+        found = self.semantic_.nearest(self.semantic_.embed(texts), max(k, 20))
+        lexical = (self._vectorise([terms(t) for t in texts]) @ self._examples_t).tocsr()
+        out: list[dict[str, Any]] = []
+        for i in range(len(texts)):
+            meaning: list[dict[str, Any]] = []
+            precedents: dict[str, int] = {}
+            for j in np.argsort(-found.similarity[i]):
+                row, similarity = int(found.rows[i, j]), float(found.similarity[i, j])
+                if row < 0 or similarity < self.semantic_floor:
+                    continue
+                example = self._example(int(self.semantic_.example[row]), similarity)
+                if example["source"] == "precedent":
+                    precedents[example["hs"]] = precedents.get(example["hs"], 0) + 1
+                if len(meaning) < k:
+                    meaning.append(example)
+            start, end = lexical.indptr[i], lexical.indptr[i + 1]
+            best = np.argsort(-lexical.data[start:end])[:k]
+            words = [
+                self._example(int(lexical.indices[start + b]), float(lexical.data[start + b]))
+                for b in best
+            ]
+            out.append({"meaning": meaning, "words": words, "precedents": precedents})
+        return out
+
+    def _example(self, index: int, similarity: float) -> dict[str, Any]:
+        return {
+            "text": str(self.example_texts_[index]),
+            "hs": str(self.example_codes_[index]),
+            "source": SOURCES[int(self.example_sources_[index])],
+            "similarity": round(similarity, 3),
+        }
+
     def _check_fitted(self) -> None:
         if not hasattr(self, "examples_"):
             raise ConfigurationError("this HSClassifier is not fitted: call fit() or load()")
@@ -445,68 +553,20 @@ class HSClassifier:
     # -- persistence --------------------------------------------------------
 
     def metadata(self) -> dict[str, Any]:
-        self._check_fitted()
-        return {
-            "format_version": FORMAT_VERSION,
-            "clearway_version": __version__,
-            "trained_at": self.trained_at_,
-            "n_history": self.n_history_,
-            "n_examples": int(self.examples_.shape[0]),
-            "n_terms": len(self.vocabulary_),
-            "temperature_heading": self.temperature_heading_,
-            "temperature_subheading": self.temperature_subheading_,
-            "params": {
-                "product_terms": self.product_terms,
-                "history_weight": self.history_weight,
-                "chapter_weight": self.chapter_weight,
-                "second_match_weight": self.second_match_weight,
-                "max_history_examples": self.max_history_examples,
-                "calibration_share": self.calibration_share,
-                "random_state": self.random_state,
-            },
-        }
+        """Version, training facts and parameters (what :meth:`save` writes)."""
+        from clearway.classification.persistence import model_metadata
+
+        return model_metadata(self)
 
     def save(self, path: Path) -> None:
         """Write the fitted model as one ``.npz`` file (no pickle)."""
-        meta = self.metadata()
-        vocabulary = np.array(sorted(self.vocabulary_, key=self.vocabulary_.__getitem__))
-        with path.open("wb") as stream:
-            np.savez_compressed(
-                stream,
-                metadata=np.array(json.dumps(meta)),
-                vocabulary=vocabulary,
-                idf=self.idf_,
-                data=self.examples_.data,
-                indices=self.examples_.indices,
-                indptr=self.examples_.indptr,
-                example_codes=self.example_codes_,
-            )
+        from clearway.classification.persistence import save_model
+
+        save_model(self, path)
 
     @classmethod
     def load(cls, path: Path) -> HSClassifier:
         """Read a model written by :meth:`save`, refusing other format versions."""
-        try:
-            with np.load(path, allow_pickle=False) as stored:
-                meta = json.loads(str(stored["metadata"]))
-                if meta.get("format_version") != FORMAT_VERSION:
-                    raise ConfigurationError(
-                        f"{path}: classifier format version {meta.get('format_version')} "
-                        f"is not {FORMAT_VERSION}; retrain with `clearway classifier train`"
-                    )
-                model = cls(**meta["params"])
-                vocabulary = [str(t) for t in stored["vocabulary"]]
-                model.vocabulary_ = {term: i for i, term in enumerate(vocabulary)}
-                model.idf_ = stored["idf"]
-                model.examples_ = sparse.csr_matrix(
-                    (stored["data"], stored["indices"], stored["indptr"]),
-                    shape=(len(stored["example_codes"]), len(vocabulary)),
-                )
-                model.example_codes_ = stored["example_codes"]
-        except (OSError, KeyError, ValueError) as exc:
-            raise ConfigurationError(f"{path}: not a clearway classifier file ({exc})") from exc
-        model.temperature_heading_ = float(meta["temperature_heading"])
-        model.temperature_subheading_ = float(meta["temperature_subheading"])
-        model.n_history_ = int(meta["n_history"])
-        model.trained_at_ = str(meta["trained_at"])
-        model._index()
-        return model
+        from clearway.classification.persistence import load_model
+
+        return load_model(cls, path)
