@@ -73,7 +73,6 @@ class SemanticIndex:
         self.subheading = np.concatenate([self.subheading, subheading])
         self.example = np.concatenate([self.example, example])
 
-
     def nearest(self, vectors: npt.NDArray[np.float32], k: int) -> Neighbours:
         n = vectors.shape[0]
         size = self.vectors.shape[0]

@@ -159,6 +159,14 @@ class Item(_Part):
     brand: ShortText | None = None
     origin_country: CountryCode | None = None
     net_weight_kg: Weight | None = None
+    category_path: Text | None = Field(
+        default=None,
+        description="The marketplace's category path, most general first "
+        '("Shoes > Women\'s Shoes > Boots"); used for HS suggestions.',
+    )
+    material: ShortText | None = Field(
+        default=None, description="Main material as the listing states it."
+    )
 
 
 class Totals(_Part):
