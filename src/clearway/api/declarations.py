@@ -4,6 +4,7 @@ queues and record outcomes, partner agencies record findings."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import orjson
@@ -15,10 +16,12 @@ from sqlalchemy import Engine
 
 from clearway.api.context import Context, Ctx, Who, jsonable
 from clearway.api.scope import foreign_masters, resolve_filer
+from clearway.classification.loading import append_precedents
 from clearway.clearance import Submission
 from clearway.declarations.intake import RawRecord
 from clearway.declarations.models import Declaration, MasterFiling
 from clearway.errors import ErrorDetail, InputError, NotFound, ValidationFailed
+from clearway.store.confirmations import confirm_classification
 from clearway.store.outcomes import OutcomeRow, record_outcomes
 from clearway.store.parties import record_finding
 from clearway.store.queue import QueueFilter, read_queue
@@ -66,6 +69,16 @@ class OutcomeRequest(BaseModel):
 
     outcome: Literal["seized", "duty_corrected", "data_corrected", "cleared"]
     reason: str = Field(min_length=1, max_length=512)
+
+
+class ClassificationRequest(BaseModel):
+    """An officer's word on an item line's HS code."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    action: Literal["confirm", "correct", "inspection"]
+    hs: Annotated[str, Field(pattern=r"^[0-9]{6,10}$")] | None = None
+    note: str = Field(default="", max_length=512)
 
 
 class FindingRequest(BaseModel):
@@ -273,6 +286,37 @@ def outcome(
     if problems:
         raise ValidationFailed("the outcome was not recorded", details=problems)
     return {"declaration_id": view.ref, "outcome": body.outcome, "recorded": recorded}
+
+
+@router.post("/api/declarations/{declaration_id}/items/{item_line}/classification", status_code=201)
+def classification(
+    declaration_id: str,
+    item_line: int,
+    body: ClassificationRequest,
+    who: Who,
+    ctx: Ctx,
+    filer: Annotated[str | None, Query(max_length=128)] = None,
+) -> dict[str, Any]:
+    """Confirm or correct an item line's HS code (or record that an
+    inspection found it correct): audited, on the ledger, and learned by
+    the classifier as a precedent from the next batch on."""
+    ctx.policy.require(who, "record_outcome")
+    view = get_declaration(ctx.store, declaration_id, filer)
+    row = confirm_classification(
+        ctx.store,
+        view,
+        item_line,
+        body.action,
+        who.name,
+        body.note,
+        datetime.now(UTC),
+        hs=body.hs,
+        keys=ctx.stages.ledger,
+    )
+    append_precedents(Path(ctx.settings.classifier_precedents_file), [(row["text"], row["hs"])])
+    return jsonable(
+        {"declaration_id": view.ref, **{k: v for k, v in row.items() if k != "declaration_id"}}
+    )
 
 
 @router.post("/api/declarations/{declaration_id}/findings", status_code=201)

@@ -41,7 +41,7 @@ from clearway.classification.text import terms
 from clearway.errors import ConfigurationError, InputError
 from clearway.reference.nomenclature import hs_subheadings
 
-__all__ = ["FORMAT_VERSION", "Distribution", "HSClassifier", "Suggestions"]
+__all__ = ["FORMAT_VERSION", "Distribution", "HSClassifier", "Suggestions", "normalise_code"]
 
 FORMAT_VERSION = 2
 _CHUNK = 512
@@ -85,7 +85,9 @@ def _group_max(
     return out.reshape(n_rows, n_groups)
 
 
-def _normalise_code(code: str) -> str | None:
+def normalise_code(code: str) -> str | None:
+    """The six-digit subheading (or four-digit heading) an HS code names in
+    HS 2022, longer national codes cut to six digits; None when none."""
     digits = "".join(ch for ch in code if ch.isdigit())
     subheadings = hs_subheadings()
     if len(digits) >= 6 and digits[:6] in subheadings:
@@ -156,7 +158,7 @@ class HSClassifier:
             )
         history: list[Example] = []
         for row, (text, code) in enumerate(zip(descriptions, codes, strict=True)):
-            normal = _normalise_code(code)
+            normal = normalise_code(code)
             if normal is None:
                 raise InputError(
                     f"row {row}: hs must be an HS 2022 heading or subheading. Got {code!r}"
@@ -472,7 +474,7 @@ class HSClassifier:
             )
         normal: list[str] = []
         for row, code in enumerate(codes):
-            found = _normalise_code(code)
+            found = normalise_code(code)
             if found is None:
                 raise InputError(
                     f"row {row}: hs must be an HS 2022 heading or subheading. Got {code!r}"

@@ -20,7 +20,11 @@ import numpy as np
 import numpy.typing as npt
 
 from clearway.classification.loading import classifier_for
-from clearway.classification.misclassification import ItemClassification, check_houses
+from clearway.classification.misclassification import (
+    UNSURE_BELOW,
+    ItemClassification,
+    check_houses,
+)
 from clearway.declarations.batch import PreparedBatch
 from clearway.duty import DutyBook, DutyResult, assess, duty_input, load_book
 from clearway.ledger.keys import LedgerKeys, keys_for
@@ -52,9 +56,13 @@ class DutyOptions:
 @dataclass(frozen=True, slots=True)
 class ClassificationOptions:
     """Suggest HS codes for every item and weigh the declared code against
-    them, with the model in ``model_file`` (the built-in one when absent)."""
+    them, with the model in ``model_file`` (the built-in one when absent)
+    and the confirmed classifications in ``precedents_file``; below
+    ``unsure_below`` a suggestion is unsure and never flags."""
 
     model_file: str | None = None
+    precedents_file: str | None = None
+    unsure_below: float = UNSURE_BELOW
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +104,11 @@ def stages_for(
         duty=DutyOptions(load_book(), settings.us_postal_duty_method),
         ledger=keys_for(settings),
         screening_list=settings.screening_sdn_file,
-        classification=ClassificationOptions(settings.classifier_model_file),
+        classification=ClassificationOptions(
+            settings.classifier_model_file,
+            settings.classifier_precedents_file,
+            settings.classifier_unsure_below,
+        ),
         risk=RiskOptions(
             settings.risk_rules_file,
             settings.risk_model_file,
@@ -127,7 +139,8 @@ def warm_up(stages: Stages) -> None:
     if stages.screening_list:
         screening_index(stages.screening_list)
     if stages.classification is not None:
-        classifier_for(stages.classification.model_file)
+        options = stages.classification
+        classifier_for(options.model_file, options.precedents_file)
     if stages.risk is not None:
         rules_for(stages.risk.rules_file)
         declaration_model_for(stages.risk.model_file)
@@ -151,8 +164,9 @@ def run_stages(batch: PreparedBatch, stages: Stages) -> Staged:
         )
     classified = None
     if stages.classification is not None:
-        classifier = classifier_for(stages.classification.model_file)
-        classified = check_houses(classifier, houses)
+        options = stages.classification
+        classifier = classifier_for(options.model_file, options.precedents_file)
+        classified = check_houses(classifier, houses, options.unsure_below)
     frame = None
     if stages.risk is not None:
         # No reference: value z-scores and windows come from the sequencer.
