@@ -303,7 +303,8 @@ def test_cli_classify_train_and_evaluate(tmp_path: Path, sqlite_url: str) -> Non
     done = clearway("classifier", "evaluate", str(labelled), cwd=tmp_path, url=sqlite_url)
     assert done.returncode == 0, done.stderr
     result = orjson.loads(done.stdout.strip().splitlines()[-1])
-    assert set(result) == {"n", "chapter", "heading", "per_second"}
+    assert set(result) == {"n", "chapter", "heading", "coverage", "per_second"}
+    assert [p["coverage"] for p in result["coverage"]] == [0.5, 0.5, 1.0, 1.0]
     assert result["n"] == 2
     assert result["chapter"]["top1"] == 1.0
 

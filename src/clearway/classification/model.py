@@ -36,6 +36,12 @@ from clearway.classification.knowledge import (
     product_term_examples,
 )
 from clearway.classification.neighbours import SOURCES, SemanticIndex
+from clearway.classification.persistence import (
+    FORMAT_VERSION,
+    load_model,
+    model_metadata,
+    save_model,
+)
 from clearway.classification.results import Distribution, Suggestions
 from clearway.classification.text import terms
 from clearway.errors import ConfigurationError, InputError
@@ -43,7 +49,6 @@ from clearway.reference.nomenclature import hs_subheadings
 
 __all__ = ["FORMAT_VERSION", "Distribution", "HSClassifier", "Suggestions", "normalise_code"]
 
-FORMAT_VERSION = 2
 _CHUNK = 512
 _TEMPERATURES = np.geomspace(0.005, 1.0, 60)
 _DEFAULT_TEMPERATURES = (0.05, 0.1)
@@ -556,19 +561,13 @@ class HSClassifier:
 
     def metadata(self) -> dict[str, Any]:
         """Version, training facts and parameters (what :meth:`save` writes)."""
-        from clearway.classification.persistence import model_metadata
-
         return model_metadata(self)
 
     def save(self, path: Path) -> None:
         """Write the fitted model as one ``.npz`` file (no pickle)."""
-        from clearway.classification.persistence import save_model
-
         save_model(self, path)
 
     @classmethod
     def load(cls, path: Path) -> HSClassifier:
         """Read a model written by :meth:`save`, refusing other format versions."""
-        from clearway.classification.persistence import load_model
-
         return load_model(cls, path)

@@ -18,7 +18,9 @@ from clearway.errors import ConfigurationError
 if TYPE_CHECKING:
     from clearway.classification.model import HSClassifier
 
-__all__ = ["load_model", "model_metadata", "save_model"]
+__all__ = ["FORMAT_VERSION", "load_model", "model_metadata", "save_model"]
+
+FORMAT_VERSION = 2
 
 _PARAMS = (
     "product_terms",
@@ -37,8 +39,6 @@ _PARAMS = (
 
 
 def model_metadata(model: HSClassifier) -> dict[str, Any]:
-    from clearway.classification.model import FORMAT_VERSION
-
     model._check_fitted()
     return {
         "format_version": FORMAT_VERSION,
@@ -73,8 +73,6 @@ def save_model(model: HSClassifier, path: Path) -> None:
 
 
 def load_model(cls: type[HSClassifier], path: Path) -> HSClassifier:
-    from clearway.classification.model import FORMAT_VERSION
-
     try:
         with np.load(path, allow_pickle=False) as stored:
             meta = json.loads(str(stored["metadata"]))
