@@ -311,3 +311,35 @@ def test_cli_classify_prints_evidence_and_rebuilds_precedents(
     rebuilt = clearway("classifier", "precedents", **run)  # type: ignore[arg-type]
     assert rebuilt.returncode == 0, rebuilt.stderr
     assert read_precedents(tmp_path / "p.jsonl")[0] == []
+
+
+def test_the_workspace_shows_evidence_and_records_a_correction(
+    api: tuple[TestClient, dict[str, str], Path], engine: Engine
+) -> None:
+    from tests.test_workspace import _sign_in
+
+    client, _, precedents = api
+    csrf = _sign_in(client, "hsofficer")
+    page = client.get("/declarations/C-1?filer=mkt-a")
+    assert page.status_code == 200
+    assert 'action="/declarations/C-1/items/1/classification?filer=mkt-a"' in page.text
+    assert "words: \u201c" in page.text
+    refused = client.post(
+        "/declarations/C-1/items/1/classification?filer=mkt-a",
+        data={"action": "correct", "hs": "950300", "csrf": "forged"},
+        follow_redirects=False,
+    )
+    assert refused.status_code == 403
+    done = client.post(
+        "/declarations/C-1/items/1/classification?filer=mkt-a",
+        data={"action": "correct", "hs": "950300", "note": "toy", "csrf": csrf},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303
+    assert "item+1%3A+correct+950300+recorded" in done.headers["location"]
+    page = client.get("/declarations/C-1?filer=mkt-a")
+    assert "correct 950300 by hsofficer" in page.text
+    assert "like 1 confirmed filing under 950300" in page.text
+    assert read_precedents(precedents)[:2] == (["zorblax gadget"], ["950300"])
+    with engine.connect() as conn:
+        assert [r.officer for r in conn.execute(select(hs_confirmations))] == ["hsofficer"]

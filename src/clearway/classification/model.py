@@ -35,7 +35,7 @@ from clearway.classification.knowledge import (
     nomenclature_examples,
     product_term_examples,
 )
-from clearway.classification.neighbours import SOURCES, SemanticIndex
+from clearway.classification.neighbours import SOURCES, SemanticIndex, group_max
 from clearway.classification.persistence import (
     FORMAT_VERSION,
     load_model,
@@ -43,7 +43,7 @@ from clearway.classification.persistence import (
     save_model,
 )
 from clearway.classification.results import Distribution, Suggestions
-from clearway.classification.text import terms
+from clearway.classification.text import terms, with_pairs, words
 from clearway.errors import ConfigurationError, InputError
 from clearway.reference.nomenclature import hs_subheadings
 
@@ -55,39 +55,6 @@ _DEFAULT_TEMPERATURES = (0.05, 0.1)
 _MIN_CALIBRATION = 30
 
 Floats = npt.NDArray[np.float64]
-
-
-def _group_max(
-    rows: npt.NDArray[np.intp],
-    cols: npt.NDArray[np.int32],
-    values: Floats,
-    group_of_col: npt.NDArray[np.intp],
-    n_rows: int,
-    n_groups: int,
-    second: float = 0.0,
-) -> Floats:
-    """Per row, the best value among the columns of each group plus
-    ``second`` times the runner-up, as a dense (n_rows, n_groups) array.
-
-    Examples are sorted by code, so within a row the groups of sorted
-    columns never decrease: each (row, group) is one contiguous run of the
-    data, and ``reduceat`` takes every run's maximum at once."""
-    out = np.zeros(n_rows * n_groups)
-    group = group_of_col[cols]
-    keep = group >= 0
-    key = rows[keep] * n_groups + group[keep]
-    kept = values[keep]
-    if key.size:
-        starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
-        best = np.maximum.reduceat(kept, starts)
-        if second:
-            run = np.repeat(np.arange(starts.size), np.diff(np.r_[starts, key.size]))
-            is_best = kept == best[run]
-            runner_up = np.maximum.reduceat(np.where(is_best, 0.0, kept), starts)
-            tied = np.add.reduceat(is_best.astype(np.intp), starts) > 1
-            best = best + second * np.where(tied, best, runner_up)
-        out[key[starts]] = best
-    return out.reshape(n_rows, n_groups)
 
 
 def normalise_code(code: str) -> str | None:
@@ -306,30 +273,33 @@ class HSClassifier:
     def _scores(self, texts: Sequence[str]) -> tuple[Floats, Floats]:
         """Heading scores (n, H) and subheading scores (n, S + 1), the last
         column -inf (padding of :attr:`_heading_subs`)."""
-        matrix = self._vectorise([terms(t) for t in texts])
+        tokenised = [words(t) for t in texts]
+        matrix = self._vectorise([with_pairs(found) for found in tokenised])
         similarity = (matrix @ self._examples_t).tocsr()
         similarity.sort_indices()
         n = len(texts)
         rows = np.repeat(np.arange(n), np.diff(similarity.indptr))
         cols, values = similarity.indices, similarity.data
         second = self.second_match_weight
-        chapter = _group_max(
+        chapter = group_max(
             rows, cols, values, self._group["chapter"], n, len(self.chapters_), second
         )
-        heading = _group_max(
+        heading = group_max(
             rows, cols, values, self._group["heading"], n, len(self.headings_), second
         )
         heading += self.chapter_weight * chapter[:, self._heading_chapter]
-        subheading = _group_max(
+        subheading = group_max(
             rows, cols, values, self._group["subheading"], n, len(self.subheadings_) + 1
         )
         if self.semantic_weight > 0 and self.semantic_.vectors.shape[0]:
-            found = self.semantic_.nearest(self.semantic_.embed(texts), self.semantic_k)
-            by_heading, by_sub = self.semantic_.evidence(
-                found, len(self.headings_), len(self.subheadings_), self.semantic_floor
+            by_heading, (sub_rows, subs, by_sub) = self.semantic_.evidence(
+                self.semantic_.embed(texts, tokenised),
+                len(self.headings_),
+                self.semantic_floor,
+                second,
             )
             heading += self.semantic_weight * by_heading
-            subheading[:, :-1] += self.semantic_weight * by_sub
+            subheading[sub_rows, subs] += self.semantic_weight * by_sub
         subheading[:, -1] = -np.inf
         return heading, subheading
 
@@ -538,11 +508,11 @@ class HSClassifier:
                     meaning.append(example)
             start, end = lexical.indptr[i], lexical.indptr[i + 1]
             best = np.argsort(-lexical.data[start:end])[:k]
-            words = [
+            shared = [
                 self._example(int(lexical.indices[start + b]), float(lexical.data[start + b]))
                 for b in best
             ]
-            out.append({"meaning": meaning, "words": words, "precedents": precedents})
+            out.append({"meaning": meaning, "words": shared, "precedents": precedents})
         return out
 
     def _example(self, index: int, similarity: float) -> dict[str, Any]:

@@ -23,12 +23,59 @@ import numpy.typing as npt
 from clearway.classification.semantic import word_vectors
 from clearway.classification.text import words
 
-__all__ = ["SOURCES", "Neighbours", "SemanticIndex"]
+__all__ = ["SOURCES", "Neighbours", "SemanticIndex", "group_max"]
 
 # Where an example came from, as stored in ``example_sources_``.
 SOURCES = ("nomenclature", "phrase", "history", "precedent")
 
 Floats = npt.NDArray[np.float64]
+
+
+def group_best(
+    rows: npt.NDArray[np.intp],
+    cols: npt.NDArray[np.int32],
+    values: Floats,
+    group_of_col: npt.NDArray[np.intp],
+    second: float = 0.0,
+) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp], Floats]:
+    """Per (row, group) present: the best value among the columns of the
+    group plus ``second`` times the runner-up, as (rows, groups, values).
+
+    Examples are sorted by code, so within a row the groups of sorted
+    columns never decrease: each (row, group) is one contiguous run of the
+    data, and ``reduceat`` takes every run's maximum at once."""
+    group = group_of_col[cols]
+    keep = group >= 0
+    row_kept, group_kept, kept = rows[keep], group[keep], values[keep]
+    if not kept.size:
+        empty = np.zeros(0, dtype=np.intp)
+        return empty, empty, np.zeros(0)
+    change = (row_kept[1:] != row_kept[:-1]) | (group_kept[1:] != group_kept[:-1])
+    starts = np.flatnonzero(np.r_[True, change])
+    best = np.maximum.reduceat(kept, starts)
+    if second:
+        run = np.repeat(np.arange(starts.size), np.diff(np.r_[starts, kept.size]))
+        is_best = kept == best[run]
+        runner_up = np.maximum.reduceat(np.where(is_best, 0.0, kept), starts)
+        tied = np.add.reduceat(is_best.astype(np.intp), starts) > 1
+        best = best + second * np.where(tied, best, runner_up)
+    return row_kept[starts], group_kept[starts], best
+
+
+def group_max(
+    rows: npt.NDArray[np.intp],
+    cols: npt.NDArray[np.int32],
+    values: Floats,
+    group_of_col: npt.NDArray[np.intp],
+    n_rows: int,
+    n_groups: int,
+    second: float = 0.0,
+) -> Floats:
+    """:func:`group_best` as a dense (n_rows, n_groups) array (0: none)."""
+    out = np.zeros((n_rows, n_groups))
+    r, g, best = group_best(rows, cols, values, group_of_col, second)
+    out[r, g] = best
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,8 +100,12 @@ class SemanticIndex:
         self.subheading = np.zeros(0, dtype=np.intp)
         self.example = np.zeros(0, dtype=np.intp)
 
-    def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
-        tokenised = [words(t) for t in texts]
+    def embed(
+        self, texts: Sequence[str], tokenised: Sequence[list[str]] | None = None
+    ) -> npt.NDArray[np.float32]:
+        """Unit vectors of ``texts`` (``tokenised``: their words, if known)."""
+        if tokenised is None:
+            tokenised = [words(t) for t in texts]
         weights = {w: self._idf.get(w, self._default_idf) for ws in tokenised for w in ws}
         return word_vectors(self.dims).embed(tokenised, weights)
 
@@ -90,33 +141,17 @@ class SemanticIndex:
         return Neighbours(rows, sims)
 
     def evidence(
-        self, found: Neighbours, n_headings: int, n_subheadings: int, floor: float
-    ) -> tuple[Floats, Floats]:
-        """Heading evidence (n, H) and subheading evidence (n, S) from the
-        neighbours: best rescaled similarity plus half the runner-up."""
-        n, k = found.rows.shape
-        strength = np.clip((found.similarity.astype(np.float64) - floor) / (1.0 - floor), 0, 1)
-        valid = (found.rows >= 0) & (strength > 0)
-        out = []
-        for labels, width in ((self.heading, n_headings), (self.subheading, n_subheadings)):
-            label = np.where(valid, labels[np.maximum(found.rows, 0)], -1)
-            keep = label >= 0
-            best = np.zeros((n, width))
-            second = np.zeros((n, width))
-            row_index = np.repeat(np.arange(n), k).reshape(n, k)
-            # Neighbours in order of strength: the first per label is the
-            # best, the next the runner-up.
-            order = np.argsort(-strength, axis=1)
-            for j in range(k):
-                pick = order[:, j]
-                r = row_index[:, 0]
-                lab = label[r, pick]
-                val = strength[r, pick]
-                ok = keep[r, pick]
-                r, lab, val = r[ok], lab[ok], val[ok]
-                first = best[r, lab] == 0
-                best[r[first], lab[first]] = val[first]
-                later = ~first & (second[r, lab] == 0)
-                second[r[later], lab[later]] = val[later]
-            out.append(best + 0.5 * second)
-        return out[0], out[1]
+        self, vectors: npt.NDArray[np.float32], n_headings: int, floor: float, second: float
+    ) -> tuple[Floats, tuple[npt.NDArray[np.intp], npt.NDArray[np.intp], Floats]]:
+        """Heading evidence (n, H), and subheading evidence as (rows,
+        subheadings, values) triples: per group the best similarity above
+        ``floor`` (rescaled to [0, 1]) plus ``second`` times the runner-up.
+        Only pairs above the floor are kept, a small share of all, so the
+        cost is one dense product."""
+        n = vectors.shape[0]
+        similarity = vectors @ self.vectors.T
+        rows, cols = np.nonzero(similarity > floor)
+        values = (similarity[rows, cols].astype(np.float64) - floor) / (1.0 - floor)
+        cols32 = cols.astype(np.int32)
+        heading = group_max(rows, cols32, values, self.heading, n, n_headings, second)
+        return heading, group_best(rows, cols32, values, self.subheading, second)

@@ -12,6 +12,7 @@ import base64
 import os
 from datetime import UTC, datetime, timedelta
 from functools import partial
+from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -21,9 +22,12 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
+from clearway.classification.listing import listing_text
+from clearway.classification.loading import append_precedents, classifier_for
 from clearway.errors import ClearwayError, NotAuthenticated, TooManyAttempts
 from clearway.ledger.events import Disclosure
 from clearway.settings import Settings
+from clearway.store.confirmations import confirm_classification, read_confirmations
 from clearway.store.decisions import decide
 from clearway.store.ledger import prove
 from clearway.store.queue import SORTS, QueueFilter, read_queue
@@ -274,6 +278,8 @@ def declaration(
             "view": view,
             "r": report,
             "doc": report["declaration"],
+            "hs": _item_evidence(context.settings, report["declaration"].get("items") or []),
+            "confirmed": read_confirmations(context.store, view.row_id),
             "proof": _ledger_proof(request, report["ledger"], report["declaration"]),
             "done": done,
         },
@@ -307,6 +313,78 @@ def _act(request: Request, ref: str, user: WebUser, filer: str | None, form: For
         )
         message = f"{action} recorded"
     except (ClearwayError, ValueError) as exc:
+        message = f"not done: {exc}"
+    query = urlencode({"filer": view.filer_id, "done": message})
+    return RedirectResponse(f"/declarations/{view.ref}?{query}", status_code=303)
+
+
+def _item_evidence(settings: Settings, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per item line, what its HS suggestion rests on (in words) and
+    whether it is unsure: computed when the page is shown, not at intake."""
+    if not items:
+        return []
+    model = classifier_for(settings.classifier_model_file, settings.classifier_precedents_file)
+    texts = [
+        listing_text(
+            str(item.get("description") or ""),
+            item.get("category_path"),
+            item.get("material"),
+            item.get("brand"),
+        )
+        for item in items
+    ]
+    unsure = model.suggest(texts, k=1).unsure(settings.classifier_unsure_below)
+    out = []
+    for found, is_unsure in zip(model.evidence(texts), unsure, strict=True):
+        lines = [
+            f"like {count} confirmed filing{'s' if count > 1 else ''} under {code}"
+            for code, count in sorted(found["precedents"].items(), key=lambda kv: -kv[1])
+        ]
+        lines += [
+            f"near: \u201c{e['text']}\u201d ({e['source']}, {e['hs']})"
+            for e in found["meaning"][:2]
+        ]
+        lines += [
+            f"words: \u201c{e['text'].strip()}\u201d ({e['source']}, {e['hs']})"
+            for e in found["words"][:2]
+        ]
+        out.append({"unsure": bool(is_unsure), "lines": lines})
+    return out
+
+
+@router.post("/declarations/{ref}/items/{line}/classification")
+async def classify_item(
+    request: Request, ref: str, line: int, user: Officer, filer: Text = None
+) -> Response:
+    form = await request.form()
+    check_csrf(user, form)
+    return await run_in_threadpool(_classify_item, request, ref, line, user, filer, form)
+
+
+def _classify_item(
+    request: Request, ref: str, line: int, user: WebUser, filer: str | None, form: FormData
+) -> Response:
+    """Confirm or correct an item line's HS code (in a worker thread)."""
+    context = context_of(request)
+    view = get_declaration(context.store, ref, filer)
+    action = str(form.get("action", ""))
+    try:
+        row = confirm_classification(
+            context.store,
+            view,
+            line,
+            action,
+            user.username,
+            str(form.get("note", "")),
+            datetime.now(UTC),
+            hs=str(form.get("hs") or "") or None,
+            keys=context.stages.ledger,
+        )
+        append_precedents(
+            Path(context.settings.classifier_precedents_file), [(row["text"], row["hs"])]
+        )
+        message = f"item {line}: {action} {row['hs']} recorded"
+    except ClearwayError as exc:
         message = f"not done: {exc}"
     query = urlencode({"filer": view.filer_id, "done": message})
     return RedirectResponse(f"/declarations/{view.ref}?{query}", status_code=303)
