@@ -133,12 +133,15 @@ def test_suggest_accepts_any_text(texts: list[str]) -> None:
     assert all(is_hs_subheading(str(c)) for c in found.codes.ravel())
 
 
-def test_product_terms_name_real_codes() -> None:
-    data = yaml.safe_load(
-        (ROOT / "src/clearway/classification/data/product_terms.yaml").read_text()
-    )
+@pytest.mark.parametrize("name", ["product_terms.yaml", "listing_terms.yaml"])
+def test_product_terms_name_real_codes(name: str) -> None:
+    text = (ROOT / "src/clearway/classification/data" / name).read_text()
+    data = yaml.safe_load(text)
     bad = [code for code in data if len(code) not in (4, 6) or hs_entry(code) is None]
     assert bad == []
+    # A repeated key would silently drop the earlier phrases.
+    keys = [line.split(":")[0] for line in text.splitlines() if line.startswith('"')]
+    assert len(keys) == len(set(keys)) == len(data)
 
 
 # -- misclassification ------------------------------------------------------

@@ -1,5 +1,6 @@
 """What the classifier knows before any history: the nomenclature's own
-descriptions and the everyday product words of ``data/product_terms.yaml``."""
+descriptions and the everyday product words of ``data/product_terms.yaml`` and
+``data/listing_terms.yaml``."""
 
 from __future__ import annotations
 
@@ -51,11 +52,14 @@ def nomenclature_examples() -> tuple[Example, ...]:
 
 @cache
 def product_term_examples() -> tuple[Example, ...]:
-    """The phrases of ``data/product_terms.yaml``, one example each."""
-    text = (
-        resources.files("clearway.classification").joinpath("data/product_terms.yaml").read_text()
-    )
-    data = yaml.safe_load(text)
-    return tuple(
-        Example(str(phrase), str(code)) for code, phrases in data.items() for phrase in phrases
-    )
+    """The phrases of ``data/product_terms.yaml`` and of
+    ``data/listing_terms.yaml`` (marketplace product types), one example
+    each."""
+    examples: list[Example] = []
+    for name in ("product_terms.yaml", "listing_terms.yaml"):
+        text = resources.files("clearway.classification").joinpath(f"data/{name}").read_text()
+        data = yaml.safe_load(text)
+        examples += [
+            Example(str(phrase), str(code)) for code, phrases in data.items() for phrase in phrases
+        ]
+    return tuple(examples)
