@@ -316,10 +316,25 @@ def test_cli_classify_prints_evidence_and_rebuilds_precedents(
 def test_the_workspace_shows_evidence_and_records_a_correction(
     api: tuple[TestClient, dict[str, str], Path], engine: Engine
 ) -> None:
-    from tests.test_workspace import _sign_in
+    import re
+    from datetime import UTC, datetime
+
+    from clearway.web.accounts import add_user
 
     client, _, precedents = api
-    csrf = _sign_in(client, "hsofficer")
+    # Signed in through the form, the user added on this test's engine (an
+    # engine opened here and not disposed would leak PostgreSQL connections).
+    password = add_user(engine, "hsofficer", "HS Officer", "customs_officer", datetime.now(UTC))
+    form = client.get("/signin").text
+    token = re.search(r'name="csrf" value="([^"]+)"', form).group(1)  # type: ignore[union-attr]
+    signed = client.post(
+        "/signin",
+        data={"username": "hsofficer", "password": password, "csrf": token},
+        follow_redirects=False,
+    )
+    assert signed.status_code == 303
+    queue = client.get("/queue").text
+    csrf = re.search(r'name="csrf" value="([^"]+)"', queue).group(1)  # type: ignore[union-attr]
     page = client.get("/declarations/C-1?filer=mkt-a")
     assert page.status_code == 200
     assert 'action="/declarations/C-1/items/1/classification?filer=mkt-a"' in page.text
