@@ -504,7 +504,9 @@ class HSClassifier:
                 example = self._example(int(self.semantic_.example[row]), similarity)
                 if example["source"] == "precedent":
                     precedents[example["hs"]] = precedents.get(example["hs"], 0) + 1
-                if len(meaning) < k:
+                # The same phrase may be listed twice (both phrase files).
+                shown = {(e["text"], e["hs"]) for e in meaning}
+                if len(meaning) < k and (example["text"], example["hs"]) not in shown:
                     meaning.append(example)
             start, end = lexical.indptr[i], lexical.indptr[i + 1]
             best = np.argsort(-lexical.data[start:end])[:k]
