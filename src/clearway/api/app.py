@@ -17,7 +17,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy import Engine
 from starlette.exceptions import HTTPException
 
@@ -112,7 +112,19 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
         is not."""
         return {"ok": True, "version": __version__}
 
-    @app.get("/metrics", response_class=PlainTextResponse, responses=ERRORS)
+    # Response, not PlainTextResponse: FastAPI documents the error answers
+    # in the route's media type, and they are the one JSON error shape.
+    @app.get(
+        "/metrics",
+        response_class=Response,
+        responses={
+            200: {
+                "description": "The Prometheus text exposition format",
+                "content": {CONTENT_TYPE_LATEST: {"schema": {"type": "string"}}},
+            },
+            **ERRORS,
+        },
+    )
     async def metrics(who: Who, ctx: Ctx) -> Response:
         """Prometheus metrics of every worker process of this node (queue
         depth, acknowledgement and decision latency, filings and lanes per
