@@ -332,19 +332,30 @@ def _audit_declarations(conn: Connection, problems: list[str]) -> None:
         ):
             items.setdefault(item.declaration_id, []).append(item)
         for row in rows:
-            at = f"declaration row {row.id}"
-            if row.id not in events:
-                problems.append(f"{at}: no filing event on the ledger records it")
-            else:
-                at += f" (event {events[row.id]})"
-            if row.current is not (latest.get((row.filer_id, row.ref)) == row.version):
-                problems.append(f"{at}: its current flag is not whether it is the latest version")
-            derived = _derive(str(row.document))
+            at, derived = _version_problems(
+                f"declaration row {row.id}", events.get(row.id), row, latest, problems
+            )
             if not isinstance(derived, PreparedHouse):
                 problems.append(f"{at}: its document is not a valid declaration")
                 continue
             problems.extend(_columns_problems(at, row, derived))
             problems.extend(_item_problems(at, items.get(row.id, []), derived.items))
+
+
+def _version_problems(
+    at: str, event: int | None, row: Any, latest: dict[Any, Any], problems: list[str]
+) -> tuple[str, Any]:
+    """What a stored version (declaration or master) must show whatever its
+    kind: a filing event that records it, a current flag that says whether
+    it is the latest version. Returns where it is (named by its event when
+    there is one) and its document as intake derives it again."""
+    if event is None:
+        problems.append(f"{at}: no filing event on the ledger records it")
+    else:
+        at += f" (event {event})"
+    if row.current is not (latest.get((row.filer_id, row.ref)) == row.version):
+        problems.append(f"{at}: its current flag is not whether it is the latest version")
+    return at, _derive(str(row.document))
 
 
 def _item_problems(at: str, stored: Sequence[Any], derived: Sequence[dict[str, Any]]) -> list[str]:
@@ -389,14 +400,9 @@ def _audit_masters(conn: Connection, problems: list[str]) -> None:
         ):
             houses.setdefault(master_id, set()).add(house_ref)
         for row, event_id in zip(rows, wanted, strict=True):
-            at = f"master filing row {row.id}"
-            if event_id not in events:
-                problems.append(f"{at}: no filing event on the ledger records it")
-            else:
-                at += f" (event {events[event_id]})"
-            if row.current is not (latest.get((row.filer_id, row.ref)) == row.version):
-                problems.append(f"{at}: its current flag is not whether it is the latest version")
-            derived = _derive(str(row.document))
+            at, derived = _version_problems(
+                f"master filing row {row.id}", events.get(event_id), row, latest, problems
+            )
             if not isinstance(derived, PreparedMaster):
                 problems.append(f"{at}: its document is not a valid master filing")
                 continue
