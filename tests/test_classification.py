@@ -133,12 +133,15 @@ def test_suggest_accepts_any_text(texts: list[str]) -> None:
     assert all(is_hs_subheading(str(c)) for c in found.codes.ravel())
 
 
-def test_product_terms_name_real_codes() -> None:
-    data = yaml.safe_load(
-        (ROOT / "src/clearway/classification/data/product_terms.yaml").read_text()
-    )
+@pytest.mark.parametrize("name", ["product_terms.yaml", "listing_terms.yaml"])
+def test_product_terms_name_real_codes(name: str) -> None:
+    text = (ROOT / "src/clearway/classification/data" / name).read_text()
+    data = yaml.safe_load(text)
     bad = [code for code in data if len(code) not in (4, 6) or hs_entry(code) is None]
     assert bad == []
+    # A repeated key would silently drop the earlier phrases.
+    keys = [line.split(":")[0] for line in text.splitlines() if line.startswith('"')]
+    assert len(keys) == len(set(keys)) == len(data)
 
 
 # -- misclassification ------------------------------------------------------
@@ -303,7 +306,8 @@ def test_cli_classify_train_and_evaluate(tmp_path: Path, sqlite_url: str) -> Non
     done = clearway("classifier", "evaluate", str(labelled), cwd=tmp_path, url=sqlite_url)
     assert done.returncode == 0, done.stderr
     result = orjson.loads(done.stdout.strip().splitlines()[-1])
-    assert set(result) == {"n", "chapter", "heading", "per_second"}
+    assert set(result) == {"n", "chapter", "heading", "coverage", "per_second"}
+    assert [p["coverage"] for p in result["coverage"]] == [0.5, 0.5, 1.0, 1.0]
     assert result["n"] == 2
     assert result["chapter"]["top1"] == 1.0
 
