@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -14,9 +15,10 @@ from sqlalchemy import Engine
 
 from clearway.classification import HSClassifier
 from clearway.classification.evaluation import evaluate, read_labelled_csv
+from clearway.classification.knowledge import product_term_examples
 from clearway.classification.loading import builtin_classifier
 from clearway.classification.misclassification import FLAG_SCORE, check_classification
-from clearway.classification.text import clean_nomenclature, terms
+from clearway.classification.text import _lists, _stem, clean_nomenclature, terms, words
 from clearway.clearance import ClassificationOptions, Stages
 from clearway.errors import ConfigurationError, InputError
 from clearway.reference.nomenclature import hs_entry, is_hs_subheading
@@ -133,7 +135,12 @@ def test_suggest_accepts_any_text(texts: list[str]) -> None:
     assert all(is_hs_subheading(str(c)) for c in found.codes.ravel())
 
 
-@pytest.mark.parametrize("name", ["product_terms.yaml", "listing_terms.yaml"])
+TERM_FILES = sorted(
+    p.name for p in (ROOT / "src/clearway/classification/data").glob("*_terms.yaml")
+)
+
+
+@pytest.mark.parametrize("name", TERM_FILES)
 def test_product_terms_name_real_codes(name: str) -> None:
     text = (ROOT / "src/clearway/classification/data" / name).read_text()
     data = yaml.safe_load(text)
@@ -142,6 +149,52 @@ def test_product_terms_name_real_codes(name: str) -> None:
     # A repeated key would silently drop the earlier phrases.
     keys = [line.split(":")[0] for line in text.splitlines() if line.startswith('"')]
     assert len(keys) == len(set(keys)) == len(data)
+
+
+def test_every_terms_file_is_read_in_name_order() -> None:
+    assert {"product_terms.yaml", "listing_terms.yaml"} <= set(TERM_FILES)
+    expected = [
+        (str(phrase), str(code))
+        for name in TERM_FILES
+        for code, phrases in yaml.safe_load(
+            (ROOT / "src/clearway/classification/data" / name).read_text()
+        ).items()
+        for phrase in phrases
+    ]
+    assert [(e.text, e.code) for e in product_term_examples()] == expected
+
+
+def _words_before_the_cache(text: str) -> list[str]:
+    """words() as it was before normalised words were cached per raw word
+    (main before issue 18), to pin that the cache changes no answer."""
+    ignore, variants = _lists()
+    out: list[str] = []
+    for raw in re.findall(r"[a-z0-9]+", text.lower().replace("'s ", " ").replace("'", "")):
+        if raw in ignore:
+            continue
+        mapped = variants.get(raw)
+        if mapped is None:
+            stem = _stem(raw)
+            mapped = variants.get(stem, stem)
+            if stem in ignore:
+                continue
+        out.extend(mapped.split(" "))
+    return out
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(["cases", "women's", "shoes", "the", "of", "bags", "t-shirt", "x"])
+        | st.text(max_size=12),
+        max_size=8,
+    )
+)
+def test_cached_words_are_the_words_before_the_cache(parts: list[str]) -> None:
+    text = " ".join(parts)
+    assert words(text) == _words_before_the_cache(text)
+    # Asked again, the answer comes from the cache and is the same.
+    assert words(text) == _words_before_the_cache(text)
 
 
 # -- misclassification ------------------------------------------------------

@@ -484,7 +484,9 @@ def _audit_confirmations(conn: Connection, problems: list[str]) -> None:
         query = select(ledger_entries.c.event_id, ledger_entries.c.declaration_id).where(
             ledger_entries.c.event_id.in_(list(wanted))
         )
-        found: dict[str, int | None] = dict(conn.execute(query).tuples().all())
+        found: dict[str, int | None] = {
+            row.event_id: row.declaration_id for row in conn.execute(query)
+        }
         for event_id, row in wanted.items():
             if event_id not in found:
                 problems.append(f"confirmation row {row.id}: no event on the ledger records it")
