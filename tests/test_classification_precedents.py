@@ -372,3 +372,51 @@ def test_the_workspace_shows_evidence_and_records_a_correction(
     assert read_precedents(precedents)[:2] == (["zorblax gadget"], ["950300"])
     with engine.connect() as conn:
         assert [r.officer for r in conn.execute(select(hs_confirmations))] == ["hsofficer"]
+
+
+def test_the_confirmation_endpoint_is_scoped_and_refuses_bad_input(
+    api: tuple[TestClient, dict[str, str], Path], engine: Engine
+) -> None:
+    client, keys, precedents = api
+    officer = {"Authorization": f"Bearer {keys['officer']}"}
+    other = add_participant(engine, "shop-b", "marketplace", filer_id="mkt-b").key
+    doc = f.declaration(
+        items=[f.item(description="TWS ENC earbuds wireless", hs_code="851830")],
+        declaration_id="C-1",
+        filer={"id": "mkt-b", "role": "marketplace", "name": "mkt-b"},
+    )
+    filed = client.post(
+        "/api/declarations",
+        content=orjson.dumps(doc),
+        headers={"Authorization": f"Bearer {other}"},
+    )
+    assert filed.status_code == 200, filed.text
+    path = "/api/declarations/C-1/items/0/classification"
+    # Two filers used C-1: the officer must name one, in the one error shape.
+    ambiguous = client.post(path, json={"action": "confirm"}, headers=officer)
+    assert ambiguous.status_code == 400, ambiguous.text
+    assert [(e["field"], e["code"]) for e in ambiguous.json()["errors"]] == [
+        ("filer", "ambiguous_declaration")
+    ]
+    named = client.post(f"{path}?filer=mkt-b", json={"action": "confirm"}, headers=officer)
+    assert named.status_code == 201, named.text
+    missing = client.post(
+        "/api/declarations/NOPE/items/0/classification", json={"action": "confirm"}, headers=officer
+    )
+    assert missing.status_code == 404
+    assert missing.json()["ok"] is False
+    nul = client.post(
+        f"{path}?filer=mkt-a", json={"action": "confirm", "note": "a\x00b"}, headers=officer
+    )
+    assert nul.status_code == 422
+    assert nul.json()["ok"] is False
+    assert any("note" in e["field"] for e in nul.json()["errors"])
+    too_long = client.post(
+        f"{path}?filer=mkt-a", json={"action": "confirm", "note": "x" * 513}, headers=officer
+    )
+    assert too_long.status_code == 422
+    # Only the named filer's declaration was confirmed; nothing else stored.
+    with engine.connect() as conn:
+        rows = conn.execute(select(hs_confirmations)).all()
+    assert [(r.item_line, r.action, r.hs) for r in rows] == [(0, "confirm", "851830")]
+    assert read_precedents(precedents)[:2] == (["TWS ENC earbuds wireless"], ["851830"])

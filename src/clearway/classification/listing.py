@@ -4,9 +4,9 @@ reads.
 Titles pile up adjectives ("2024 New Fashion Women ... Gift"); the
 platform's category path names the kind of goods in a few words, and the
 material often decides the chapter (a cotton shirt, a polyester one). The
-most specific category level is appended twice: on the development set
-(benchmarks/data/listings_dev2.csv) that gave +3 points heading top-1 over
-the title alone, where the whole path appended once gave nothing. A brand
+most specific category level is appended twice, so that it weighs like the
+title's own product words when the title is vague (the whole path appended
+once was drowned by its general levels). A brand
 is not evidence of what goods are, so its words are taken out of the
 title (an unknown brand word would otherwise pull towards whatever example
 happens to share it).
