@@ -310,6 +310,30 @@ def test_load_refuses_another_format_version_and_foreign_files(tmp_path: Path) -
         HSClassifier.load(junk)
 
 
+def test_a_format_1_model_file_suggests_as_before(tmp_path: Path) -> None:
+    """A model trained before issue 18 (format 1: no example texts or
+    sources, no precedent or evidence parameters) keeps serving unchanged."""
+    texts, codes = zip(*GERMAN, strict=True)
+    trained = HSClassifier().fit(list(texts), list(codes))
+    path = tmp_path / "model.npz"
+    trained.save(path)
+    with np.load(path) as stored:
+        arrays = {k: v for k, v in stored.items() if k not in ("example_texts", "example_sources")}
+    meta = orjson.loads(str(arrays["metadata"]))
+    meta["format_version"] = 1
+    for name in ("precedent_weight", "evidence_floor"):
+        del meta["params"][name]
+    arrays["metadata"] = np.array(orjson.dumps(meta).decode())
+    old = tmp_path / "old.npz"
+    np.savez(old, **arrays)
+    loaded = HSClassifier.load(old)
+    probe = ["Kopfhörer", "wireless earbuds", "cotton dress"]
+    assert (loaded.suggest(probe).codes == trained.suggest(probe).codes).all()
+    assert np.array_equal(loaded.suggest(probe).confidence, trained.suggest(probe).confidence)
+    assert loaded.evidence(["Kopfhörer"]) == [{"examples": [], "precedents": []}]
+    assert trained.evidence(["Kopfhörer"])[0]["examples"][0]["source"] == "history"
+
+
 def test_labelled_csv_keeps_good_rows_and_names_bad_ones(tmp_path: Path) -> None:
     path = tmp_path / "l.csv"
     path.write_text("description,hs\nearbuds,851830\n,950300\ntoy,95x\nwig,6704\n")

@@ -102,7 +102,8 @@ def nearest_evidence(
                 )
                 found["count"] += 1
             key = (str(texts[col]).strip(), str(codes[col]))
-            if len(examples) < k and key not in shown:
+            # An example without its text (a format-1 model file) is not shown.
+            if len(examples) < k and key[0] and key not in shown:
                 shown.add(key)
                 examples.append(_example(texts, codes, sources, col, float(sims[j])))
         # Stable sort: among equal counts, the code met first (the closest).

@@ -13,7 +13,7 @@ import numpy as np
 from scipy import sparse
 
 from clearway import __version__
-from clearway.classification.neighbours import PRECEDENT
+from clearway.classification.neighbours import PRECEDENT, SOURCES
 from clearway.errors import ConfigurationError
 
 if TYPE_CHECKING:
@@ -22,6 +22,10 @@ if TYPE_CHECKING:
 __all__ = ["FORMAT_VERSION", "load_model", "model_metadata", "save_model"]
 
 FORMAT_VERSION = 2
+# Format 1 (before issue 18) lacks the example texts and sources: it loads,
+# suggests exactly as before, and shows no examples as evidence, so an
+# office's trained model keeps serving until it is retrained.
+_READABLE = (1, FORMAT_VERSION)
 
 _PARAMS = (
     "product_terms",
@@ -74,9 +78,10 @@ def load_model(cls: type[HSClassifier], path: Path) -> HSClassifier:
     try:
         with np.load(path, allow_pickle=False) as stored:
             meta = json.loads(str(stored["metadata"]))
-            if meta.get("format_version") != FORMAT_VERSION:
+            version = meta.get("format_version")
+            if version not in _READABLE:
                 raise ConfigurationError(
-                    f"{path}: classifier format version {meta.get('format_version')} "
+                    f"{path}: classifier format version {version} "
                     f"is not {FORMAT_VERSION}; retrain with `clearway classifier train`"
                 )
             model = cls(**meta["params"])
@@ -88,8 +93,13 @@ def load_model(cls: type[HSClassifier], path: Path) -> HSClassifier:
                 shape=(len(stored["example_codes"]), len(vocabulary)),
             )
             model.example_codes_ = stored["example_codes"]
-            model.example_texts_ = stored["example_texts"]
-            model.example_sources_ = stored["example_sources"]
+            codes = model.example_codes_
+            if version == 1:
+                model.example_texts_ = np.full(len(codes), "")
+                model.example_sources_ = np.full(len(codes), SOURCES.index("history"), np.int8)
+            else:
+                model.example_texts_ = stored["example_texts"]
+                model.example_sources_ = stored["example_sources"]
     except (OSError, KeyError, ValueError, TypeError) as exc:
         raise ConfigurationError(f"{path}: not a clearway classifier file ({exc})") from exc
     model.temperature_heading_ = float(meta["temperature_heading"])
