@@ -420,3 +420,21 @@ def test_the_confirmation_endpoint_is_scoped_and_refuses_bad_input(
         rows = conn.execute(select(hs_confirmations)).all()
     assert [(r.item_line, r.action, r.hs) for r in rows] == [(0, "confirm", "851830")]
     assert read_precedents(precedents)[:2] == (["TWS ENC earbuds wireless"], ["851830"])
+
+
+def test_csv_rows_carry_the_listing_attributes(tmp_path: Path) -> None:
+    from clearway.declarations import Declaration, validate_record
+    from tests.test_intake import COLUMNS, _csv, csv_rows, records
+
+    doc = f.declaration(
+        items=[{**f.item(), "category_path": "Toys & Hobbies > Dolls", "material": "plastic"}]
+    )
+    path = tmp_path / "in.csv"
+    path.write_text(_csv(csv_rows(doc), COLUMNS))
+    (record,) = records(path)
+    decl = validate_record(record.payload)
+    assert isinstance(decl, Declaration)
+    assert (decl.items[0].category_path, decl.items[0].material) == (
+        "Toys & Hobbies > Dolls",
+        "plastic",
+    )
