@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -14,9 +15,10 @@ from sqlalchemy import Engine
 
 from clearway.classification import HSClassifier
 from clearway.classification.evaluation import evaluate, read_labelled_csv
+from clearway.classification.knowledge import product_term_examples
 from clearway.classification.loading import builtin_classifier
 from clearway.classification.misclassification import FLAG_SCORE, check_classification
-from clearway.classification.text import clean_nomenclature, terms
+from clearway.classification.text import _lists, _stem, clean_nomenclature, terms, words
 from clearway.clearance import ClassificationOptions, Stages
 from clearway.errors import ConfigurationError, InputError
 from clearway.reference.nomenclature import hs_entry, is_hs_subheading
@@ -133,12 +135,66 @@ def test_suggest_accepts_any_text(texts: list[str]) -> None:
     assert all(is_hs_subheading(str(c)) for c in found.codes.ravel())
 
 
-def test_product_terms_name_real_codes() -> None:
-    data = yaml.safe_load(
-        (ROOT / "src/clearway/classification/data/product_terms.yaml").read_text()
-    )
+TERM_FILES = sorted(
+    p.name for p in (ROOT / "src/clearway/classification/data").glob("*_terms.yaml")
+)
+
+
+@pytest.mark.parametrize("name", TERM_FILES)
+def test_product_terms_name_real_codes(name: str) -> None:
+    text = (ROOT / "src/clearway/classification/data" / name).read_text()
+    data = yaml.safe_load(text)
     bad = [code for code in data if len(code) not in (4, 6) or hs_entry(code) is None]
     assert bad == []
+    # A repeated key would silently drop the earlier phrases.
+    keys = [line.split(":")[0] for line in text.splitlines() if line.startswith('"')]
+    assert len(keys) == len(set(keys)) == len(data)
+
+
+def test_every_terms_file_is_read_in_name_order() -> None:
+    assert {"product_terms.yaml", "listing_terms.yaml"} <= set(TERM_FILES)
+    expected = [
+        (str(phrase), str(code))
+        for name in TERM_FILES
+        for code, phrases in yaml.safe_load(
+            (ROOT / "src/clearway/classification/data" / name).read_text()
+        ).items()
+        for phrase in phrases
+    ]
+    assert [(e.text, e.code) for e in product_term_examples()] == expected
+
+
+def _words_before_the_cache(text: str) -> list[str]:
+    """words() as it was before normalised words were cached per raw word
+    (main before issue 18), to pin that the cache changes no answer."""
+    ignore, variants = _lists()
+    out: list[str] = []
+    for raw in re.findall(r"[a-z0-9]+", text.lower().replace("'s ", " ").replace("'", "")):
+        if raw in ignore:
+            continue
+        mapped = variants.get(raw)
+        if mapped is None:
+            stem = _stem(raw)
+            mapped = variants.get(stem, stem)
+            if stem in ignore:
+                continue
+        out.extend(mapped.split(" "))
+    return out
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(["cases", "women's", "shoes", "the", "of", "bags", "t-shirt", "x"])
+        | st.text(max_size=12),
+        max_size=8,
+    )
+)
+def test_cached_words_are_the_words_before_the_cache(parts: list[str]) -> None:
+    text = " ".join(parts)
+    assert words(text) == _words_before_the_cache(text)
+    # Asked again, the answer comes from the cache and is the same.
+    assert words(text) == _words_before_the_cache(text)
 
 
 # -- misclassification ------------------------------------------------------
@@ -254,6 +310,30 @@ def test_load_refuses_another_format_version_and_foreign_files(tmp_path: Path) -
         HSClassifier.load(junk)
 
 
+def test_a_format_1_model_file_suggests_as_before(tmp_path: Path) -> None:
+    """A model trained before issue 18 (format 1: no example texts or
+    sources, no precedent or evidence parameters) keeps serving unchanged."""
+    texts, codes = zip(*GERMAN, strict=True)
+    trained = HSClassifier().fit(list(texts), list(codes))
+    path = tmp_path / "model.npz"
+    trained.save(path)
+    with np.load(path) as stored:
+        arrays = {k: v for k, v in stored.items() if k not in ("example_texts", "example_sources")}
+    meta = orjson.loads(str(arrays["metadata"]))
+    meta["format_version"] = 1
+    for name in ("precedent_weight", "evidence_floor"):
+        del meta["params"][name]
+    arrays["metadata"] = np.array(orjson.dumps(meta).decode())
+    old = tmp_path / "old.npz"
+    np.savez(old, **arrays)
+    loaded = HSClassifier.load(old)
+    probe = ["Kopfhörer", "wireless earbuds", "cotton dress"]
+    assert (loaded.suggest(probe).codes == trained.suggest(probe).codes).all()
+    assert np.array_equal(loaded.suggest(probe).confidence, trained.suggest(probe).confidence)
+    assert loaded.evidence(["Kopfhörer"]) == [{"examples": [], "precedents": []}]
+    assert trained.evidence(["Kopfhörer"])[0]["examples"][0]["source"] == "history"
+
+
 def test_labelled_csv_keeps_good_rows_and_names_bad_ones(tmp_path: Path) -> None:
     path = tmp_path / "l.csv"
     path.write_text("description,hs\nearbuds,851830\n,950300\ntoy,95x\nwig,6704\n")
@@ -303,7 +383,8 @@ def test_cli_classify_train_and_evaluate(tmp_path: Path, sqlite_url: str) -> Non
     done = clearway("classifier", "evaluate", str(labelled), cwd=tmp_path, url=sqlite_url)
     assert done.returncode == 0, done.stderr
     result = orjson.loads(done.stdout.strip().splitlines()[-1])
-    assert set(result) == {"n", "chapter", "heading", "per_second"}
+    assert set(result) == {"n", "chapter", "heading", "coverage", "per_second"}
+    assert [p["coverage"] for p in result["coverage"]] == [0.5, 0.5, 1.0, 1.0]
     assert result["n"] == 2
     assert result["chapter"]["top1"] == 1.0
 

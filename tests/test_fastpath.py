@@ -86,6 +86,10 @@ PATHS = [
     ("items", 1, "mpn"),
     ("vat_regime",),
     ("entry_type",),
+    # Listing attributes (issue 18).
+    ("items", 0, "category_path"),
+    ("items", 0, "material"),
+    ("items", 1, "brand"),
 ]
 
 

@@ -45,6 +45,8 @@ TEXT_PATHS = [
     ("transport", "tracking_number"),
     ("items", 0, "description"),
     ("items", 0, "sku"),
+    ("items", 0, "category_path"),
+    ("items", 0, "material"),
 ]
 IDENTIFIER_PATHS = [
     ("declaration_id",),

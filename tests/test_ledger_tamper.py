@@ -11,7 +11,7 @@ is rolled back, verifying inside it (so one ingest serves every column)."""
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,18 +19,22 @@ import orjson
 import pytest
 from sqlalchemy import Column, Connection, Engine, Table, delete, func, select, text, update
 
+from clearway.classification.confirmation import check_confirmation
 from clearway.clearance import DutyOptions, Stages
 from clearway.duty import load_book
 from clearway.ledger import Witness, load_or_create_keys
 from clearway.ledger.keys import LedgerKeys, load_or_create_witness_key
 from clearway.ledger.note import NoteVerifier
+from clearway.store.confirmations import record_confirmation
 from clearway.store.ledger_audit import UNCOVERED, verify_on
 from clearway.store.ledger_reading import add_cosignature, checkpoint_with_cosignatures
+from clearway.store.reading import get_declaration
 from clearway.store.schema import (
     declaration_items,
     declaration_parties,
     declarations,
     duty_assessments,
+    hs_confirmations,
     ledger_checkpoints,
     ledger_cosignatures,
     ledger_entries,
@@ -59,7 +63,8 @@ ALLOWED = {
 @pytest.fixture
 def ledger(engine: Engine, tmp_path: Path) -> tuple[Engine, LedgerKeys, NoteVerifier]:
     """A store with two filings, an amendment, a master, their duty
-    assessments and checks, and a checkpoint cosigned by a witness."""
+    assessments and checks, an officer's correction of an item's HS code,
+    and a checkpoint cosigned by a witness."""
     keys = load_or_create_keys(tmp_path / "ledger.key", "customs.example/clearway")
     stages = Stages(duty=DutyOptions(load_book()), ledger=keys)
     first, second = f.declaration(), f.declaration()
@@ -70,6 +75,9 @@ def ledger(engine: Engine, tmp_path: Path) -> tuple[Engine, LedgerKeys, NoteVeri
     ingest_files(engine, [path], stages=stages)
     path.write_bytes(f.jsonl(amended))
     ingest_files(engine, [path], stages=stages)
+    view = get_declaration(engine, amended["declaration_id"], amended["filer"]["id"])
+    correction = check_confirmation(view.ref, view.document["items"], 0, "correct", "950300")
+    record_confirmation(engine, view, correction, "officer-1", "a toy", datetime.now(UTC), keys)
     log = keys.signer.verifier
     signer = load_or_create_witness_key(tmp_path / "witness.key", "witness.example/w1")
     witness = Witness(signer, {log.name: log})
@@ -151,7 +159,7 @@ def _target(conn: Connection, table: Table) -> dict[str, Any]:
     query = select(table)
     if table is declarations:
         query = query.where(table.c.id == amended)
-    elif table in (declaration_items, declaration_parties, duty_assessments):
+    elif table in (declaration_items, declaration_parties, duty_assessments, hs_confirmations):
         query = query.where(table.c.declaration_id == amended)
     elif table is ledger_entries:
         query = query.where(table.c.idx == 2)
@@ -191,6 +199,11 @@ def _expected(conn: Connection, table: Table, row: dict[str, Any], new: Any) -> 
             rf"event {entry_of(owner, 'declaration.')}\b",
             rf"items of row {owner}\b",
         ]
+    elif table is hs_confirmations:
+        names = [
+            rf"confirmation row {row['id']}\b",
+            rf"event {entry_of(row['declaration_id'], 'item.')}\b",
+        ]
     elif table in (master_filings, master_houses):
         owner = row["id"] if table is master_filings else row["master_id"]
         names = [rf"master filing row {owner}\b", rf"houses of row {owner}\b"]
@@ -215,6 +228,7 @@ TABLES = [
     master_filings,
     master_houses,
     duty_assessments,
+    hs_confirmations,
 ]
 
 
@@ -283,7 +297,8 @@ def test_deleting_checkpoints_leaves_events_unsigned(
     ledger: tuple[Engine, LedgerKeys, NoteVerifier],
 ) -> None:
     engine, keys, witness = ledger
-    first, last = _sizes(engine)
+    # The two newest checkpoints (the fixture signs after each write).
+    *_, first, last = _sizes(engine)
     everything = _verify(
         engine, keys, witness, delete(ledger_cosignatures), delete(ledger_checkpoints)
     )

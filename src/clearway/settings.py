@@ -119,6 +119,19 @@ class Settings(BaseSettings):
         description="HS classifier written by `clearway classifier train`; while the file is "
         "absent, the built-in knowledge (nomenclature and product words) is used.",
     )
+    classifier_precedents_file: str = Field(
+        default="./clearway-precedents.jsonl",
+        description="Confirmed HS classifications (JSON lines) that the classifier learns "
+        "from without retraining; appended when an officer confirms or corrects an item's "
+        "code, rebuilt from the store by `clearway classifier precedents`.",
+    )
+    classifier_unsure_below: float = Field(
+        default=0.5,
+        ge=0.0,
+        le=1.0,
+        description="A suggestion whose best heading is less probable than this is "
+        "'unsure': shown, but the misclassification signal never flags it.",
+    )
     risk_model_file: str = Field(
         default="./clearway-risk.json",
         description="Learned risk model written by `clearway risk train`.",

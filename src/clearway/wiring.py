@@ -29,6 +29,7 @@ from clearway.store.screening import (
 )
 
 __all__ = [
+    "confirm_item_classification",
     "import_screening_list",
     "ingest_files",
     "ingest_records",
@@ -187,3 +188,30 @@ def mark_screening_false_positive(
     with writing(engine).begin() as conn:
         record_events(conn, keys_for(settings), [event], [declaration_row], now)
     return mark
+
+
+def confirm_item_classification(
+    engine: Engine,
+    settings: Settings,
+    keys: Any,
+    view: Any,
+    item_line: int,
+    action: str,
+    *,
+    officer: str,
+    note: str,
+    hs: str | None = None,
+) -> dict[str, Any]:
+    """An officer confirms, corrects or records an inspection's finding on
+    item ``item_line`` of declaration ``view``: checked, kept in the audit
+    table, on the ledger (``keys``), and appended to the precedents file so
+    the classify stage learns it from the next batch on (no refit)."""
+    from clearway.classification.confirmation import check_confirmation
+    from clearway.classification.loading import append_precedents
+    from clearway.store.confirmations import record_confirmation
+
+    checked = check_confirmation(view.ref, view.document.get("items") or [], item_line, action, hs)
+    row = record_confirmation(engine, view, checked, officer, note, datetime.now(UTC), keys)
+    if settings.classifier_precedents_file:
+        append_precedents(Path(settings.classifier_precedents_file), [(row["text"], row["hs"])])
+    return row

@@ -27,6 +27,7 @@ from clearway.store.queue import QueueFilter, read_queue
 from clearway.store.reading import get_declaration
 from clearway.store.report import declaration_report
 from clearway.store.status import filing_states
+from clearway.wiring import confirm_item_classification
 
 __all__ = ["document_submission", "router"]
 
@@ -68,6 +69,16 @@ class OutcomeRequest(BaseModel):
 
     outcome: Literal["seized", "duty_corrected", "data_corrected", "cleared"]
     reason: Text = Field(min_length=1, max_length=512)
+
+
+class ClassificationRequest(BaseModel):
+    """An officer's word on an item line's HS code."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    action: Literal["confirm", "correct", "inspection"]
+    hs: Annotated[str, Field(pattern=r"^[0-9]{6,10}$")] | None = None
+    note: Text = Field(default="", max_length=512)
 
 
 class FindingRequest(BaseModel):
@@ -305,6 +316,39 @@ def outcome(
     if problems:
         raise ValidationFailed("the outcome was not recorded", details=problems)
     return {"declaration_id": view.ref, "outcome": body.outcome, "recorded": recorded}
+
+
+@router.post("/api/declarations/{declaration_id}/items/{item_line}/classification", status_code=201)
+def classification(
+    declaration_id: str,
+    item_line: int,
+    body: ClassificationRequest,
+    who: Who,
+    ctx: Ctx,
+    filer: Annotated[str | None, Query(max_length=128)] = None,
+) -> dict[str, Any]:
+    """Confirm or correct an item line's HS code (or record that an
+    inspection found it correct): audited, on the ledger, and learned by
+    the classifier as a precedent from the next batch on."""
+    ctx.policy.require(who, "record_outcome")
+    # Scoped as the other declaration endpoints: 404 outside the caller's
+    # scope, 400 naming ``filer`` when the id is ambiguous.
+    owner = resolve_filer(ctx.store, ctx.policy, who, declaration_id, filer)
+    view = get_declaration(ctx.store, declaration_id, owner)
+    row = confirm_item_classification(
+        ctx.store,
+        ctx.settings,
+        ctx.stages.ledger,
+        view,
+        item_line,
+        body.action,
+        officer=who.name,
+        note=body.note,
+        hs=body.hs,
+    )
+    return jsonable(
+        {"declaration_id": view.ref, **{k: v for k, v in row.items() if k != "declaration_id"}}
+    )
 
 
 @router.post("/api/declarations/{declaration_id}/findings", status_code=201)

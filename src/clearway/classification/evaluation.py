@@ -15,7 +15,7 @@ import numpy as np
 from clearway.classification.model import HSClassifier
 from clearway.errors import ErrorDetail, InputError
 
-__all__ = ["LabelledSet", "evaluate", "read_labelled_csv"]
+__all__ = ["LabelledSet", "evaluate", "precision_at_coverage", "read_labelled_csv"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,23 +69,46 @@ def _hits(ranked: np.ndarray, truth: np.ndarray, k: int) -> float:
     return float((ranked[:, :k] == truth[:, None]).any(axis=1).mean())
 
 
+def precision_at_coverage(
+    confidence: np.ndarray, correct: np.ndarray, shares: Sequence[float] = (0.25, 0.5, 0.75, 1.0)
+) -> list[dict[str, float]]:
+    """For each share of the descriptions, taken most confident first: the
+    share of them whose top heading is right, and the confidence of the
+    last one taken (answering "unsure" below it keeps that precision)."""
+    order = np.argsort(-confidence, kind="stable")
+    points = []
+    for share in shares:
+        count = max(1, round(share * len(order)))
+        taken = order[:count]
+        points.append(
+            {
+                "coverage": round(count / len(order), 4),
+                "threshold": round(float(confidence[taken[-1]]), 4),
+                "precision": round(float(correct[taken].mean()), 4),
+            }
+        )
+    return points
+
+
 def evaluate(
     classifier: HSClassifier, descriptions: Sequence[str], codes: Sequence[str]
 ) -> dict[str, Any]:
     """Top-1 and top-5 accuracy per level, as ``clearway classifier
-    evaluate`` prints it. Chapter and heading rank their own aggregated
-    probabilities; subheading is reported only when every label has six or
-    more digits."""
+    evaluate`` prints it, and heading precision at coverage (most confident
+    first). Chapter and heading rank their own aggregated probabilities;
+    subheading is reported only when every label has six or more digits."""
     if not descriptions:
         raise InputError("no labelled descriptions to evaluate")
     chapters: list[np.ndarray] = []
     headings: list[np.ndarray] = []
     subheadings: list[np.ndarray] = []
+    confidence: list[np.ndarray] = []
     started = time.perf_counter()
     for dist in classifier.distributions(descriptions):
         top = classifier.top(dist, 5)
         subheadings.append(top.codes)
         headings.append(classifier.headings_[np.argsort(-dist.heading, axis=1)[:, :5]])
+        confidence.append(dist.heading.max(axis=1))
         chapter_p = classifier.chapter_probabilities(dist.heading)
         chapters.append(classifier.chapters_[np.argsort(-chapter_p, axis=1)[:, :5]])
     elapsed = time.perf_counter() - started
@@ -104,5 +127,8 @@ def evaluate(
             "top1": round(_hits(stacked, labels, 1), 4),
             "top5": round(_hits(stacked, labels, 5), 4),
         }
+    top_heading = np.vstack(headings)[:, 0]
+    correct = top_heading == np.array([c[:4] for c in truth])
+    result["coverage"] = precision_at_coverage(np.concatenate(confidence), correct)
     result["per_second"] = round(len(descriptions) / elapsed, 1) if elapsed > 0 else None
     return result

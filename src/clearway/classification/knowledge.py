@@ -1,5 +1,6 @@
 """What the classifier knows before any history: the nomenclature's own
-descriptions and the everyday product words of ``data/product_terms.yaml``."""
+descriptions and the labelled phrases of every ``data/*_terms.yaml`` file
+(``product_terms.yaml``, ``listing_terms.yaml``, ...)."""
 
 from __future__ import annotations
 
@@ -51,11 +52,19 @@ def nomenclature_examples() -> tuple[Example, ...]:
 
 @cache
 def product_term_examples() -> tuple[Example, ...]:
-    """The phrases of ``data/product_terms.yaml``, one example each."""
-    text = (
-        resources.files("clearway.classification").joinpath("data/product_terms.yaml").read_text()
+    """The phrases of every ``data/*_terms.yaml`` file (code -> list of
+    phrases; everyday product words, marketplace product types, ...), one
+    example each. Files are read in name order so a model fitted twice on
+    the same files is the same model."""
+    folder = resources.files("clearway.classification").joinpath("data")
+    files = sorted(
+        (entry for entry in folder.iterdir() if entry.name.endswith("_terms.yaml")),
+        key=lambda entry: entry.name,
     )
-    data = yaml.safe_load(text)
-    return tuple(
-        Example(str(phrase), str(code)) for code, phrases in data.items() for phrase in phrases
-    )
+    examples: list[Example] = []
+    for entry in files:
+        data = yaml.safe_load(entry.read_text()) or {}
+        examples += [
+            Example(str(phrase), str(code)) for code, phrases in data.items() for phrase in phrases
+        ]
+    return tuple(examples)

@@ -1,14 +1,22 @@
 """Which classifier a process uses: the office's trained model when its file
-exists, otherwise one fitted from the built-in knowledge (about a second)."""
+exists, otherwise one fitted from the built-in knowledge (about two
+seconds); plus the confirmed classifications of the precedents file, learned
+without refitting (:meth:`HSClassifier.add_precedents`)."""
 
 from __future__ import annotations
 
+import copy
+import os
+import threading
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from clearway.classification.model import HSClassifier
+import orjson
 
-__all__ = ["builtin_classifier", "classifier_for"]
+from clearway.classification.model import HSClassifier, normalise_code
+
+__all__ = ["append_precedents", "builtin_classifier", "classifier_for", "read_precedents"]
 
 
 @cache
@@ -22,11 +30,89 @@ def _load(path: str, _modified: float) -> HSClassifier:
     return HSClassifier.load(Path(path))
 
 
-def classifier_for(path: str | None) -> HSClassifier:
-    """The model in ``path`` if that file exists, else the built-in one.
-    Reloaded when the file changes (a retrained model takes effect)."""
+def _base(path: str | None) -> HSClassifier:
     if path:
         file = Path(path)
         if file.is_file():
             return _load(str(file.resolve()), file.stat().st_mtime)
     return builtin_classifier()
+
+
+@dataclass(frozen=True, slots=True)
+class _Learned:
+    base: HSClassifier
+    model: HSClassifier
+    offset: int
+
+
+_learned: dict[str, _Learned] = {}
+_lock = threading.Lock()
+
+
+def read_precedents(path: Path, offset: int = 0) -> tuple[list[str], list[str], int]:
+    """Descriptions and codes of the precedents file from byte ``offset``,
+    and the offset after the last complete line. A line that is not a JSON
+    object with a description and an HS 2022 code is skipped (the file is
+    a cache of the store; the store keeps the truth)."""
+    with path.open("rb") as stream:
+        stream.seek(offset)
+        data = stream.read()
+    end = data.rfind(b"\n") + 1
+    descriptions: list[str] = []
+    codes: list[str] = []
+    for line in data[:end].splitlines():
+        try:
+            row = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            continue
+        if not isinstance(row, dict):
+            continue
+        text, code = row.get("description"), row.get("hs")
+        valid = isinstance(text, str) and text.strip() and isinstance(code, str)
+        if valid and normalise_code(str(code)) is not None:
+            descriptions.append(str(text))
+            codes.append(str(code))
+    return descriptions, codes, offset + end
+
+
+def append_precedents(path: Path, rows: list[tuple[str, str]]) -> None:
+    """Append confirmed (description, code) pairs as JSON lines, in one
+    write per call so that processes appending side by side never
+    interleave within a line."""
+    if not rows:
+        return
+    payload = b"".join(
+        orjson.dumps({"description": text, "hs": code}) + b"\n" for text, code in rows
+    )
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, payload)
+    finally:
+        os.close(fd)
+
+
+def classifier_for(path: str | None, precedents: str | None = None) -> HSClassifier:
+    """The model in ``path`` if that file exists, else the built-in one.
+    Reloaded when the file changes (a retrained model takes effect). With a
+    ``precedents`` file, its confirmed classifications are learned on top;
+    lines appended since the last call are learned incrementally."""
+    base = _base(path)
+    if not precedents:
+        return base
+    file = Path(precedents)
+    if not file.is_file():
+        return base
+    size = file.stat().st_size
+    with _lock:
+        found = _learned.get(precedents)
+        if found is not None and found.base is base and found.offset == size:
+            return found.model
+        if found is None or found.base is not base or found.offset > size:
+            found = _Learned(base, base, 0)
+        descriptions, codes, offset = read_precedents(file, found.offset)
+        model = found.model
+        if descriptions:
+            # A shallow copy learns; the model other threads hold is untouched.
+            model = copy.copy(model).add_precedents(descriptions, codes)
+        _learned[precedents] = _Learned(base, model, offset)
+        return model

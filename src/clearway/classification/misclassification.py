@@ -8,6 +8,10 @@ description clearly names goods of another heading. A vague description
 spreads probability thin and so scores low: the signal accuses only where
 the text is clear. The evidence (the top suggestion, its confidence, the
 declared code's rank) is kept with the score so an officer can judge it.
+
+Below ``unsure_below`` (the best heading's calibrated probability) the
+suggestion is *unsure*: it is still shown, but the signal never accuses on
+it (score 0, not flagged), whatever the declared code.
 """
 
 from __future__ import annotations
@@ -18,15 +22,26 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from clearway.classification.listing import listing_text
 from clearway.classification.model import Distribution, HSClassifier
 from clearway.declarations.batch import PreparedHouse
 
-__all__ = ["FLAG_SCORE", "ItemClassification", "check_classification", "check_houses"]
+__all__ = [
+    "FLAG_SCORE",
+    "UNSURE_BELOW",
+    "ItemClassification",
+    "check_classification",
+    "check_houses",
+]
 
 # A score at or above this marks the item as likely misclassified: the
 # description's best heading is at least this much more probable than the
 # declared one.
 FLAG_SCORE = 0.5
+# Default of the classifier_unsure_below setting: a best heading less
+# probable than this is "unsure" (chosen from precision at coverage on the
+# development sets, docs/classification.md).
+UNSURE_BELOW = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,10 +56,11 @@ class ItemClassification:
     declared_heading_rank: int
     declared_subheading_rank: int
     score: float
+    unsure: bool = False
 
     @property
     def flagged(self) -> bool:
-        return self.score >= FLAG_SCORE
+        return not self.unsure and self.score >= FLAG_SCORE
 
     def as_row(self) -> dict[str, object]:
         return {
@@ -61,7 +77,10 @@ class ItemClassification:
 
 
 def check_classification(
-    classifier: HSClassifier, descriptions: Sequence[str], declared: Sequence[str | None]
+    classifier: HSClassifier,
+    descriptions: Sequence[str],
+    declared: Sequence[str | None],
+    unsure_below: float = UNSURE_BELOW,
 ) -> list[ItemClassification]:
     """Suggestions and the misclassification signal for each item, in order.
     An item without a declared code gets suggestions and a score of 0 (the
@@ -75,11 +94,13 @@ def check_classification(
     codes_of: list[list[str]] = []
     confidence_of: list[list[float]] = []
     best_of: list[float] = []
+    heading_of: list[list[float]] = []
     dists = []
     for dist in classifier.distributions(texts):
         top = classifier.top(dist, 5)
         codes_of.extend(top.codes.tolist())
         confidence_of.extend(np.round(top.confidence, 4).tolist())
+        heading_of.extend(np.round(top.heading_confidence, 4).tolist())
         best_of.extend(dist.heading.max(axis=1).tolist())
         dists.append(dist)
     # The declared code's place is looked up per item: one description may be
@@ -110,14 +131,15 @@ def check_classification(
         p_heading[mine], heading_rank[mine] = p[inverse], rank[inverse]
         sub_rank[mine] = s_rank[inverse]
     best = np.array(best_of)[where] if len(where) else np.zeros(0)
-    score = np.where(has_code, np.clip(best - p_heading, 0.0, 1.0), 0.0)
+    unsure = best < unsure_below
+    score = np.where(has_code & ~unsure, np.clip(best - p_heading, 0.0, 1.0), 0.0)
     out: list[ItemClassification] = []
     for i, k in enumerate(position):
         out.append(
             ItemClassification(
                 suggestions=[
-                    {"hs": c, "confidence": p}
-                    for c, p in zip(codes_of[k], confidence_of[k], strict=True)
+                    {"hs": c, "confidence": p, "heading_confidence": ph}
+                    for c, p, ph in zip(codes_of[k], confidence_of[k], heading_of[k], strict=True)
                 ],
                 suggested_hs=codes_of[k][0],
                 suggested_confidence=confidence_of[k][0],
@@ -126,6 +148,7 @@ def check_classification(
                 declared_heading_rank=int(heading_rank[i]),
                 declared_subheading_rank=int(sub_rank[i]),
                 score=round(float(score[i]), 4),
+                unsure=bool(unsure[i]),
             )
         )
     return out
@@ -136,14 +159,25 @@ def _rows(dist: Distribution, rows: npt.NDArray[np.intp]) -> Distribution:
 
 
 def check_houses(
-    classifier: HSClassifier, houses: Sequence[PreparedHouse]
+    classifier: HSClassifier,
+    houses: Sequence[PreparedHouse],
+    unsure_below: float = UNSURE_BELOW,
 ) -> list[list[ItemClassification]]:
     """:func:`check_classification` for every item of a batch, one list per
-    house (the pipeline's classification stage)."""
-    items = [item for house in houses for item in house.items]
-    flat = check_classification(
-        classifier, [item["description"] for item in items], [item["hs_code"] for item in items]
-    )
+    house (the pipeline's classification stage); an item's listing
+    attributes (category path, material, brand) join its description."""
+    texts: list[str] = []
+    codes: list[str | None] = []
+    for house in houses:
+        for n, item in enumerate(house.items):
+            attributes = house.listing[n] if house.listing else None
+            texts.append(
+                listing_text(item["description"], **attributes)
+                if attributes
+                else item["description"]
+            )
+            codes.append(item["hs_code"])
+    flat = check_classification(classifier, texts, codes, unsure_below)
     out, start = [], 0
     for house in houses:
         out.append(flat[start : start + len(house.items)])

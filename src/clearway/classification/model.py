@@ -19,10 +19,9 @@ checks.
 
 from __future__ import annotations
 
-import json
+import math
 import random
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Self
@@ -31,19 +30,25 @@ import numpy as np
 import numpy.typing as npt
 from scipy import sparse
 
-from clearway import __version__
 from clearway.classification.knowledge import (
     Example,
     nomenclature_examples,
     product_term_examples,
 )
+from clearway.classification.neighbours import PRECEDENT, group_max, nearest_evidence
+from clearway.classification.persistence import (
+    FORMAT_VERSION,
+    load_model,
+    model_metadata,
+    save_model,
+)
+from clearway.classification.results import Distribution, Suggestions
 from clearway.classification.text import terms
 from clearway.errors import ConfigurationError, InputError
 from clearway.reference.nomenclature import hs_subheadings
 
-__all__ = ["FORMAT_VERSION", "HSClassifier", "Suggestions"]
+__all__ = ["FORMAT_VERSION", "Distribution", "HSClassifier", "Suggestions", "normalise_code"]
 
-FORMAT_VERSION = 1
 _CHUNK = 512
 _TEMPERATURES = np.geomspace(0.005, 1.0, 60)
 _DEFAULT_TEMPERATURES = (0.05, 0.1)
@@ -52,80 +57,9 @@ _MIN_CALIBRATION = 30
 Floats = npt.NDArray[np.float64]
 
 
-@dataclass(frozen=True, slots=True)
-class Suggestions:
-    """The top-k subheadings for each of n descriptions, best first, with the
-    probability of the subheading, of its heading and of its chapter."""
-
-    codes: npt.NDArray[np.str_]  # (n, k) six-digit codes
-    confidence: Floats  # (n, k)
-    heading_confidence: Floats  # (n, k)
-    chapter_confidence: Floats  # (n, k)
-
-    def row(self, index: int) -> list[dict[str, Any]]:
-        """One description's suggestions as plain dicts (for JSON and display)."""
-        return [
-            {
-                "hs": str(code),
-                "heading": str(code)[:4],
-                "chapter": str(code)[:2],
-                "confidence": round(float(p), 4),
-                "heading_confidence": round(float(ph), 4),
-                "chapter_confidence": round(float(pc), 4),
-            }
-            for code, p, ph, pc in zip(
-                self.codes[index],
-                self.confidence[index],
-                self.heading_confidence[index],
-                self.chapter_confidence[index],
-                strict=True,
-            )
-        ]
-
-
-@dataclass(frozen=True, slots=True)
-class Distribution:
-    """A chunk of descriptions scored: heading probabilities (n, H) and raw
-    subheading scores (n, S + 1), turned into probabilities on demand."""
-
-    heading: Floats
-    subheading_scores: Floats
-
-
-def _group_max(
-    rows: npt.NDArray[np.intp],
-    cols: npt.NDArray[np.int32],
-    values: Floats,
-    group_of_col: npt.NDArray[np.intp],
-    n_rows: int,
-    n_groups: int,
-    second: float = 0.0,
-) -> Floats:
-    """Per row, the best value among the columns of each group plus
-    ``second`` times the runner-up, as a dense (n_rows, n_groups) array.
-
-    Examples are sorted by code, so within a row the groups of sorted
-    columns never decrease: each (row, group) is one contiguous run of the
-    data, and ``reduceat`` takes every run's maximum at once."""
-    out = np.zeros(n_rows * n_groups)
-    group = group_of_col[cols]
-    keep = group >= 0
-    key = rows[keep] * n_groups + group[keep]
-    kept = values[keep]
-    if key.size:
-        starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
-        best = np.maximum.reduceat(kept, starts)
-        if second:
-            run = np.repeat(np.arange(starts.size), np.diff(np.r_[starts, key.size]))
-            is_best = kept == best[run]
-            runner_up = np.maximum.reduceat(np.where(is_best, 0.0, kept), starts)
-            tied = np.add.reduceat(is_best.astype(np.intp), starts) > 1
-            best = best + second * np.where(tied, best, runner_up)
-        out[key[starts]] = best
-    return out.reshape(n_rows, n_groups)
-
-
-def _normalise_code(code: str) -> str | None:
+def normalise_code(code: str) -> str | None:
+    """The six-digit subheading (or four-digit heading) an HS code names in
+    HS 2022, longer national codes cut to six digits; None when none."""
     digits = "".join(ch for ch in code if ch.isdigit())
     subheadings = hs_subheadings()
     if len(digits) >= 6 and digits[:6] in subheadings:
@@ -146,6 +80,11 @@ class HSClassifier:
     stray word; ``max_history_examples`` bounds the examples kept from history
     (a random sample beyond it); ``calibration_share`` of the product words
     and history is held out to fit the temperatures.
+
+    ``precedent_weight`` scales confirmed classifications
+    (:meth:`add_precedents`) against the other examples; ``evidence_floor``
+    is the least word similarity at which a labelled example is shown as
+    evidence (and a precedent counted as "like N confirmed filings").
     """
 
     def __init__(
@@ -157,6 +96,8 @@ class HSClassifier:
         second_match_weight: float = 0.5,
         max_history_examples: int = 50_000,
         calibration_share: float = 0.2,
+        precedent_weight: float = 1.2,
+        evidence_floor: float = 0.3,
         random_state: int = 0,
     ) -> None:
         self.product_terms = product_terms
@@ -165,6 +106,8 @@ class HSClassifier:
         self.second_match_weight = second_match_weight
         self.max_history_examples = max_history_examples
         self.calibration_share = calibration_share
+        self.precedent_weight = precedent_weight
+        self.evidence_floor = evidence_floor
         self.random_state = random_state
 
     # -- training -----------------------------------------------------------
@@ -179,7 +122,7 @@ class HSClassifier:
             )
         history: list[Example] = []
         for row, (text, code) in enumerate(zip(descriptions, codes, strict=True)):
-            normal = _normalise_code(code)
+            normal = normalise_code(code)
             if normal is None:
                 raise InputError(
                     f"row {row}: hs must be an HS 2022 heading or subheading. Got {code!r}"
@@ -211,6 +154,7 @@ class HSClassifier:
     def _build(self, base: list[Example], extra: list[Example], history: list[Example]) -> None:
         examples = [*base, *extra, *history]
         weights = [1.0] * (len(base) + len(extra)) + [self.history_weight] * len(history)
+        sources = [0] * len(base) + [1] * len(extra) + [2] * len(history)
         tokenised = [terms(e.text) for e in examples]
         vocabulary: dict[str, int] = {}
         for found in tokenised:
@@ -226,6 +170,8 @@ class HSClassifier:
         scale = sparse.diags(np.array([weights[i] for i in order]))
         self.examples_ = (scale @ matrix).tocsr()
         self.example_codes_ = np.array([examples[i].code for i in order])
+        self.example_texts_ = np.array([examples[i].text for i in order])
+        self.example_sources_ = np.array([sources[i] for i in order], dtype=np.int8)
         self._index()
 
     def _index(self) -> None:
@@ -295,14 +241,14 @@ class HSClassifier:
         rows = np.repeat(np.arange(n), np.diff(similarity.indptr))
         cols, values = similarity.indices, similarity.data
         second = self.second_match_weight
-        chapter = _group_max(
+        chapter = group_max(
             rows, cols, values, self._group["chapter"], n, len(self.chapters_), second
         )
-        heading = _group_max(
+        heading = group_max(
             rows, cols, values, self._group["heading"], n, len(self.headings_), second
         )
         heading += self.chapter_weight * chapter[:, self._heading_chapter]
-        subheading = _group_max(
+        subheading = group_max(
             rows, cols, values, self._group["subheading"], n, len(self.subheadings_) + 1
         )
         subheading[:, -1] = -np.inf
@@ -438,6 +384,74 @@ class HSClassifier:
             chapters[rows, self._heading_chapter[chosen_heads]],
         )
 
+    # -- precedents and evidence ---------------------------------------------
+
+    def add_precedents(self, descriptions: Sequence[str], codes: Sequence[str]) -> Self:
+        """Learn confirmed classifications without refitting: each becomes an
+        example (weighted ``precedent_weight``).
+        Words never seen get the weight of a word seen once; IDF and the
+        calibrated temperatures stay as fitted. Arrays and the vocabulary
+        are replaced, never changed in place, so a shallow copy of a model
+        can learn while the original keeps serving."""
+        self._check_fitted()
+        if len(descriptions) != len(codes):
+            raise InputError(
+                f"descriptions and codes differ in length: {len(descriptions)} vs {len(codes)}"
+            )
+        normal: list[str] = []
+        for row, code in enumerate(codes):
+            found = normalise_code(code)
+            if found is None:
+                raise InputError(
+                    f"row {row}: hs must be an HS 2022 heading or subheading. Got {code!r}"
+                )
+            normal.append(found)
+        if not normal:
+            return self
+        tokenised = [terms(t) for t in descriptions]
+        vocabulary = dict(self.vocabulary_)
+        for found_terms in tokenised:
+            for term in found_terms:
+                vocabulary.setdefault(term, len(vocabulary))
+        rare = math.log((1 + self.examples_.shape[0]) / 2) + 1.0
+        self.idf_ = np.concatenate(
+            [self.idf_, np.full(len(vocabulary) - len(self.vocabulary_), rare)]
+        )
+        self.vocabulary_ = vocabulary
+        added = self.precedent_weight * self._vectorise(tokenised)
+        width = len(vocabulary)
+        old = self.examples_
+        old = sparse.csr_matrix((old.data, old.indices, old.indptr), shape=(old.shape[0], width))
+        stacked = sparse.vstack([old, added]).tocsr()
+        codes_all = np.concatenate([self.example_codes_, np.array(normal)])
+        order = np.argsort(codes_all, kind="stable")
+        self.examples_ = stacked[order]
+        self.example_codes_ = codes_all[order]
+        self.example_texts_ = np.concatenate([self.example_texts_, np.array(list(descriptions))])[
+            order
+        ]
+        self.example_sources_ = np.concatenate(
+            [self.example_sources_, np.full(len(normal), PRECEDENT, dtype=np.int8)]
+        )[order]
+        self._index()
+        return self
+
+    def evidence(self, texts: Sequence[str], k: int = 3) -> list[dict[str, Any]]:
+        """What each text's suggestions rest on, on the words that scored it
+        (:func:`~clearway.classification.neighbours.nearest_evidence`): the
+        ``k`` labelled examples sharing most words, and per code the
+        confirmed classifications at least ``evidence_floor`` similar."""
+        self._check_fitted()
+        similarity = (self._vectorise([terms(t) for t in texts]) @ self._examples_t).tocsr()
+        return nearest_evidence(
+            similarity,
+            self.example_texts_,
+            self.example_codes_,
+            self.example_sources_,
+            k,
+            self.evidence_floor,
+        )
+
     def _check_fitted(self) -> None:
         if not hasattr(self, "examples_"):
             raise ConfigurationError("this HSClassifier is not fitted: call fit() or load()")
@@ -445,68 +459,14 @@ class HSClassifier:
     # -- persistence --------------------------------------------------------
 
     def metadata(self) -> dict[str, Any]:
-        self._check_fitted()
-        return {
-            "format_version": FORMAT_VERSION,
-            "clearway_version": __version__,
-            "trained_at": self.trained_at_,
-            "n_history": self.n_history_,
-            "n_examples": int(self.examples_.shape[0]),
-            "n_terms": len(self.vocabulary_),
-            "temperature_heading": self.temperature_heading_,
-            "temperature_subheading": self.temperature_subheading_,
-            "params": {
-                "product_terms": self.product_terms,
-                "history_weight": self.history_weight,
-                "chapter_weight": self.chapter_weight,
-                "second_match_weight": self.second_match_weight,
-                "max_history_examples": self.max_history_examples,
-                "calibration_share": self.calibration_share,
-                "random_state": self.random_state,
-            },
-        }
+        """Version, training facts and parameters (what :meth:`save` writes)."""
+        return model_metadata(self)
 
     def save(self, path: Path) -> None:
         """Write the fitted model as one ``.npz`` file (no pickle)."""
-        meta = self.metadata()
-        vocabulary = np.array(sorted(self.vocabulary_, key=self.vocabulary_.__getitem__))
-        with path.open("wb") as stream:
-            np.savez_compressed(
-                stream,
-                metadata=np.array(json.dumps(meta)),
-                vocabulary=vocabulary,
-                idf=self.idf_,
-                data=self.examples_.data,
-                indices=self.examples_.indices,
-                indptr=self.examples_.indptr,
-                example_codes=self.example_codes_,
-            )
+        save_model(self, path)
 
     @classmethod
     def load(cls, path: Path) -> HSClassifier:
         """Read a model written by :meth:`save`, refusing other format versions."""
-        try:
-            with np.load(path, allow_pickle=False) as stored:
-                meta = json.loads(str(stored["metadata"]))
-                if meta.get("format_version") != FORMAT_VERSION:
-                    raise ConfigurationError(
-                        f"{path}: classifier format version {meta.get('format_version')} "
-                        f"is not {FORMAT_VERSION}; retrain with `clearway classifier train`"
-                    )
-                model = cls(**meta["params"])
-                vocabulary = [str(t) for t in stored["vocabulary"]]
-                model.vocabulary_ = {term: i for i, term in enumerate(vocabulary)}
-                model.idf_ = stored["idf"]
-                model.examples_ = sparse.csr_matrix(
-                    (stored["data"], stored["indices"], stored["indptr"]),
-                    shape=(len(stored["example_codes"]), len(vocabulary)),
-                )
-                model.example_codes_ = stored["example_codes"]
-        except (OSError, KeyError, ValueError) as exc:
-            raise ConfigurationError(f"{path}: not a clearway classifier file ({exc})") from exc
-        model.temperature_heading_ = float(meta["temperature_heading"])
-        model.temperature_subheading_ = float(meta["temperature_subheading"])
-        model.n_history_ = int(meta["n_history"])
-        model.trained_at_ = str(meta["trained_at"])
-        model._index()
-        return model
+        return load_model(cls, path)

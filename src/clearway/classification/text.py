@@ -14,7 +14,7 @@ from importlib import resources
 
 import yaml
 
-__all__ = ["clean_nomenclature", "terms", "words"]
+__all__ = ["clean_nomenclature", "terms", "with_pairs", "words"]
 
 _WORD = re.compile(r"[a-z0-9]+")
 # Nomenclature text names what a code is *not* ("not knitted or crocheted",
@@ -48,26 +48,47 @@ def _stem(word: str) -> str:
     return word
 
 
+def _normalise(raw: str) -> tuple[str, ...]:
+    ignore, variants = _lists()
+    if raw in ignore:
+        return ()
+    mapped = variants.get(raw)
+    if mapped is None:
+        stem = _stem(raw)
+        if stem in ignore:
+            return ()
+        mapped = variants.get(stem, stem)
+    return tuple(mapped.split(" "))
+
+
+# Raw word -> normalised words. Listings reuse a small vocabulary, so the
+# rules run once per distinct word; bounded so odd input cannot grow it
+# without end (past the bound, words are normalised without caching).
+_SEEN: dict[str, tuple[str, ...]] = {}
+_SEEN_MAX = 200_000
+
+
 def words(text: str) -> list[str]:
     """The normalised words of ``text``, filler removed, in order."""
-    ignore, variants = _lists()
     out: list[str] = []
+    seen = _SEEN
     for raw in _WORD.findall(text.lower().replace("'s ", " ").replace("'", "")):
-        if raw in ignore:
-            continue
-        mapped = variants.get(raw)
+        mapped = seen.get(raw)
         if mapped is None:
-            stem = _stem(raw)
-            mapped = variants.get(stem, stem)
-            if stem in ignore:
-                continue
-        out.extend(mapped.split(" "))
+            mapped = _normalise(raw)
+            if len(seen) < _SEEN_MAX:
+                seen[raw] = mapped
+        out.extend(mapped)
     return out
 
 
 def terms(text: str) -> list[str]:
     """Words and adjacent word pairs of ``text``: what the classifier counts."""
-    found = words(text)
+    return with_pairs(words(text))
+
+
+def with_pairs(found: list[str]) -> list[str]:
+    """Words (from :func:`words`) followed by their adjacent pairs."""
     return found + [f"{a} {b}" for a, b in itertools.pairwise(found)]
 
 

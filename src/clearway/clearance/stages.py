@@ -20,7 +20,11 @@ import numpy as np
 import numpy.typing as npt
 
 from clearway.classification.loading import classifier_for
-from clearway.classification.misclassification import ItemClassification, check_houses
+from clearway.classification.misclassification import (
+    UNSURE_BELOW,
+    ItemClassification,
+    check_houses,
+)
 from clearway.declarations.batch import PreparedBatch
 from clearway.declarations.bounds import INTAKE_WINDOW, TimeWindow
 from clearway.duty import DutyBook, DutyResult, assess, duty_input, load_book
@@ -62,9 +66,13 @@ class DutyOptions:
 @dataclass(frozen=True, slots=True)
 class ClassificationOptions:
     """Suggest HS codes for every item and weigh the declared code against
-    them, with the model in ``model_file`` (the built-in one when absent)."""
+    them, with the model in ``model_file`` (the built-in one when absent)
+    and the confirmed classifications in ``precedents_file``; below
+    ``unsure_below`` a suggestion is unsure and never flags."""
 
     model_file: str | None = None
+    precedents_file: str | None = None
+    unsure_below: float = UNSURE_BELOW
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,7 +141,11 @@ def stages_for(
         duty=DutyOptions(load_book(), settings.us_postal_duty_method),
         ledger=keys_for(settings),
         screening=screening or screening_for(settings),
-        classification=ClassificationOptions(settings.classifier_model_file),
+        classification=ClassificationOptions(
+            settings.classifier_model_file,
+            settings.classifier_precedents_file,
+            settings.classifier_unsure_below,
+        ),
         risk=RiskOptions(
             settings.risk_rules_file,
             settings.risk_model_file,
@@ -173,7 +185,8 @@ def warm_up(stages: Stages) -> None:
     rules, model) before the first filing waits for it."""
     _index(stages)
     if stages.classification is not None:
-        classifier_for(stages.classification.model_file)
+        options = stages.classification
+        classifier_for(options.model_file, options.precedents_file)
     if stages.risk is not None:
         rules_for(stages.risk.rules_file)
         declaration_model_for(stages.risk.model_file)
@@ -203,8 +216,9 @@ def run_stages(batch: PreparedBatch, stages: Stages) -> Staged:
         )
     classified = None
     if stages.classification is not None:
-        classifier = classifier_for(stages.classification.model_file)
-        classified = check_houses(classifier, houses)
+        options = stages.classification
+        classifier = classifier_for(options.model_file, options.precedents_file)
+        classified = check_houses(classifier, houses, options.unsure_below)
     frame = None
     if stages.risk is not None:
         # No reference: value z-scores and windows come from the sequencer.

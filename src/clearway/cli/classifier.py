@@ -19,30 +19,58 @@ classifier_app = typer.Typer(
 )
 
 
-def _model_file() -> str:
+def _files() -> tuple[str, str, float]:
+    settings = settings_from_environment()
+    return (
+        settings.classifier_model_file,
+        settings.classifier_precedents_file,
+        settings.classifier_unsure_below,
+    )
 
-    return settings_from_environment().classifier_model_file
+
+def _model_file() -> str:
+    return _files()[0]
 
 
 def classify(
     description: Annotated[list[str], typer.Argument(help="Goods description(s).")],
     top: Annotated[int, typer.Option(min=1, max=20, help="How many codes to suggest.")] = 5,
+    category: Annotated[
+        str | None, typer.Option(help="Marketplace category path, e.g. 'Shoes > Boots'.")
+    ] = None,
+    material: Annotated[str | None, typer.Option(help="Main material.")] = None,
+    brand: Annotated[str | None, typer.Option(help="Brand (its words are ignored).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
 ) -> None:
-    """Suggest HS 2022 subheadings for goods descriptions, with confidences."""
+    """Suggest HS 2022 subheadings for goods descriptions, with confidences,
+    an "unsure" mark below the threshold, and the evidence: confirmed
+    classifications nearby and the labelled examples (phrases, history,
+    precedents) sharing most words."""
+    from clearway.classification.listing import listing_text
     from clearway.classification.loading import classifier_for
+    from clearway.classification.neighbours import evidence_lines
+    from clearway.reference.nomenclature import hs_entry
 
-    suggestions = classifier_for(_model_file()).suggest(description, k=top)
+    model_file, precedents, unsure_below = _files()
+    model = classifier_for(model_file, precedents)
+    texts = [listing_text(d, category, material, brand) for d in description]
+    suggestions = model.suggest(texts, k=top)
+    unsure = suggestions.unsure(unsure_below)
+    evidence = model.evidence(texts)
     if as_json:
         rows = [
-            {"description": d, "suggestions": suggestions.row(i)} for i, d in enumerate(description)
+            {
+                "description": d,
+                "unsure": bool(unsure[i]),
+                "suggestions": suggestions.row(i),
+                "evidence": evidence[i],
+            }
+            for i, d in enumerate(description)
         ]
         sys.stdout.write(orjson.dumps(rows).decode() + "\n")
         return
     for i, text in enumerate(description):
         table = Table("HS", "heading", "chapter", "confidence", "heading conf.", "description")
-        from clearway.reference.nomenclature import hs_entry
-
         for row in suggestions.row(i):
             entry = hs_entry(row["hs"])
             table.add_row(
@@ -53,8 +81,11 @@ def classify(
                 f"{row['heading_confidence']:.1%}",
                 entry.description if entry else "",
             )
-        console.print(f"[bold]{text}[/bold]")
+        mark = " [yellow](unsure: check before relying on it)[/yellow]" if unsure[i] else ""
+        console.print(f"[bold]{text}[/bold]{mark}")
         console.print(table)
+        for line in evidence_lines(evidence[i]):
+            console.print(f"  {line}", markup=False)
 
 
 def _print_scores(title: str, scores: dict[str, Any]) -> None:
@@ -63,6 +94,11 @@ def _print_scores(title: str, scores: dict[str, Any]) -> None:
         if level in scores:
             table.add_row(level, f"{scores[level]['top1']:.1%}", f"{scores[level]['top5']:.1%}")
     console.print(table)
+    for point in scores.get("coverage", []):
+        console.print(
+            f"heading precision {point['precision']:.1%} on the {point['coverage']:.0%} "
+            f"it is most confident about (confidence >= {point['threshold']:.2f})"
+        )
 
 
 def _read(path: Path) -> Any:
@@ -124,6 +160,31 @@ def evaluate_command(
     from clearway.classification.loading import classifier_for
 
     labelled = _read(labelled_file)
-    scores = evaluate(classifier_for(_model_file()), labelled.descriptions, labelled.codes)
+    model_file, precedents, _ = _files()
+    scores = evaluate(classifier_for(model_file, precedents), labelled.descriptions, labelled.codes)
     _print_scores(f"{scores['n']} descriptions", scores)
     sys.stdout.write(orjson.dumps(scores).decode() + "\n")
+
+
+@classifier_app.command("precedents")
+def precedents_command(
+    output: Annotated[
+        Path | None, typer.Option(help="Where to write (default: the setting).")
+    ] = None,
+) -> None:
+    """Rebuild the precedents file from the confirmations in the store
+    (officers' confirm/correct actions, inspections that found a code
+    correct); the classifier learns them without retraining."""
+    from clearway.classification.loading import append_precedents
+    from clearway.store.confirmations import read_confirmations
+    from clearway.store.engine import open_engine
+
+    settings = settings_from_environment()
+    rows = read_confirmations(open_engine(settings.database_url))
+    target = output or Path(settings.classifier_precedents_file)
+    partial = target.with_name(target.name + ".partial")
+    partial.unlink(missing_ok=True)
+    append_precedents(partial, [(row["text"], row["hs"]) for row in rows])
+    partial.touch()
+    partial.replace(target)
+    console.print(f"{len(rows)} confirmed classifications written to {target}")

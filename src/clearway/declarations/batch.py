@@ -54,6 +54,10 @@ class PreparedHouse:
     document: str
     columns: dict[str, Any]
     items: list[dict[str, Any]]
+    # Per item, the listing attributes the HS suggestion reads (category
+    # path, material, brand); empty when no item carries a category path or
+    # material. Not stored as columns: the document keeps them.
+    listing: tuple[dict[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,8 +142,22 @@ def _house(decl: Declaration) -> PreparedHouse:
         }
         for n, i in enumerate(decl.items)
     ]
+    listing: tuple[dict[str, str], ...] = ()
+    if any(i.category_path or i.material for i in decl.items):
+        listing = tuple(
+            {
+                k: v
+                for k, v in (
+                    ("category_path", i.category_path),
+                    ("material", i.material),
+                    ("brand", i.brand),
+                )
+                if v
+            }
+            for i in decl.items
+        )
     return PreparedHouse(
-        decl.filer.id, decl.declaration_id, _digest(document), document, columns, items
+        decl.filer.id, decl.declaration_id, _digest(document), document, columns, items, listing
     )
 
 

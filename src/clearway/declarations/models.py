@@ -219,6 +219,14 @@ class Item(_Part):
     brand: ShortText | None = None
     origin_country: CountryCode | None = None
     net_weight_kg: Weight | None = None
+    category_path: Text | None = Field(
+        default=None,
+        description="The marketplace's category path, most general first "
+        '("Shoes > Women\'s Shoes > Boots"); used for HS suggestions.',
+    )
+    material: ShortText | None = Field(
+        default=None, description="Main material as the listing states it."
+    )
     # --- 2026 rules (issue 20). sku is the merchant product identifier and
     # mpn the manufacturer product identifier of Delegated Reg. (EU) 2026/1022.
     national_line: NationalLine | None = None

@@ -18,6 +18,7 @@ __all__ = [
     "assessment_events",
     "batch_entries",
     "check_events",
+    "confirmation_events",
     "entries",
     "filing_events",
     "leaves",
@@ -95,6 +96,28 @@ def check_events(
                     {k: r[k] for k in ("agency", "item_lines", "hs_codes")} for r in row["routing"]
                 ],
             },
+        )
+        for row in rows
+    ]
+
+
+CONFIRMATION_FIELDS = ("item_line", "action", "declared_hs", "hs", "text", "note")
+
+
+def confirmation_events(
+    rows: Sequence[Mapping[str, Any]], subjects: Mapping[int, str]
+) -> list[Event]:
+    """``item.hs_confirmed`` per stored confirmation of an item line's HS
+    code; every column is committed (the row id in the event id, the
+    officer as actor). ``subjects`` maps declaration row ids to ``filer/ref``."""
+    return [
+        Event(
+            event_id=f"item.hs_confirmed:{row['id']}",
+            type="item.hs_confirmed",
+            time=row["confirmed_at"].isoformat(),
+            actors=(row["officer"],),
+            subject=subjects[row["declaration_id"]],
+            fields={name: row[name] for name in CONFIRMATION_FIELDS},
         )
         for row in rows
     ]

@@ -28,7 +28,7 @@ from clearway.ledger.keys import LedgerKeys
 from clearway.ledger.log import VerifyReport
 from clearway.ledger.log import verify as verify_tree
 from clearway.ledger.note import NoteError, NoteVerifier
-from clearway.ledger.recording import assessment_events, filing_events
+from clearway.ledger.recording import assessment_events, confirmation_events, filing_events
 from clearway.ledger.witness import published
 from clearway.store.ledger import SqlTileStore
 from clearway.store.schema import (
@@ -36,6 +36,7 @@ from clearway.store.schema import (
     declarations,
     duty_assessments,
     duty_lines,
+    hs_confirmations,
     ledger_checkpoints,
     ledger_cosignatures,
     ledger_entries,
@@ -65,6 +66,7 @@ UNCOVERED: dict[str, str] = {
 }
 
 _FILINGS = ("declaration.filed", "declaration.amended")
+_CONFIRMED = "item.hs_confirmed"
 _MASTERS = ("master.filed", "master.amended")
 # The SQLite bound-parameter limit is far above this; PostgreSQL's too.
 _CHUNK = 500
@@ -97,14 +99,14 @@ def _chunks(conn: Connection, table: Table, chunk: int) -> Iterator[Sequence[Any
 
 def _row(row: Any) -> dict[str, Any]:
     values = dict(row._mapping)
-    for name in ("received_at", "assessed_at"):
+    for name in ("received_at", "assessed_at", "confirmed_at"):
         if name in values:
             values[name] = _utc(values[name])
     return values
 
 
 def _rebuilt(
-    entry: Any, keys: LedgerKeys, decls: Mapping[int, Any], masters: Mapping[str, Any], duty: Any
+    entry: Any, keys: LedgerKeys, decls: Mapping[int, Any], masters: Mapping[str, Any], record: Any
 ) -> tuple[Event | None, str]:
     """The event of a stored entry rebuilt from the records it commits, and
     what it was rebuilt from (for the report); None when its type is not
@@ -116,10 +118,17 @@ def _rebuilt(
     if entry.event_type in _MASTERS and entry.event_id in masters:
         row = masters[entry.event_id]
         return filing_events("master", [_row(row)])[0], f"master filing row {row.id}"
-    if entry.event_type == "duty.assessed" and duty is not None:
-        decl = decls[entry.declaration_id]
-        subjects = {entry.declaration_id: f"{decl.filer_id}/{decl.ref}"}
-        return assessment_events([_row(duty)], subjects)[0], f"duty assessment row {duty.id}"
+    if record is None:
+        return None, ""
+    decl = decls[entry.declaration_id]
+    subjects = {entry.declaration_id: f"{decl.filer_id}/{decl.ref}"}
+    if entry.event_type == "duty.assessed":
+        return assessment_events([_row(record)], subjects)[0], f"duty assessment row {record.id}"
+    if entry.event_type == _CONFIRMED:
+        # The row's own declaration_id must be the entry's (else it names
+        # another declaration's subject and the rebuilt leaf differs).
+        subjects = {record.declaration_id: subjects[entry.declaration_id]}
+        return confirmation_events([_row(record)], subjects)[0], f"confirmation row {record.id}"
     return None, ""
 
 
@@ -130,6 +139,14 @@ def _master_key(event_id: str) -> tuple[str, str, int] | None:
         filer_id, ref = subject.split("/", 1)
         return filer_id, ref, int(version)
     except ValueError:
+        return None
+
+
+def _confirmation_key(event_id: str) -> int | None:
+    """The row id of ``item.hs_confirmed:<id>``."""
+    try:
+        return int(event_id.rsplit(":", 1)[1])
+    except (IndexError, ValueError):
         return None
 
 
@@ -180,8 +197,23 @@ def _audit_entries(conn: Connection, keys: LedgerKeys, problems: list[str]) -> N
                     )
                 )
             }
+        confirmed = [
+            row_id
+            for e in entries
+            if e.event_type == _CONFIRMED and (row_id := _confirmation_key(e.event_id)) is not None
+        ]
+        confirmations = {}
+        if confirmed:
+            confirmations = {
+                r.id: r
+                for r in conn.execute(
+                    select(hs_confirmations).where(hs_confirmations.c.id.in_(confirmed))
+                )
+            }
         for entry in entries:
-            problems.extend(_entry_problems(entry, secret, keys, decls, masters, duties))
+            problems.extend(
+                _entry_problems(entry, secret, keys, decls, masters, duties, confirmations)
+            )
 
 
 def _entry_problems(
@@ -191,6 +223,7 @@ def _entry_problems(
     decls: Mapping[int, Any],
     masters: Mapping[str, Any],
     duties: Mapping[tuple[int, int], Any],
+    confirmations: Mapping[int, Any],
 ) -> list[str]:
     at = f"event {entry.idx}"
     leaf_bytes = _bytes(entry.leaf)
@@ -216,7 +249,9 @@ def _entry_problems(
                 f"{at}: declaration row {decl.id}'s filer_id or ref is not the one "
                 "its leaf commits to"
             )
-    return problems + _record_problems(at, entry, leaf, secret, keys, decls, masters, duties)
+    return problems + _record_problems(
+        at, entry, leaf, secret, keys, decls, masters, duties, confirmations
+    )
 
 
 def _record_problems(
@@ -228,18 +263,23 @@ def _record_problems(
     decls: Mapping[int, Any],
     masters: Mapping[str, Any],
     duties: Mapping[tuple[int, int], Any],
+    confirmations: Mapping[int, Any],
 ) -> list[str]:
     """The entry's record, re-derived into its event, against the leaf."""
     problems: list[str] = []
-    duty = None
+    record = None
     if entry.event_type == "duty.assessed":
         version = _duty_key(str(entry.event_id))
-        duty = duties.get((entry.declaration_id, version or 0))
-        if duty is None:
+        record = duties.get((entry.declaration_id, version or 0))
+        if record is None:
             return [*problems, f"{at}: its duty assessment is missing"]
+    if entry.event_type == _CONFIRMED:
+        record = confirmations.get(_confirmation_key(str(entry.event_id)) or 0)
+        if record is None or entry.declaration_id not in decls:
+            return [*problems, f"{at}: its confirmation row is missing"]
     if entry.event_type in _MASTERS and entry.event_id not in masters:
         return [*problems, f"{at}: its master filing is missing"]
-    event, source = _rebuilt(entry, keys, decls, masters, duty)
+    event, source = _rebuilt(entry, keys, decls, masters, record)
     if event is None:
         return problems
     if event.event_id != entry.event_id:
@@ -436,12 +476,31 @@ def _audit_orphans(conn: Connection, problems: list[str]) -> None:
         problems.append(f"duty lines of assessment row {assessment_id}: no such assessment")
 
 
+def _audit_confirmations(conn: Connection, problems: list[str]) -> None:
+    """Every confirmation row is recorded by its ``item.hs_confirmed``
+    event (a row whose id was changed, or added without one, is not)."""
+    for rows in _chunks(conn, hs_confirmations, _CHUNK):
+        wanted = {f"{_CONFIRMED}:{r.id}": r for r in rows}
+        query = select(ledger_entries.c.event_id, ledger_entries.c.declaration_id).where(
+            ledger_entries.c.event_id.in_(list(wanted))
+        )
+        found: dict[str, int | None] = {
+            row.event_id: row.declaration_id for row in conn.execute(query)
+        }
+        for event_id, row in wanted.items():
+            if event_id not in found:
+                problems.append(f"confirmation row {row.id}: no event on the ledger records it")
+            elif found[event_id] != row.declaration_id:
+                problems.append(f"confirmation row {row.id}: its declaration_id is not its event's")
+
+
 def audit(conn: Connection, keys: LedgerKeys) -> list[str]:
     """Every problem found between the stored rows and their leaves."""
     problems: list[str] = []
     _audit_entries(conn, keys, problems)
     _audit_declarations(conn, problems)
     _audit_masters(conn, problems)
+    _audit_confirmations(conn, problems)
     _audit_orphans(conn, problems)
     return problems
 

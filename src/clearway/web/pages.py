@@ -21,9 +21,13 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
+from clearway.classification.listing import listing_text
+from clearway.classification.loading import classifier_for
+from clearway.classification.neighbours import evidence_lines
 from clearway.errors import ClearwayError, NotAuthenticated, TooManyAttempts
 from clearway.ledger.events import Disclosure
 from clearway.settings import Settings
+from clearway.store.confirmations import read_confirmations
 from clearway.store.decisions import decide
 from clearway.store.ledger import prove
 from clearway.store.queue import SORTS, QueueFilter, read_queue
@@ -44,7 +48,7 @@ from clearway.web.session import (
     sign_in_token_matches,
     templates,
 )
-from clearway.wiring import screening_warning
+from clearway.wiring import confirm_item_classification, screening_warning
 
 __all__ = ["router"]
 
@@ -280,6 +284,8 @@ def declaration(
             "view": view,
             "r": report,
             "doc": report["declaration"],
+            "hs": _item_evidence(context.settings, report["declaration"].get("items") or []),
+            "confirmed": read_confirmations(context.store, view.row_id),
             "proof": _ledger_proof(request, report["ledger"], report["declaration"]),
             "done": done,
         },
@@ -313,6 +319,64 @@ def _act(request: Request, ref: str, user: WebUser, filer: str | None, form: For
         )
         message = f"{action} recorded"
     except (ClearwayError, ValueError) as exc:
+        message = f"not done: {exc}"
+    query = urlencode({"filer": view.filer_id, "done": message})
+    return RedirectResponse(f"/declarations/{view.ref}?{query}", status_code=303)
+
+
+def _item_evidence(settings: Settings, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per item line, what its HS suggestion rests on (in words) and
+    whether it is unsure: computed when the page is shown, not at intake."""
+    if not items:
+        return []
+    model = classifier_for(settings.classifier_model_file, settings.classifier_precedents_file)
+    texts = [
+        listing_text(
+            str(item.get("description") or ""),
+            item.get("category_path"),
+            item.get("material"),
+            item.get("brand"),
+        )
+        for item in items
+    ]
+    unsure = model.suggest(texts, k=1).unsure(settings.classifier_unsure_below)
+    out = []
+    for found, is_unsure in zip(model.evidence(texts), unsure, strict=True):
+        lines = evidence_lines(found, 2)
+        out.append({"unsure": bool(is_unsure), "lines": lines})
+    return out
+
+
+@router.post("/declarations/{ref}/items/{line}/classification")
+async def classify_item(
+    request: Request, ref: str, line: int, user: Officer, filer: Text = None
+) -> Response:
+    form = await read_form(request)
+    check_csrf(user, form)
+    return await run_in_threadpool(_classify_item, request, ref, line, user, filer, form)
+
+
+def _classify_item(
+    request: Request, ref: str, line: int, user: WebUser, filer: str | None, form: FormData
+) -> Response:
+    """Confirm or correct an item line's HS code (in a worker thread)."""
+    context = context_of(request)
+    view = get_declaration(context.store, ref, filer)
+    action = str(form.get("action", ""))
+    try:
+        row = confirm_item_classification(
+            context.store,
+            context.settings,
+            context.stages.ledger,
+            view,
+            line,
+            action,
+            officer=user.username,
+            note=str(form.get("note", ""))[:512],
+            hs=str(form.get("hs") or "") or None,
+        )
+        message = f"item {line}: {action} {row['hs']} recorded"
+    except ClearwayError as exc:
         message = f"not done: {exc}"
     query = urlencode({"filer": view.filer_id, "done": message})
     return RedirectResponse(f"/declarations/{view.ref}?{query}", status_code=303)

@@ -88,6 +88,9 @@ ITEM_COLUMNS: tuple[str, ...] = (
     "item.national_line.nomenclature",
     "item.national_line.version",
     "item.postal_tracking_number",
+    # Listing attributes for HS suggestions (issue 18).
+    "item.category_path",
+    "item.material",
 )
 _KNOWN = frozenset(HOUSE_COLUMNS + ITEM_COLUMNS)
 _BOOLEANS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}

@@ -7,6 +7,7 @@ from clearway.store.schema.base import Id, metadata
 from clearway.store.schema.checks import (
     agency_findings,
     agency_routings,
+    hs_confirmations,
     inspection_outcomes,
     item_classifications,
     product_flags,
@@ -72,6 +73,7 @@ __all__ = [
     "declarations",
     "duty_assessments",
     "duty_lines",
+    "hs_confirmations",
     "inbound_events",
     "inbound_senders",
     "inspection_outcomes",

@@ -87,6 +87,24 @@ item_classifications = Table(
     Index("ix_item_classifications_declaration", "declaration_id"),
 )
 
+# Item codes an officer confirmed or corrected, or an inspection found
+# correct: the classifier's precedents (audited; each one on the ledger).
+hs_confirmations = Table(
+    "hs_confirmations",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("declaration_id", Id, ForeignKey("declarations.id"), nullable=False),
+    Column("item_line", Integer, nullable=False),
+    Column("action", String(16), nullable=False, comment="confirm, correct or inspection"),
+    Column("declared_hs", String(10), comment="the item's code as filed, if any"),
+    Column("hs", String(10), nullable=False, comment="the code confirmed"),
+    Column("text", String(1024), nullable=False, comment="what the classifier learns from"),
+    Column("officer", String(64), nullable=False),
+    Column("note", Text, nullable=False),
+    Column("confirmed_at", DateTime(timezone=True), nullable=False),
+    Index("ix_hs_confirmations_declaration", "declaration_id"),
+)
+
 risk_decisions = Table(
     "risk_decisions",
     metadata,
