@@ -7,7 +7,6 @@ from pathlib import Path
 import numpy as np
 import orjson
 import pytest
-import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine
@@ -19,7 +18,7 @@ from clearway.classification.misclassification import FLAG_SCORE, check_classifi
 from clearway.classification.text import clean_nomenclature, terms
 from clearway.clearance import ClassificationOptions, Stages
 from clearway.errors import ConfigurationError, InputError
-from clearway.reference.nomenclature import hs_entry, is_hs_subheading
+from clearway.reference.nomenclature import is_hs_subheading
 from clearway.store.report import declaration_report
 from clearway.wiring import ingest_files
 from tests import factories as f
@@ -131,14 +130,6 @@ def test_suggest_accepts_any_text(texts: list[str]) -> None:
     found = builtin_classifier().suggest(texts, k=3)
     assert found.codes.shape == (len(texts), 3)
     assert all(is_hs_subheading(str(c)) for c in found.codes.ravel())
-
-
-def test_product_terms_name_real_codes() -> None:
-    data = yaml.safe_load(
-        (ROOT / "src/clearway/classification/data/product_terms.yaml").read_text()
-    )
-    bad = [code for code in data if len(code) not in (4, 6) or hs_entry(code) is None]
-    assert bad == []
 
 
 # -- misclassification ------------------------------------------------------

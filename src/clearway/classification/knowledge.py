@@ -1,5 +1,7 @@
 """What the classifier knows before any history: the nomenclature's own
-descriptions and the everyday product words of ``data/product_terms.yaml``."""
+descriptions and the everyday product words of the ``data/*_terms.yaml``
+tables (``product_terms.yaml``: customs-style words; ``marketplace_terms.yaml``:
+the words of cross-border marketplace listings)."""
 
 from __future__ import annotations
 
@@ -51,11 +53,18 @@ def nomenclature_examples() -> tuple[Example, ...]:
 
 @cache
 def product_term_examples() -> tuple[Example, ...]:
-    """The phrases of ``data/product_terms.yaml``, one example each."""
-    text = (
-        resources.files("clearway.classification").joinpath("data/product_terms.yaml").read_text()
+    """The phrases of every ``data/*_terms.yaml`` table, one example each, the
+    tables read in name order so that the examples (and so a fitted model)
+    do not depend on the file system's listing order."""
+    data_dir = resources.files("clearway.classification").joinpath("data")
+    tables = sorted(
+        (entry for entry in data_dir.iterdir() if entry.name.endswith("_terms.yaml")),
+        key=lambda entry: entry.name,
     )
-    data = yaml.safe_load(text)
-    return tuple(
-        Example(str(phrase), str(code)) for code, phrases in data.items() for phrase in phrases
-    )
+    examples: list[Example] = []
+    for table in tables:
+        data = yaml.safe_load(table.read_text())
+        examples.extend(
+            Example(str(phrase), str(code)) for code, phrases in data.items() for phrase in phrases
+        )
+    return tuple(examples)
