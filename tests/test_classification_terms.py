@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from clearway.classification.knowledge import Example, product_term_examples
+from clearway.classification.loading import builtin_classifier
 from clearway.reference.nomenclature import hs_entry
 
 DATA = Path(__file__).resolve().parent.parent / "src/clearway/classification/data"
@@ -82,3 +83,26 @@ def test_the_built_in_knowledge_reads_every_table_in_name_order() -> None:
     ]
     assert list(product_term_examples()) == expected
     assert Example("oversized t shirt", "6109") in expected
+
+
+# Listing words that only the marketplace table knows: with product_terms.yaml
+# alone each of these went to another heading (rhinestones to cosmetics,
+# "mtb saddle" to saddlery, "tpms sensor" to checking instruments...).
+MARKETPLACE_WORDS = [
+    ("nail art rhinestones flatback", "7018"),
+    ("polygel nail kit", "3304"),
+    ("mtb saddle", "8714"),
+    ("lash clusters diy", "6704"),
+    ("hydrocolloid pimple patch", "3304"),
+    ("tpms sensor", "9026"),
+    ("foam cannon", "8424"),
+    ("stanley cup tumbler", "9617"),
+    ("sublimation paper", "4810"),
+    ("grillz", "7117"),
+]
+
+
+def test_marketplace_words_reach_their_heading() -> None:
+    texts = [text for text, _ in MARKETPLACE_WORDS]
+    found = builtin_classifier().suggest(texts, k=1)
+    assert [str(code)[:4] for code in found.codes[:, 0]] == [h for _, h in MARKETPLACE_WORDS]
