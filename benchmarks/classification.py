@@ -5,7 +5,7 @@
 (a) benchmarks/data/product_descriptions.csv: 167 customs-style product
     descriptions with HS 2022 codes, written for this benchmark and never
     used in training (the classifier learns only from the nomenclature and
-    src/clearway/classification/data/product_terms.yaml).
+    the phrase tables src/clearway/classification/data/*_terms.yaml).
 (b) HSCodeComp (../shared/data/hs-labelled/): 632 real marketplace listings
     with expert 10-digit US HTS codes, a test set: measured, never tuned on.
     Measured twice: on the listing title alone, and on the title followed by
