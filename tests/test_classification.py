@@ -8,20 +8,18 @@ from pathlib import Path
 import numpy as np
 import orjson
 import pytest
-import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine
 
 from clearway.classification import HSClassifier
 from clearway.classification.evaluation import evaluate, read_labelled_csv
-from clearway.classification.knowledge import product_term_examples
 from clearway.classification.loading import builtin_classifier
 from clearway.classification.misclassification import FLAG_SCORE, check_classification
 from clearway.classification.text import _lists, _stem, clean_nomenclature, terms, words
 from clearway.clearance import ClassificationOptions, Stages
 from clearway.errors import ConfigurationError, InputError
-from clearway.reference.nomenclature import hs_entry, is_hs_subheading
+from clearway.reference.nomenclature import is_hs_subheading
 from clearway.store.report import declaration_report
 from clearway.wiring import ingest_files
 from tests import factories as f
@@ -133,35 +131,6 @@ def test_suggest_accepts_any_text(texts: list[str]) -> None:
     found = builtin_classifier().suggest(texts, k=3)
     assert found.codes.shape == (len(texts), 3)
     assert all(is_hs_subheading(str(c)) for c in found.codes.ravel())
-
-
-TERM_FILES = sorted(
-    p.name for p in (ROOT / "src/clearway/classification/data").glob("*_terms.yaml")
-)
-
-
-@pytest.mark.parametrize("name", TERM_FILES)
-def test_product_terms_name_real_codes(name: str) -> None:
-    text = (ROOT / "src/clearway/classification/data" / name).read_text()
-    data = yaml.safe_load(text)
-    bad = [code for code in data if len(code) not in (4, 6) or hs_entry(code) is None]
-    assert bad == []
-    # A repeated key would silently drop the earlier phrases.
-    keys = [line.split(":")[0] for line in text.splitlines() if line.startswith('"')]
-    assert len(keys) == len(set(keys)) == len(data)
-
-
-def test_every_terms_file_is_read_in_name_order() -> None:
-    assert {"product_terms.yaml", "listing_terms.yaml"} <= set(TERM_FILES)
-    expected = [
-        (str(phrase), str(code))
-        for name in TERM_FILES
-        for code, phrases in yaml.safe_load(
-            (ROOT / "src/clearway/classification/data" / name).read_text()
-        ).items()
-        for phrase in phrases
-    ]
-    assert [(e.text, e.code) for e in product_term_examples()] == expected
 
 
 def _words_before_the_cache(text: str) -> list[str]:
