@@ -88,13 +88,12 @@ def test_precedents_are_shown_as_evidence(model: HSClassifier) -> None:
     )
     (found,) = learned.evidence(["TWS ENC earbuds with charging case"])
     assert found["precedents"] == [{"hs": "851830", "count": 2, "text": "TWS ENC earbuds wireless"}]
-    # Both confirmations are among the examples shown, the closer one first;
-    # a phrase-table example sharing more words may sit between them.
-    assert found["examples"][0]["source"] == "precedent"
-    assert [(e["source"], e["hs"]) for e in found["examples"] if e["source"] == "precedent"] == [
-        ("precedent", "851830"),
-        ("precedent", "851830"),
-    ]
+    # The closest example shown is a confirmation; phrase-table examples
+    # sharing more words may follow it before the second confirmation.
+    assert (found["examples"][0]["source"], found["examples"][0]["hs"]) == (
+        "precedent",
+        "851830",
+    )
     assert evidence_lines(found, 0) == [
         "like 2 confirmed filings of \u201cTWS ENC earbuds wireless\u201d under 8518.30"
     ]
