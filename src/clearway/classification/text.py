@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 
 import yaml
@@ -48,20 +48,28 @@ def _stem(word: str) -> str:
     return word
 
 
+@lru_cache(maxsize=1 << 16)
+def _word(raw: str) -> tuple[str, ...]:
+    """What one raw word becomes: nothing (filler), its variant's words or
+    its stem. Remembered: the classifier's fit and every item's suggestion
+    meet the same few thousand words over and over."""
+    ignore, variants = _lists()
+    if raw in ignore:
+        return ()
+    mapped = variants.get(raw)
+    if mapped is None:
+        stem = _stem(raw)
+        if stem in ignore:
+            return ()
+        mapped = variants.get(stem, stem)
+    return tuple(mapped.split(" "))
+
+
 def words(text: str) -> list[str]:
     """The normalised words of ``text``, filler removed, in order."""
-    ignore, variants = _lists()
     out: list[str] = []
     for raw in _WORD.findall(text.lower().replace("'s ", " ").replace("'", "")):
-        if raw in ignore:
-            continue
-        mapped = variants.get(raw)
-        if mapped is None:
-            stem = _stem(raw)
-            mapped = variants.get(stem, stem)
-            if stem in ignore:
-                continue
-        out.extend(mapped.split(" "))
+        out.extend(_word(raw))
     return out
 
 
