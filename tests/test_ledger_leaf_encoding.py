@@ -98,3 +98,26 @@ def test_fast_leaf_equals_reference_on_any_event(
     assert encode_leaf(event, secret, owner) == _reference_leaf(event, secret, owner)
     expected = sorted(Disclosure.make(secret, event_id, n, v).digest for n, v in fields.items())
     assert field_digests(secret, event_id, fields) == expected
+
+
+def test_filing_events_from_decoded_documents_equal_those_decoded_here() -> None:
+    from datetime import UTC, datetime
+
+    from clearway.ledger.recording import filing_events
+
+    rows = [
+        {
+            "version": version,
+            "filer_id": "F1",
+            "ref": f"R{version}",
+            "received_at": datetime(2026, 1, 2, tzinfo=UTC),
+            "document": orjson.dumps({"b": [1, 2], "a": {"x": "é"}, "v": version}).decode(),
+        }
+        for version in (1, 2)
+    ]
+    decoded = [orjson.loads(row["document"]) for row in rows]
+    assert filing_events("declaration", rows, decoded) == filing_events("declaration", rows)
+    assert [e.event_id for e in filing_events("declaration", rows)] == [
+        "declaration.filed:F1/R1:v1",
+        "declaration.amended:F1/R2:v2",
+    ]

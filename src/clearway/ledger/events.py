@@ -20,13 +20,16 @@ import hmac
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from clearway.ledger.merkle import ProofError, leaf_hash, verify_inclusion
 from clearway.ledger.note import NoteError, NoteVerifier
 from clearway.ledger.witness import published
+
+if TYPE_CHECKING:
+    from hashlib import _Hash
 
 __all__ = [
     "LEAF_VERSION",
@@ -67,13 +70,13 @@ _OPAD = bytes(x ^ 0x5C for x in range(256))
 
 
 @lru_cache(maxsize=16)
-def _hmac_pads(secret: bytes) -> tuple[Any, Any]:
+def _hmac_pads(secret: bytes) -> tuple[_Hash, _Hash]:
     key = secret if len(secret) <= 64 else _sha256(secret).digest()
     key = key.ljust(64, b"\x00")
     return _sha256(key.translate(_IPAD)), _sha256(key.translate(_OPAD))
 
 
-def _salt(inner: Any, outer: Any, name: str) -> bytes:
+def _salt(inner: _Hash, outer: _Hash, name: str) -> bytes:
     """The first 128 bits of the HMAC whose inner hash has taken the
     message up to the field ``name``."""
     mac = inner.copy()
@@ -90,7 +93,7 @@ def _disclosure(salt: bytes, name: str, value: Any) -> bytes:
     )
 
 
-def _salt_hashes(secret: bytes, event_id: str) -> tuple[Any, Any]:
+def _salt_hashes(secret: bytes, event_id: str) -> tuple[_Hash, _Hash]:
     """The HMAC state of an event's salts: "salt", NUL, event id, NUL taken
     in; each field's name finishes it."""
     inner, outer = _hmac_pads(secret)
