@@ -16,6 +16,8 @@ synchronous=FULL: an fsync per commit) and with the settings clearway uses
 from __future__ import annotations
 
 import argparse
+import functools
+import importlib
 import json
 import os
 import resource
@@ -23,6 +25,7 @@ import sqlite3
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "src"))
@@ -71,6 +74,76 @@ def clearway_path(
     elapsed = time.perf_counter() - started
     assert report.rejected == 0, report.first_rejections[:3]
     return report.accepted, elapsed
+
+
+# What --stage-cpu times: (module or class, attribute, stage). Each wrapper
+# counts its own CPU less that of the timed calls inside it, so the stages
+# add up to the run's CPU; "other" is the rest (file reading, the tick's
+# transaction, queue bookkeeping).
+_TIMED = (
+    ("clearway.clearance.service", "prepare_batch", "decode + validate"),
+    ("clearway.clearance.stages", "check_parties", "screening + routing"),
+    ("clearway.clearance.stages", "duty_input", "duty"),
+    ("clearway.clearance.stages", "assess", "duty"),
+    ("clearway.clearance.stages", "check_houses", "HS suggestions"),
+    ("clearway.clearance.stages", "risk_frame", "risk features"),
+    ("clearway.classification.loading", "builtin_classifier", "one-off: classifier fit"),
+    ("clearway.parties.checks", "index_of", "one-off: screening index"),
+    ("clearway.parties.checks", "read_ofac_csv", "one-off: screening list read"),
+    ("clearway.clearance.sequencer:Sequencer", "_reload", "sequencer: reload state"),
+    ("clearway.clearance.sequencer:Sequencer", "_decide", "sequencer: decide"),
+    ("clearway.store.clearance", "plan_filings", "store: plan versions"),
+    ("clearway.store.filings", "_insert_versions", "store: bulk inserts"),
+    ("clearway.store.filings", "bulk_insert", "store: bulk inserts"),
+    ("clearway.store.filings", "write_assessments", "store: bulk inserts"),
+    ("clearway.store.filings", "write_party_checks", "store: bulk inserts"),
+    ("clearway.store.filings", "write_item_classifications", "store: bulk inserts"),
+    ("clearway.store.filings", "carriers_for", "store: rollup"),
+    ("clearway.store.filings", "roll_up_batch", "store: rollup"),
+    ("clearway.store.filings", "check_catalogue", "store: catalogue check"),
+    ("clearway.store.filings", "resolve_batch", "store: party resolution"),
+    ("clearway.store.ledger", "batch_entries", "ledger: leaves"),
+    ("clearway.store.ledger", "append_entries", "ledger: tree + checkpoint"),
+)
+
+
+def stage_cpu(path: Path, db: Path, batch: int) -> tuple[int, float, float, dict[str, float]]:
+    """Every stage in this one process (no workers), timing each stage's CPU."""
+    spent: dict[str, float] = {}
+    inner = [0.0]
+
+    def timed(function: Any, label: str) -> Any:
+        @functools.wraps(function)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            outer, inner[0] = inner[0], 0.0
+            started = time.process_time()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                total = time.process_time() - started
+                spent[label] = spent.get(label, 0.0) + total - inner[0]
+                inner[0] = outer + total
+
+        return wrapper
+
+    undo = []
+    for where, name, label in _TIMED:
+        module, _, cls = where.partition(":")
+        owner = importlib.import_module(module)
+        if cls:
+            owner = getattr(owner, cls)
+        original = owner.__dict__[name] if cls else getattr(owner, name)
+        setattr(owner, name, timed(original, label))
+        undo.append((owner, name, original))
+    try:
+        cpu, wall = time.process_time(), time.perf_counter()
+        filings, _ = clearway_path(path, db, 0, batch, False, every=True)
+        cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    finally:
+        for owner, name, original in reversed(undo):
+            setattr(owner, name, original)
+    spent["other"] = cpu - sum(spent.values())
+    return filings, cpu, wall, spent
 
 
 def reference_path(path: Path, db: Path, limit: int, *, wal: bool) -> tuple[int, float]:
@@ -130,6 +203,14 @@ def main() -> None:
         action="store_true",
         help="every stage `clearway ingest` runs: duty, screening, HS suggestions, lanes, ledger",
     )
+    parser.add_argument(
+        "--stage-cpu",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also ingest N simulated filings with every stage in this one process "
+        "and print the CPU per declaration of each stage",
+    )
     args = parser.parse_args()
 
     path = traffic(args.declarations)
@@ -172,6 +253,17 @@ def main() -> None:
         key = "defaults" if "defaults" in mode else "wal"
         summary[f"reference_{key}_per_s"] = round(ref_rate)
         summary[f"ratio_{key}"] = round(rate / ref_rate, 1)
+    if args.stage_cpu:
+        for suffix in ("", "-wal", "-shm", ".key"):
+            (work / f"stages.db{suffix}").unlink(missing_ok=True)
+        count, cpu, wall, spent = stage_cpu(traffic(args.stage_cpu), work / "stages.db", args.batch)
+        print(
+            f"CPU by stage, one process, {count:,} filings: {cpu:.2f} s CPU, {wall:.2f} s wall "
+            f"({1000 * cpu / count:.3f} ms per declaration)"
+        )
+        for label, seconds in sorted(spent.items(), key=lambda kv: -kv[1]):
+            print(f"  {label:<30} {1000 * seconds / count:7.3f} ms/declaration  {seconds:6.2f} s")
+        summary["stage_cpu_ms"] = round(1000 * cpu / count, 3)
     print(json.dumps(summary))
 
 

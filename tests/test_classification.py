@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +15,7 @@ from clearway.classification import HSClassifier
 from clearway.classification.evaluation import evaluate, read_labelled_csv
 from clearway.classification.loading import builtin_classifier
 from clearway.classification.misclassification import FLAG_SCORE, check_classification
-from clearway.classification.text import _lists, _stem, clean_nomenclature, terms, words
+from clearway.classification.text import clean_nomenclature, terms
 from clearway.clearance import ClassificationOptions, Stages
 from clearway.errors import ConfigurationError, InputError
 from clearway.reference.nomenclature import is_hs_subheading
@@ -131,39 +130,6 @@ def test_suggest_accepts_any_text(texts: list[str]) -> None:
     found = builtin_classifier().suggest(texts, k=3)
     assert found.codes.shape == (len(texts), 3)
     assert all(is_hs_subheading(str(c)) for c in found.codes.ravel())
-
-
-def _words_before_the_cache(text: str) -> list[str]:
-    """words() as it was before normalised words were cached per raw word
-    (main before issue 18), to pin that the cache changes no answer."""
-    ignore, variants = _lists()
-    out: list[str] = []
-    for raw in re.findall(r"[a-z0-9]+", text.lower().replace("'s ", " ").replace("'", "")):
-        if raw in ignore:
-            continue
-        mapped = variants.get(raw)
-        if mapped is None:
-            stem = _stem(raw)
-            mapped = variants.get(stem, stem)
-            if stem in ignore:
-                continue
-        out.extend(mapped.split(" "))
-    return out
-
-
-@settings(max_examples=300, deadline=None)
-@given(
-    st.lists(
-        st.sampled_from(["cases", "women's", "shoes", "the", "of", "bags", "t-shirt", "x"])
-        | st.text(max_size=12),
-        max_size=8,
-    )
-)
-def test_cached_words_are_the_words_before_the_cache(parts: list[str]) -> None:
-    text = " ".join(parts)
-    assert words(text) == _words_before_the_cache(text)
-    # Asked again, the answer comes from the cache and is the same.
-    assert words(text) == _words_before_the_cache(text)
 
 
 # -- misclassification ------------------------------------------------------

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import itertools
 import re
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 
 import yaml
 
-__all__ = ["clean_nomenclature", "terms", "with_pairs", "words"]
+__all__ = ["clean_nomenclature", "terms", "words"]
 
 _WORD = re.compile(r"[a-z0-9]+")
 # Nomenclature text names what a code is *not* ("not knitted or crocheted",
@@ -48,7 +48,11 @@ def _stem(word: str) -> str:
     return word
 
 
-def _normalise(raw: str) -> tuple[str, ...]:
+@lru_cache(maxsize=1 << 16)
+def _word(raw: str) -> tuple[str, ...]:
+    """What one raw word becomes: nothing (filler), its variant's words or
+    its stem. Remembered: the classifier's fit and every item's suggestion
+    meet the same few thousand words over and over."""
     ignore, variants = _lists()
     if raw in ignore:
         return ()
@@ -61,34 +65,17 @@ def _normalise(raw: str) -> tuple[str, ...]:
     return tuple(mapped.split(" "))
 
 
-# Raw word -> normalised words. Listings reuse a small vocabulary, so the
-# rules run once per distinct word; bounded so odd input cannot grow it
-# without end (past the bound, words are normalised without caching).
-_SEEN: dict[str, tuple[str, ...]] = {}
-_SEEN_MAX = 200_000
-
-
 def words(text: str) -> list[str]:
     """The normalised words of ``text``, filler removed, in order."""
     out: list[str] = []
-    seen = _SEEN
     for raw in _WORD.findall(text.lower().replace("'s ", " ").replace("'", "")):
-        mapped = seen.get(raw)
-        if mapped is None:
-            mapped = _normalise(raw)
-            if len(seen) < _SEEN_MAX:
-                seen[raw] = mapped
-        out.extend(mapped)
+        out.extend(_word(raw))
     return out
 
 
 def terms(text: str) -> list[str]:
     """Words and adjacent word pairs of ``text``: what the classifier counts."""
-    return with_pairs(words(text))
-
-
-def with_pairs(found: list[str]) -> list[str]:
-    """Words (from :func:`words`) followed by their adjacent pairs."""
+    found = words(text)
     return found + [f"{a} {b}" for a, b in itertools.pairwise(found)]
 
 

@@ -29,6 +29,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from itertools import repeat
 from typing import Any
 
 import numpy as np
@@ -92,6 +93,16 @@ def stream_policy(stages: Stages, key: bytes | None = None) -> StreamPolicy:
 
 def _plain(value: Any) -> Any:
     return value.item() if isinstance(value, np.generic) else value
+
+
+def _plain_columns(frame: Mapping[str, npt.NDArray[Any]]) -> dict[str, list[Any]]:
+    """Each column as Python values, what :func:`_plain` gives element by
+    element (``tolist`` converts as ``item`` does), one call per column."""
+    out: dict[str, list[Any]] = {}
+    for name, column in frame.items():
+        values = column.tolist()
+        out[name] = [_plain(v) for v in values] if column.dtype == object else values
+    return out
 
 
 class Sequencer:
@@ -345,12 +356,14 @@ class Sequencer:
                 frame[name][n] = value
             seller = str(house.columns.get("seller_name") or "")
             keys = [item_keys(item, seller) for item in house.items]
-            measures = np.array([item_measures(item) for item in house.items]).reshape(-1, 2)
+            measured = [item_measures(item) for item in house.items]
+            measures = np.array(measured).reshape(-1, 2)
             z = state.reference(entry.day).zscores(keys, measures)
             for column, name in enumerate(("value_z", "unit_value_z")):
                 finite = z[:, column][np.isfinite(z[:, column])]
                 frame[name][n] = float(finite.min()) if len(finite) else 0.0
-            state.add_items(entry.day, seller, house.items)
+            # The keys and measures just computed: what add_items would compute again.
+            state.add_measured(entry.day, keys, measured)
             previous = plan.previous.get(entry.row_id)
             if previous is not None:
                 before = float(previous["features"].get("description_changes", 0.0))
@@ -361,6 +374,7 @@ class Sequencer:
         benefits = self._benefits()
         rules_version, model_name = self._versions()
         decided_at = datetime.now(UTC)
+        columns = _plain_columns(frame)
         decisions: list[dict[str, Any]] = []
         events: list[tuple[Event, int | None]] = []
         for n, entry in enumerate(entries):
@@ -397,7 +411,7 @@ class Sequencer:
                 scored.fired[n],
                 reasons,
             )
-            entry.features = {name: _plain(column[n]) for name, column in frame.items()}
+            entry.features = {name: values[n] for name, values in columns.items()}
             decisions.append(self._row(entry, rules_version, model_name, decided_at))
             events.append((self._event("risk.decided", entry, decided_at), entry.row_id))
         raises = self._raise(entries, rules_version, model_name, decided_at, events)
@@ -464,7 +478,10 @@ class Sequencer:
         if not rows:
             return []
         names = list(rows[0].features)
-        frame = {name: np.array([e.features.get(name) for e in rows]) for name in names}
+        features = [e.features for e in rows]
+        # dict.get mapped in C over the rows: what a comprehension of
+        # e.features.get(name) gives, for thousands of related rows a tick.
+        frame = {name: np.array(list(map(dict.get, features, repeat(name)))) for name in names}
         for n, entry in enumerate(rows):
             for name, value in self.state.window_features(entry).items():
                 if name in frame:

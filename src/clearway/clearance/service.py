@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
+import pickle
 import threading
 import time
 from collections import deque
@@ -148,9 +149,12 @@ def _resolve(future: asyncio.Future[bool]) -> None:
         future.set_result(True)
 
 
-def _start_worker(stages: Stages) -> None:
+def _start_worker(stages: bytes) -> None:
     global _stages  # noqa: PLW0603 - one configuration per worker process
-    _stages = stages
+    # Pickled by the parent: the worker unpickles (imports, lists) on its
+    # own, while the parent starts the next worker; as an argument, the
+    # parent's write of it would wait until the worker had done so.
+    _stages = pickle.loads(stages)  # noqa: S301 - the parent's own configuration
 
 
 def _prepare_and_stage(records: list[RawRecord]) -> Staged:
@@ -447,7 +451,7 @@ class ClearanceService:
             max_workers=workers,
             mp_context=context,
             initializer=_start_worker,
-            initargs=(self.stages,),
+            initargs=(pickle.dumps(self.stages, pickle.HIGHEST_PROTOCOL),),
         ) as pool:
             try:
                 for raw in _batches(records, batch_size):

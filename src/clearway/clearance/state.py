@@ -138,8 +138,20 @@ class RiskState:
     # -- value references ----------------------------------------------------
 
     def add_items(self, day: date, seller: str, items: Sequence[Mapping[str, Any]]) -> None:
-        bucket = self.items.setdefault(day, [])
-        bucket.extend((item_keys(dict(item), seller), item_measures(dict(item))) for item in items)
+        self.add_measured(
+            day,
+            [item_keys(dict(item), seller) for item in items],
+            [item_measures(dict(item)) for item in items],
+        )
+
+    def add_measured(
+        self,
+        day: date,
+        keys: Sequence[tuple[str, str, str]],
+        measures: Sequence[tuple[float, float]],
+    ) -> None:
+        """Items of ``day`` whose keys and measures are computed already."""
+        self.items.setdefault(day, []).extend(zip(keys, measures, strict=True))
 
     def reference(self, day: date) -> LayeredReference:
         """Fitted on the items of the days before ``day`` (a week), once."""

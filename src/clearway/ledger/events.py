@@ -19,13 +19,17 @@ import hashlib
 import hmac
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from clearway.ledger.merkle import ProofError, leaf_hash, verify_inclusion
 from clearway.ledger.note import NoteError, NoteVerifier
 from clearway.ledger.witness import published
+
+if TYPE_CHECKING:
+    from hashlib import _Hash
 
 __all__ = [
     "LEAF_VERSION",
@@ -44,12 +48,71 @@ LEAF_VERSION = 2
 
 
 _URLSAFE = bytes.maketrans(b"+/", b"-_")
+_hmac_digest = hmac.digest
+_sha256 = hashlib.sha256
 
 
 def _b64url(data: bytes) -> str:
     # base64.urlsafe_b64encode without its two wrapper calls: it runs for
     # every committed field.
     return binascii.b2a_base64(data, newline=False).translate(_URLSAFE).rstrip(b"=").decode()
+
+
+def _b64url_bytes(data: bytes) -> bytes:
+    return binascii.b2a_base64(data, newline=False).translate(_URLSAFE).rstrip(b"=")
+
+
+# HMAC-SHA-256 (RFC 2104) with the key's padded inner and outer hashes
+# computed once per secret: the same MACs as hmac.digest, at half the cost
+# (OpenSSL 3 sets a MAC context up on each one-shot call), once per field.
+_IPAD = bytes(x ^ 0x36 for x in range(256))
+_OPAD = bytes(x ^ 0x5C for x in range(256))
+
+
+@lru_cache(maxsize=16)
+def _hmac_pads(secret: bytes) -> tuple[_Hash, _Hash]:
+    key = secret if len(secret) <= 64 else _sha256(secret).digest()
+    key = key.ljust(64, b"\x00")
+    return _sha256(key.translate(_IPAD)), _sha256(key.translate(_OPAD))
+
+
+def _salt(inner: _Hash, outer: _Hash, name: str) -> bytes:
+    """The first 128 bits of the HMAC whose inner hash has taken the
+    message up to the field ``name``."""
+    mac = inner.copy()
+    mac.update(name.encode())
+    out = outer.copy()
+    out.update(mac.digest())
+    return out.digest()[:16]
+
+
+def _disclosure(salt: bytes, name: str, value: Any) -> bytes:
+    """The disclosure of one field, ASCII: base64url(JSON [salt, name, value])."""
+    return _b64url_bytes(
+        orjson.dumps([_b64url_bytes(salt).decode(), name, value], option=orjson.OPT_SORT_KEYS)
+    )
+
+
+def _salt_hashes(secret: bytes, event_id: str) -> tuple[_Hash, _Hash]:
+    """The HMAC state of an event's salts: "salt", NUL, event id, NUL taken
+    in; each field's name finishes it."""
+    inner, outer = _hmac_pads(secret)
+    inner = inner.copy()
+    inner.update(f"salt\x00{event_id}\x00".encode())
+    return inner, outer
+
+
+def field_digests(secret: bytes, event_id: str, fields: Mapping[str, Any]) -> list[str]:
+    """The sorted digests a leaf commits: base64url(SHA-256(disclosure)) per
+    field, the same bytes as ``Disclosure.make(...).digest``, in one loop
+    without the objects: it runs for every field of every filing."""
+    inner, outer = _salt_hashes(secret, event_id)
+    return sorted(
+        _b64url_bytes(
+            _sha256(_disclosure(_salt(inner, outer, name), name, value)).digest()
+        ).decode()
+        for name, value in fields.items()
+    )
 
 
 def _unb64url(text: str) -> bytes:
@@ -72,8 +135,8 @@ class Disclosure:
 
     @classmethod
     def make(cls, secret: bytes, event_id: str, name: str, value: Any) -> Disclosure:
-        salt = hmac.digest(secret, f"salt\x00{event_id}\x00{name}".encode(), "sha256")[:16]
-        return cls(_b64url(orjson.dumps([_b64url(salt), name, value], option=orjson.OPT_SORT_KEYS)))
+        salt = _salt(*_salt_hashes(secret, event_id), name)
+        return cls(_disclosure(salt, name, value).decode())
 
     @property
     def digest(self) -> str:
@@ -95,7 +158,7 @@ def event_seed(secret: bytes, event_id: str) -> bytes:
 
 
 def subject_ref(secret: bytes, subject: str) -> str:
-    return hmac.new(secret, f"ref\x00{subject}".encode(), "sha256").hexdigest()
+    return _hmac_digest(secret, f"ref\x00{subject}".encode(), "sha256").hex()
 
 
 def entry_tag(secret: bytes, event_id: str, owner: int | None) -> str:
@@ -103,16 +166,13 @@ def entry_tag(secret: bytes, event_id: str, owner: int | None) -> str:
     ties the stored ``event_id`` and ``declaration_id`` columns to the leaf
     without putting identifiers in clear."""
     owned = "" if owner is None else str(owner)
-    return hmac.new(secret, f"id\x00{event_id}\x00{owned}".encode(), "sha256").hexdigest()
+    return _hmac_digest(secret, f"id\x00{event_id}\x00{owned}".encode(), "sha256").hex()
 
 
 def encode_leaf(event: Event, secret: bytes, owner: int | None) -> bytes:
     """The leaf bytes of ``event``, which concerns declaration row ``owner``:
     canonical JSON, digests sorted."""
-    digests = sorted(
-        Disclosure.make(secret, event.event_id, name, value).digest
-        for name, value in event.fields.items()
-    )
+    digests = field_digests(secret, event.event_id, event.fields)
     return orjson.dumps(
         {
             "v": LEAF_VERSION,

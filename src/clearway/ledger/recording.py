@@ -37,10 +37,17 @@ DUTY_FIELDS = (
 )
 
 
-def filing_events(kind: str, rows: Sequence[Mapping[str, Any]]) -> list[Event]:
-    """``declaration.filed`` / ``.amended`` (or ``master.``) per stored version."""
+def filing_events(
+    kind: str,
+    rows: Sequence[Mapping[str, Any]],
+    documents: Sequence[Mapping[str, Any]] | None = None,
+) -> list[Event]:
+    """``declaration.filed`` / ``.amended`` (or ``master.``) per stored
+    version; ``documents``: the rows' documents decoded already, if they are."""
+    if documents is None:
+        documents = [orjson.loads(row["document"]) for row in rows]
     events = []
-    for row in rows:
+    for row, document in zip(rows, documents, strict=True):
         action = "filed" if row["version"] == 1 else "amended"
         subject = f"{row['filer_id']}/{row['ref']}"
         events.append(
@@ -50,7 +57,7 @@ def filing_events(kind: str, rows: Sequence[Mapping[str, Any]]) -> list[Event]:
                 time=row["received_at"].isoformat(),
                 actors=(row["filer_id"],),
                 subject=subject,
-                fields=orjson.loads(row["document"]),
+                fields=document,
             )
         )
     return events
@@ -149,16 +156,18 @@ def batch_entries(
     checked: Sequence[Mapping[str, Any]],
     extra: Sequence[tuple[Event, int | None]],
     subjects_of: Callable[[Collection[int]], Mapping[int, str]],
+    documents: Sequence[Mapping[str, Any]] | None = None,
 ) -> list[LedgerEntry]:
     """The entries of a written batch, in log order: filings, masters,
     assessments, checks, then ``extra`` events with their declaration rows.
     ``subjects_of`` gives ``filer/ref`` of declaration rows that assessments
-    or checks concern but the batch did not file (read from the store)."""
+    or checks concern but the batch did not file (read from the store);
+    ``documents``: the houses' documents, if the caller decoded them."""
     subjects = {row["id"]: f"{row['filer_id']}/{row['ref']}" for row in houses}
     unknown = {row["declaration_id"] for row in [*assessments, *checked]} - set(subjects)
     if unknown:
         subjects.update(subjects_of(unknown))
-    events = filing_events("declaration", houses) + filing_events("master", masters)
+    events = filing_events("declaration", houses, documents) + filing_events("master", masters)
     events += assessment_events(assessments, subjects)
     events += check_events(checked, subjects, when)
     events += [event for event, _ in extra]

@@ -16,10 +16,10 @@ from sqlalchemy import (
     Integer,
     bindparam,
     func,
-    literal,
     select,
-    union_all,
+    text,
 )
+from sqlalchemy import column as result_column
 
 from clearway.declarations.catalogue import ProductFiling, catalogue_flags
 from clearway.store.bulk import bulk_insert, row_dict
@@ -28,6 +28,8 @@ from clearway.store.schema import declaration_items, declarations, product_flags
 __all__ = ["check_catalogue", "read_product_flags"]
 
 _CHUNK = 50
+# Row ids per IN list: one expanded parameter each, far below the limits.
+_IDS = 500
 # Filings per product compared against: enough for a median and for the
 # headings a product is usually declared under.
 RECENT = 25
@@ -88,37 +90,28 @@ def _recent(column_name: str) -> Any:
 _OVERREAD = 4
 
 
+_LINE_COLUMNS = "declaration_id, line_no, gtin, sku, mpn, hs_code, unit_value, currency"
+
+
 @cache
 def _latest_lines(column_name: str, products: int) -> Any:
     """The latest item lines of each of ``products`` products (parameters
     ``v0``.., ``before``, ``take``), from declaration_items alone, so that
     each read walks the product's index and stops: the cost of a submission
-    does not grow with the product's history."""
-    di = declaration_items.c
-    column = di[column_name]
+    does not grow with the product's history. Plain SQL, built once per
+    column and size: the same statement as the select() it was, whose
+    compilation and cache key (50 arms) cost more than SQLite running it."""
+    name = declaration_items.c[column_name].name
     reads = [
-        select(
-            di.declaration_id,
-            di.line_no,
-            di.gtin,
-            di.sku,
-            di.mpn,
-            di.hs_code,
-            di.unit_value,
-            di.currency,
-            literal(k).label("product"),
-        )
-        .where(
-            column == bindparam(f"v{k}"),
-            di.declaration_id < bindparam("before", type_=BigInteger),
-        )
-        .order_by(di.declaration_id.desc())
-        .limit(bindparam("take", type_=Integer))
-        .subquery()
-        .select()
+        f"SELECT * FROM (SELECT {_LINE_COLUMNS}, {k} AS product FROM declaration_items "
+        f"WHERE {name} = :v{k} AND declaration_id < :before "
+        f"ORDER BY declaration_id DESC LIMIT :take) AS p{k}"
         for k in range(products)
     ]
-    return union_all(*reads) if len(reads) > 1 else reads[0]
+    return text(" UNION ALL ".join(reads)).columns(
+        *(declaration_items.c[name] for name in _LINE_COLUMNS.split(", ")),
+        result_column("product", Integer),
+    )
 
 
 def _product_history(
@@ -143,9 +136,9 @@ def _product_history(
     ids = sorted({row.declaration_id for _, row in lines})
     d = declarations.c
     current: dict[int, str] = {}
-    for start in range(0, len(ids), _CHUNK):
+    for start in range(0, len(ids), _IDS):
         for row_id, seller_name in conn.execute(
-            select(d.id, d.seller_name).where(d.id.in_(ids[start : start + _CHUNK]), d.current)
+            select(d.id, d.seller_name).where(d.id.in_(ids[start : start + _IDS]), d.current)
         ):
             current[row_id] = seller_name or ""
     kept: dict[int, list[Any]] = {}

@@ -369,10 +369,22 @@ def write_filings(
         queue = [queue_columns(row, carrier_of(row, carriers)) for row in house_rows]
         bulk_insert(conn, risk_decisions, _decision_rows(decisions, queue))
     check_catalogue(conn, house_rows, items)
-    resolve_batch(conn, house_rows)
+    # One decode per filing, for party resolution and the ledger alike.
+    documents = [orjson.loads(row["document"]) for row in house_rows]
+    resolve_batch(conn, house_rows, documents)
     roll_up_batch(conn, house_rows, carriers)
     if ledger is not None:
-        record_batch(conn, ledger, house_rows, master_rows, assessed, received_at, checked, events)
+        record_batch(
+            conn,
+            ledger,
+            house_rows,
+            master_rows,
+            assessed,
+            received_at,
+            checked,
+            events,
+            documents,
+        )
     return plan.result
 
 

@@ -207,12 +207,22 @@ def record_batch(
     when: datetime,
     checked: Sequence[dict[str, Any]] = (),
     extra: Sequence[tuple[Event, int | None]] = (),
+    documents: Sequence[Mapping[str, Any]] | None = None,
 ) -> Checkpoint | None:
     """Put a written batch's events on the ledger (same transaction), with
     ``extra`` events (the sequencer's decisions and raises, with the
-    declaration row each concerns), under one signed checkpoint."""
+    declaration row each concerns), under one signed checkpoint;
+    ``documents``: the houses' documents, decoded by the caller."""
     entries = batch_entries(
-        keys, houses, masters, assessments, when, checked, extra, lambda ids: _subjects(conn, ids)
+        keys,
+        houses,
+        masters,
+        assessments,
+        when,
+        checked,
+        extra,
+        lambda ids: _subjects(conn, ids),
+        documents,
     )
     if not entries:
         return None

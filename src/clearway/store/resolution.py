@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import orjson
@@ -54,13 +54,20 @@ def _known(conn: Connection, records: Sequence[PartyRecord]) -> Resolver:
     return resolver
 
 
-def resolve_batch(conn: Connection, houses: Sequence[dict[str, Any]]) -> None:
+def resolve_batch(
+    conn: Connection,
+    houses: Sequence[dict[str, Any]],
+    documents: Sequence[Mapping[str, Any]] | None = None,
+) -> None:
     """Link each new declaration version to its seller and consignee entities,
-    creating entities for parties never seen before."""
+    creating entities for parties never seen before; ``documents``: the
+    houses' documents, if the caller decoded them."""
+    if documents is None:
+        documents = [orjson.loads(row["document"]) for row in houses]
     found = [
         (row["id"], record)
-        for row in houses
-        for record in party_records(orjson.loads(row["document"]))
+        for row, document in zip(houses, documents, strict=True)
+        for record in party_records(document)
     ]
     if not found:
         return
