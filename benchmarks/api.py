@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import os
 import subprocess
 import sys
@@ -146,7 +147,8 @@ def _start(
         stdout=subprocess.DEVNULL,
         stderr=log.open("ab") if log else subprocess.DEVNULL,
     )
-    for _ in range(100):
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
         try:
             httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=1)
             break
@@ -174,6 +176,10 @@ def _warm(port: int, key: str, docs: list[dict]) -> None:
     print(f"server ready: first filing decided after {time.perf_counter() - started:.1f} s")
 
 
+# Closed-loop bodies sent so far, over every run of this process.
+_SENT = itertools.count()
+
+
 def _unique(docs: list[dict], i: int) -> bytes:
     """The ``i``-th body of the closed loop: a document with a declaration id
     of its own (the open loop and the bulk lists send the same documents,
@@ -189,18 +195,18 @@ async def _closed(
     declaration as soon as the last is answered, for ``seconds``."""
     latencies: list[float] = []
     codes: Counter[int] = Counter()
-    counter = iter(range(10**9))
     head = (
         "POST /api/declarations HTTP/1.1\r\nHost: 127.0.0.1\r\n"
         f"Authorization: Bearer {key}\r\nContent-Type: application/json\r\n"
         "Content-Length: {length}\r\n\r\n"
     )
 
-    async def one_connection(deadline: float) -> None:
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    async def one_connection(
+        reader: asyncio.StreamReader, writer: asyncio.StreamWriter, deadline: float
+    ) -> None:
         try:
             while time.perf_counter() < deadline:
-                body = _unique(docs, next(counter))
+                body = _unique(docs, next(_SENT))
                 started = time.perf_counter()
                 writer.write(head.format(length=len(body)).encode() + body)
                 status_line = await reader.readline()
@@ -215,9 +221,17 @@ async def _closed(
         finally:
             writer.close()
 
+    # Opened one at a time, before the clock starts: a burst of connections
+    # is all accepted by whichever server worker wakes first (asyncio accepts
+    # every pending connection on a wake-up), leaving the others idle. A
+    # balancer, or clients arriving over time, spread them.
+    opened = []
+    for _ in range(connections):
+        opened.append(await asyncio.open_connection("127.0.0.1", port))
+        await asyncio.sleep(0.02)
     cpu = _cpu_seconds(pid)
     start = time.perf_counter()
-    await asyncio.gather(*(one_connection(start + seconds) for _ in range(connections)))
+    await asyncio.gather(*(one_connection(r, w, start + seconds) for r, w in opened))
     wall = time.perf_counter() - start
     cpu = _cpu_seconds(pid) - cpu
     ms = np.array(latencies) * 1000

@@ -25,6 +25,13 @@ __all__ = ["HeaderDeadlineProtocol", "uvicorn_options"]
 
 # Largest request line and headers (h11's default, said here): bigger is a 400.
 MAX_HEADER_BYTES = 16_384
+# How long uvicorn's supervisor waits for a worker process to answer its
+# health ping before it kills and replaces it. Its default, 5 s, is shorter
+# than a spawned worker's imports and start-up on a loaded 2-core machine
+# (seen: every new worker killed at 5 s, replaced, killed again, the server
+# never serving), and a busy worker answers late too: a worker that is
+# really hung is still replaced, a minute later.
+WORKER_HEALTHCHECK_S = 60
 
 
 @cache
@@ -76,6 +83,7 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
         "timeout_keep_alive": settings.keep_alive_timeout_s,
         "h11_max_incomplete_event_size": MAX_HEADER_BYTES,
         "limit_concurrency": settings.max_connections,
+        "timeout_worker_healthcheck": WORKER_HEALTHCHECK_S,
         # X-Forwarded-Proto and -For (from the addresses in uvicorn's
         # FORWARDED_ALLOW_IPS, 127.0.0.1 by default) only when told there is
         # a proxy that sets them: otherwise any client could claim HTTPS or

@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from clearway.clearance.ports import IntakeQueue, QueuedFiling
+from clearway.clearance.ports import Intake, IntakeQueue, QueuedFiling
 from clearway.declarations.batch import PreparedBatch, Rejection
 from clearway.errors import ClearwayError, InputError, Overloaded
 
@@ -69,8 +69,15 @@ def admit(
 ) -> list[Submission | ClearwayError]:
     """Admit ``requests`` in order, as if one after the other: each one's
     submission, or the error that refuses it whole (a list larger than the
-    queue can hold, or a full queue). Everything admitted is queued in one
-    transaction; the sequencer is woken once."""
+    queue can hold, or a full queue). The look at the queue and the append
+    are one transaction."""
+    with store.intake() as intake:
+        return _admit(intake, queue_limit, requests)
+
+
+def _admit(
+    store: Intake, queue_limit: int, requests: Sequence[Admission]
+) -> list[Submission | ClearwayError]:
     filings = [
         [("house", h) for h in r.batch.houses] + [("master", m) for m in r.batch.masters]
         for r in requests
@@ -123,7 +130,7 @@ def admit(
         fresh.extend(mine)
         order.append((out, keys))
         answers.append(out)
-    ids = iter(store.enqueue(fresh))
+    ids = iter(store.enqueue(fresh) if fresh else [])
     for out, keys in order:
         for kind, filer_id, ref, _ in keys:
             out.receipts.append(Receipt(kind, filer_id, ref, "queued", next(ids)))
