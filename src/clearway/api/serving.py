@@ -13,6 +13,7 @@ from when it connected or from its last answer, whatever it trickles in.
 from __future__ import annotations
 
 import asyncio
+import socket
 from functools import cache
 from typing import Any
 
@@ -42,10 +43,22 @@ def _header_timeout_s() -> float:
     return Settings().header_timeout_s
 
 
+def _no_delay(transport: asyncio.Transport) -> None:
+    """Send each answer at once (TCP_NODELAY). asyncio sets it only on
+    sockets whose ``proto`` says TCP, and the listening socket uvicorn
+    hands its worker processes (``--workers N``) says 0: each answer's
+    headers and body, written separately, then waited out Nagle's
+    algorithm against the client's delayed ACK, about 40 ms a request."""
+    sock = transport.get_extra_info("socket")
+    if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
 class HeaderDeadlineProtocol(H11Protocol):
     """HTTP/1.1 where a request's headers must be complete in time."""
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        _no_delay(transport)
         super().connection_made(transport)
         self._header_deadline: asyncio.TimerHandle | None = None
         self._arm_header_deadline()
