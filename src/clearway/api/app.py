@@ -52,6 +52,9 @@ def _error(status: int, code: str, message: str, field: str = "") -> JSONRespons
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    # Before this worker takes its first connection (the others serve
+    # meanwhile): its first requests would otherwise load them.
+    await run_in_threadpool(app.state.context.service.warm_intake)
     yield
     # On shutdown the sequencer stops after its tick and gives up the lead,
     # so that another process of the server takes it over now rather than

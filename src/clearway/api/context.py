@@ -12,6 +12,7 @@ from functools import cached_property
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Path, Request
+from fastapi.concurrency import run_in_threadpool
 from pydantic import AfterValidator, BaseModel
 from sqlalchemy import Engine
 
@@ -75,7 +76,9 @@ class Context:
         return witness_key_for(self.settings)
 
 
-def _context(request: Request) -> Context:
+async def _context(request: Request) -> Context:
+    # A coroutine: FastAPI runs a plain function dependency in a worker
+    # thread, a hand-over costing more than this reads.
     context: Context = request.app.state.context
     return context
 
@@ -93,14 +96,24 @@ class KeyCache:
         self._known: dict[str, tuple[Caller, float]] = {}
         self._lock = threading.Lock()
 
+    def cached(self, token: str | None) -> Caller | None:
+        """The caller of ``token`` if it passed within the cache time (no
+        store access, no hashing: fit for the event loop), else None."""
+        if not token or self.seconds <= 0:
+            return None
+        with self._lock:
+            known = self._known.get(token)
+        if known is not None and known[1] > time.monotonic():
+            return known[0]
+        return None
+
     def caller(self, store: Engine, token: str | None) -> Caller:
         if not token or self.seconds <= 0:
             return authenticate(store, token)
+        known = self.cached(token)
+        if known is not None:
+            return known
         now = time.monotonic()
-        with self._lock:
-            known = self._known.get(token)
-        if known is not None and known[1] > now:
-            return known[0]
         caller = authenticate(store, token)
         with self._lock:
             self._known.pop(token, None)
@@ -111,13 +124,18 @@ class KeyCache:
         return caller
 
 
-def _caller(
+async def _caller(
     context: Annotated[Context, Depends(_context)],
     authorization: Annotated[str | None, Header()] = None,
 ) -> Caller:
-    """The participant behind the request's API key (401 otherwise)."""
+    """The participant behind the request's API key (401 otherwise): from
+    the key cache on the event loop, else checked in a worker thread (a
+    store query and a hash)."""
     token = authorization.removeprefix("Bearer ").strip() if authorization else None
-    return context.keys.caller(context.store, token)
+    known = context.keys.cached(token)
+    if known is not None:
+        return known
+    return await run_in_threadpool(context.keys.caller, context.store, token)
 
 
 Ctx = Annotated[Context, Depends(_context)]

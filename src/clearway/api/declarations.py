@@ -16,7 +16,7 @@ from sqlalchemy import Engine
 
 from clearway.api.context import Context, Ctx, Text, Who, jsonable
 from clearway.api.scope import foreign_masters, resolve_filer
-from clearway.clearance import Submission
+from clearway.clearance import Admission, Submission
 from clearway.declarations.intake import RawRecord
 from clearway.declarations.models import Declaration, MasterFiling
 from clearway.errors import ErrorDetail, InputError, NotFound, ValidationFailed, format_value
@@ -166,6 +166,15 @@ async def _body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
+def _prepared(
+    ctx: Context, body: bytes, filer_id: str | None
+) -> tuple[list[dict[str, Any]], Admission]:
+    """Parse and validate the body (CPU work, in a thread): what is refused
+    here, and what the service admits."""
+    records, refused = _records(body, filer_id, ctx.store)
+    return refused, ctx.service.prepare(records, source="api", request_id=request_id.get())
+
+
 @router.post("/api/declarations")
 async def submit(request: Request, who: Who, ctx: Ctx) -> Response:
     """Submit one declaration or a list. Each is validated and durably
@@ -177,14 +186,13 @@ async def submit(request: Request, who: Who, ctx: Ctx) -> Response:
     started = time.perf_counter()
     ctx.policy.require(who, "submit")
     body = await _body(request, ctx.settings.max_json_document_bytes)
-    # Parsing, validation and the store are work for threads: the event
-    # loop only reads the body and waits.
-    records, refused = await run_in_threadpool(_records, body, who.filer_id, ctx.store)
+    # Parsing and validation are work for a thread; the store's part is
+    # the service's group commit (one transaction for every request waiting
+    # then): the event loop only reads the body and waits.
+    refused, admission = await run_in_threadpool(_prepared, ctx, body, who.filer_id)
     if not ctx.service.running:
         ctx.service.start()
-    submission = await run_in_threadpool(
-        ctx.service.submit, records, source="api", request_id=request_id.get()
-    )
+    submission = await ctx.service.acknowledge(admission)
     ACKNOWLEDGED.observe(time.perf_counter() - started)
     for rejection in [*refused, *(r.as_dict() for r in submission.rejections)]:
         for error in rejection["errors"]:
@@ -193,26 +201,29 @@ async def submit(request: Request, who: Who, ctx: Ctx) -> Response:
         submission.queued, ctx.settings.decision_wait_ms / 1000
     )
     officer = ctx.policy.may(who, "read_queue")
-    status, answer = await run_in_threadpool(
-        _submitted, ctx, submission, refused, decided=decided, officer=officer
+    keys = [(r.filer_id, r.ref) for r in submission.receipts if r.kind == "house"]
+    # Undecided filings are "received" (or duplicates): only a decision
+    # has a status worth a read of the store.
+    states = (
+        await run_in_threadpool(filing_states, ctx.store, keys, officer) if decided and keys else {}
     )
+    status, answer = _submitted(submission, refused, states, decided=decided, officer=officer)
     return Response(answer, status_code=status, media_type="application/json")
 
 
 def _submitted(
-    ctx: Context,
     submission: Submission,
     refused: list[dict[str, Any]],
+    states: dict[tuple[str, str], dict[str, Any]],
     *,
     decided: bool,
     officer: bool,
 ) -> tuple[int, bytes]:
-    """The answer to a submission, as JSON: each declaration's status and
-    status URL; lanes only for ``officer``s (customs controls are not
-    announced to filers)."""
+    """The answer to a submission, as JSON: each declaration's status (from
+    ``states``, "received" where it has none) and status URL; lanes only for
+    ``officer``s (customs controls are not announced to filers)."""
     houses = [r for r in submission.receipts if r.kind == "house"]
     rejected = refused + [r.as_dict() for r in submission.rejections]
-    states = filing_states(ctx.store, [(r.filer_id, r.ref) for r in houses], officer)
     answers = []
     for receipt in houses:
         found = states.get((receipt.filer_id, receipt.ref), {"status": "received"})

@@ -2,6 +2,7 @@
 one sequencer per store that owns stateful decisions and the ledger tick.
 CLI, API, workspace, demo and history replays all go through it."""
 
+from clearway.clearance.admission import Admission
 from clearway.clearance.ports import ClearanceStore, Counts, IntakeQueue, QueuedFiling, Tick
 from clearway.clearance.sequencer import Decided, Sequencer, TickResult
 from clearway.clearance.service import ClearanceService, IngestReport, Receipt, Submission
@@ -16,6 +17,7 @@ from clearway.clearance.stages import (
 )
 
 __all__ = [
+    "Admission",
     "ClassificationOptions",
     "ClearanceService",
     "ClearanceStore",

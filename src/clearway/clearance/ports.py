@@ -156,8 +156,19 @@ class QueuedFiling:
     request_id: str | None = None
 
 
+class Intake(Protocol):
+    """The intake queue inside one transaction (intake's group commit)."""
+
+    def known(self, keys: Sequence[tuple[str, str, str]]) -> set[tuple[str, str, str]]: ...
+    def pending(self) -> int: ...
+    def enqueue(self, filings: Sequence[QueuedFiling]) -> list[int]: ...
+
+
 class IntakeQueue(Protocol):
     """The durable intake queue."""
+
+    def intake(self) -> AbstractContextManager[Intake]:
+        """One transaction to check and append (committed when it closes)."""
 
     def pending(self) -> int: ...
 

@@ -29,13 +29,14 @@ from typing import IO, Any, Protocol
 
 import orjson
 
-from clearway.clearance.ports import ClearanceStore, IntakeQueue, QueuedFiling
+from clearway.clearance.admission import Admission, GroupCommit, Receipt, Submission, admit
+from clearway.clearance.ports import ClearanceStore, IntakeQueue
 from clearway.clearance.sequencer import Decided, Sequencer, TickResult
 from clearway.clearance.stages import Staged, Stages, run_stages, warm_up
 from clearway.clearance.telemetry import record_tick
 from clearway.declarations.batch import Rejection, prepare_batch
 from clearway.declarations.intake import IntakeLimits, RawRecord, read_records
-from clearway.errors import InputError, Overloaded
+from clearway.reference import is_country, is_currency, is_hs_subheading
 
 __all__ = ["ClearanceService", "IngestReport", "Receipt", "Submission"]
 
@@ -47,27 +48,6 @@ class _Store(ClearanceStore, IntakeQueue, Protocol):
     def resign(self) -> None: ...
     def notify(self) -> None: ...
     def wait_for_filings(self, timeout: float) -> None: ...
-
-
-@dataclass(frozen=True, slots=True)
-class Receipt:
-    """One accepted filing: queued (``queue_id``) or a duplicate."""
-
-    kind: str
-    filer_id: str
-    ref: str
-    status: str
-    queue_id: int | None = None
-
-
-@dataclass(slots=True)
-class Submission:
-    receipts: list[Receipt] = field(default_factory=list)
-    rejections: list[Rejection] = field(default_factory=list)
-
-    @property
-    def queued(self) -> list[int]:
-        return [r.queue_id for r in self.receipts if r.queue_id is not None]
 
 
 @dataclass(slots=True)
@@ -197,6 +177,9 @@ class ClearanceService:
         self._waiting_lock = threading.Lock()
         self._poke = threading.Event()
         self._poller: threading.Thread | None = None
+        self._group = GroupCommit(
+            lambda group: admit(self.store, self.queue_limit, group), self.store.notify
+        )
 
     def reconfigure(self, stages: Stages) -> None:
         """New stages (operator tiers changed); the next tick uses them."""
@@ -210,46 +193,43 @@ class ClearanceService:
 
     # -- intake --------------------------------------------------------------
 
+    def prepare(
+        self, records: list[RawRecord], *, source: str = "api", request_id: str | None = None
+    ) -> Admission:
+        """Validate ``records`` (CPU work, for a thread): what :meth:`submit`
+        or :meth:`acknowledge` then admits."""
+        return Admission(prepare_batch(records, self.stages.window), source, request_id)
+
     def submit(
         self, records: list[RawRecord], *, source: str = "api", request_id: str | None = None
     ) -> Submission:
         """Validate and queue ``records``; duplicates of queued or stored
         filings are recognised here, before any stage runs."""
-        batch = prepare_batch(records, self.stages.window)
-        out = Submission(rejections=batch.rejections)
-        filings = [("house", h) for h in batch.houses] + [("master", m) for m in batch.masters]
-        known = self.store.known([(f.filer_id, f.ref, f.content_hash) for _, f in filings])
-        seen: set[tuple[str, str, str]] = set()
-        fresh: list[QueuedFiling] = []
-        now = datetime.now(UTC)
-        for kind, filing in filings:
-            key = (filing.filer_id, filing.ref, filing.content_hash)
-            if key in known or key in seen:
-                out.receipts.append(Receipt(kind, filing.filer_id, filing.ref, "duplicate"))
-                continue
-            seen.add(key)
-            fresh.append(
-                QueuedFiling(0, kind, *key, filing.document, now, source, request_id=request_id)
-            )
-        if len(fresh) > self.queue_limit:
-            raise InputError(
-                f"a list of {len(fresh):,} new filings is more than the intake queue holds "
-                f"({self.queue_limit:,}): send smaller lists"
-            )
-        if fresh and self.store.pending() + len(fresh) > self.queue_limit:
-            raise Overloaded(
-                f"the intake queue holds {self.queue_limit:,} filings or more: retry shortly",
-                retry_after=2,
-            )
-        ids = iter(self.store.enqueue(fresh))
-        for kind, filing in filings:
-            key = (filing.filer_id, filing.ref, filing.content_hash)
-            if key in seen:
-                seen.discard(key)
-                out.receipts.append(Receipt(kind, filing.filer_id, filing.ref, "queued", next(ids)))
-        if fresh:
+        (answer,) = admit(
+            self.store,
+            self.queue_limit,
+            [self.prepare(records, source=source, request_id=request_id)],
+        )
+        if isinstance(answer, Exception):
+            raise answer
+        if answer.queued:
             self.store.notify()
-        return out
+        return answer
+
+    @staticmethod
+    def warm_intake() -> None:
+        """Load the reference lists intake validates against (HS
+        nomenclature, countries, currencies), so that a worker's first
+        requests do not wait for them."""
+        is_hs_subheading("010121")
+        is_country("FR")
+        is_currency("EUR")
+
+    async def acknowledge(self, admission: Admission) -> Submission:
+        """Queue validated filings together with every other request's
+        waiting now (one transaction for the group: group commit); returns
+        once they are durably queued, holding no thread meanwhile."""
+        return await self._group.submit(admission)
 
     async def until_decided(self, queue_ids: list[int], timeout: float) -> bool:
         """Wait on the event loop, holding no thread, until every one of
@@ -258,6 +238,8 @@ class ClearanceService:
         filings in one query per round, however many requests wait."""
         if not queue_ids:
             return True
+        if timeout <= 0:
+            return False
         loop = asyncio.get_running_loop()
         future: asyncio.Future[bool] = loop.create_future()
         waiter = _Waiter(set(queue_ids), loop, future)
@@ -372,14 +354,20 @@ class ClearanceService:
             _log.exception("refreshing the stages failed; keeping the current ones")
 
     def _loop(self) -> None:
-        try:
-            warm_up(self.stages)
-        except Exception:
-            _log.exception("loading the stages failed; ticks will report it")
+        warm = False
         while not self._stop.is_set():
             if not self.store.try_lead():
                 self._stop.wait(1.0)
                 continue
+            if not warm:
+                # Only the leading process loads the stages' files: in the
+                # others that CPU (seconds, for the classifier) and memory
+                # would be spent on stages they never run.
+                warm = True
+                try:
+                    warm_up(self.stages)
+                except Exception:
+                    _log.exception("loading the stages failed; ticks will report it")
             self._maybe_refresh()
             try:
                 done = self.run_once()

@@ -20,7 +20,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import IO, Any
 
 import orjson
-from sqlalchemy import Connection, Engine, delete, func, insert, select, text
+from sqlalchemy import Connection, Engine, delete, func, insert, select, text, tuple_, union_all
 from sqlalchemy.exc import OperationalError
 
 from clearway.classification.misclassification import ItemClassification
@@ -45,7 +45,7 @@ from clearway.store.schema import (
 )
 from clearway.store.screening import screening_candidates, write_rescreen
 
-__all__ = ["SqlClearanceStore", "SqlTick"]
+__all__ = ["SqlClearanceStore", "SqlIntake", "SqlTick"]
 
 # The sequencer's lock on PostgreSQL (an arbitrary constant: "clearway").
 _LOCK = 0x636C656172776179
@@ -213,6 +213,71 @@ class SqlTick:
         )
 
 
+def _pending(conn: Connection) -> int:
+    return int(conn.execute(select(func.count()).select_from(intake_queue)).scalar_one())
+
+
+def _known(conn: Connection, keys: Sequence[tuple[str, str, str]]) -> set[tuple[str, str, str]]:
+    found: set[tuple[str, str, str]] = set()
+    wanted = set(keys)
+    pairs = sorted({(filer, ref) for filer, ref, _ in wanted})
+    for start in range(0, len(pairs), _CHUNK):
+        part = pairs[start : start + _CHUNK]
+        # One statement for the three places a filing can be (one round
+        # trip per chunk), each by (filer, ref): the queue's only index.
+        query = union_all(
+            *(
+                select(table.c.filer_id, table.c.ref, table.c.content_hash).where(
+                    tuple_(table.c.filer_id, table.c.ref).in_(part),
+                    *([table.c.current] if table is not intake_queue else []),
+                )
+                for table in (declarations, master_filings, intake_queue)
+            )
+        )
+        found.update(key for key in map(tuple, conn.execute(query)) if key in wanted)
+    return found
+
+
+def _enqueue(conn: Connection, filings: Sequence[QueuedFiling]) -> list[int]:
+    rows = [
+        {
+            "kind": f.kind,
+            "filer_id": f.filer_id,
+            "ref": f.ref,
+            "content_hash": f.content_hash,
+            "document": f.document,
+            "source": f.source,
+            "received_at": f.received_at,
+            "request_id": f.request_id,
+        }
+        for f in filings
+    ]
+    if not rows:
+        return []
+    return [
+        int(i)
+        for i in conn.execute(
+            insert(intake_queue).returning(intake_queue.c.id, sort_by_parameter_order=True), rows
+        ).scalars()
+    ]
+
+
+@dataclass(slots=True)
+class SqlIntake:
+    """The intake queue inside one transaction (committed when it closes)."""
+
+    conn: Connection
+
+    def known(self, keys: Sequence[tuple[str, str, str]]) -> set[tuple[str, str, str]]:
+        return _known(self.conn, keys)
+
+    def pending(self) -> int:
+        return _pending(self.conn)
+
+    def enqueue(self, filings: Sequence[QueuedFiling]) -> list[int]:
+        return _enqueue(self.conn, filings)
+
+
 class SqlClearanceStore:
     """The write path's store on SQLite or PostgreSQL."""
 
@@ -339,47 +404,25 @@ class SqlClearanceStore:
 
     def pending(self) -> int:
         with self.engine.connect() as conn:
-            return int(conn.execute(select(func.count()).select_from(intake_queue)).scalar_one())
+            return _pending(conn)
 
     def known(self, keys: Sequence[tuple[str, str, str]]) -> set[tuple[str, str, str]]:
-        found: set[tuple[str, str, str]] = set()
-        wanted = set(keys)
-        refs = sorted({ref for _, ref, _ in wanted})
         with self.engine.connect() as conn:
-            for table in (declarations, master_filings, intake_queue):
-                for start in range(0, len(refs), _CHUNK):
-                    query = select(table.c.filer_id, table.c.ref, table.c.content_hash).where(
-                        table.c.ref.in_(refs[start : start + _CHUNK])
-                    )
-                    if table is not intake_queue:
-                        query = query.where(table.c.current)
-                    found.update(key for key in map(tuple, conn.execute(query)) if key in wanted)
-        return found
+            return _known(conn, keys)
 
     def enqueue(self, filings: Sequence[QueuedFiling]) -> list[int]:
-        rows = [
-            {
-                "kind": f.kind,
-                "filer_id": f.filer_id,
-                "ref": f.ref,
-                "content_hash": f.content_hash,
-                "document": f.document,
-                "source": f.source,
-                "received_at": f.received_at,
-                "request_id": f.request_id,
-            }
-            for f in filings
-        ]
-        if not rows:
+        if not filings:
             return []
         with writing(self.engine).begin() as conn:
-            return [
-                int(i)
-                for i in conn.execute(
-                    insert(intake_queue).returning(intake_queue.c.id, sort_by_parameter_order=True),
-                    rows,
-                ).scalars()
-            ]
+            return _enqueue(conn, filings)
+
+    @contextmanager
+    def intake(self) -> Iterator[SqlIntake]:
+        """One transaction for intake's look at the queue and its append:
+        a group commit costs a few round trips to the store, not three
+        connections' worth."""
+        with writing(self.engine).begin() as conn:
+            yield SqlIntake(conn)
 
     def waiting(self, queue_ids: Sequence[int]) -> set[int]:
         found: set[int] = set()
