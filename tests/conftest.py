@@ -24,6 +24,12 @@ DB_TAG = os.environ.get("CLEARWAY_TEST_DB_TAG", "")
 # Keys go to the user's data folder by default: the tests (and the servers
 # and CLIs they start, which inherit this) never touch the real one.
 os.environ["XDG_DATA_HOME"] = tempfile.mkdtemp(prefix="clearway-test-data-")
+# The fitted built-in HS model is cached in the user's cache folder; one
+# folder per user for every test process (and the CLIs they start), so the
+# seconds-long fit happens once per change of the classifier, not per process.
+os.environ.setdefault(
+    "XDG_CACHE_HOME", os.path.join(tempfile.gettempdir(), f"clearway-test-cache-{os.getuid()}")
+)
 
 
 @pytest.fixture(autouse=True)

@@ -346,3 +346,24 @@ def test_signal_finds_simulated_misclassifications(tmp_path: Path, model: HSClas
     assert sum(actual) >= 20
     assert hits / sum(actual) >= 0.8  # recall
     assert hits / sum(flagged) >= 0.35  # precision, against a ~3% base rate
+
+
+def test_cached_builtin_model_suggests_what_a_fresh_fit_suggests(tmp_path: Path) -> None:
+    from clearway.classification.loading import cached_builtin
+
+    texts = ["TWS bluetooth earbuds ENC", "women's cotton summer dress", "tpu phone case", "x"]
+    fresh = HSClassifier().fit([], [])
+    first = cached_builtin(tmp_path)  # fits and writes the cache file
+    (file,) = tmp_path.glob("builtin-hs-*.npz")
+    second = cached_builtin(tmp_path)  # read from the file
+    expected = fresh.suggest(texts, k=5)
+    for model in (first, second):
+        found = model.suggest(texts, k=5)
+        assert found.codes.tolist() == expected.codes.tolist()
+        np.testing.assert_allclose(found.confidence, expected.confidence, rtol=1e-6)
+        np.testing.assert_allclose(found.heading_confidence, expected.heading_confidence, rtol=1e-6)
+    # A damaged file is refitted and replaced, not fatal.
+    file.write_bytes(b"not a model")
+    again = cached_builtin(tmp_path)
+    assert again.suggest(texts, k=5).codes.tolist() == expected.codes.tolist()
+    assert file.read_bytes()[:2] == b"PK"

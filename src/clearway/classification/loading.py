@@ -6,7 +6,10 @@ without refitting (:meth:`HSClassifier.add_precedents`)."""
 from __future__ import annotations
 
 import copy
+import hashlib
+import logging
 import os
+import tempfile
 import threading
 from dataclasses import dataclass
 from functools import cache
@@ -16,13 +19,58 @@ import orjson
 
 from clearway.classification.model import HSClassifier, normalise_code
 
+_log = logging.getLogger(__name__)
+
 __all__ = ["append_precedents", "builtin_classifier", "classifier_for", "read_precedents"]
 
 
 @cache
 def builtin_classifier() -> HSClassifier:
-    """The nomenclature and product words alone, fitted once per process."""
-    return HSClassifier().fit([], [])
+    """The nomenclature and product words alone, fitted once per machine:
+    the fit takes seconds of CPU (22,000 examples) and every intake worker,
+    CLI run and server process needs it, so the fitted model is kept in the
+    user's cache folder under a digest of everything it is fitted from."""
+    return cached_builtin(_cache_dir())
+
+
+def _cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "clearway"
+
+
+def _builtin_digest() -> str:
+    """A digest of the code and data the built-in model is fitted from (this
+    package and the reference nomenclature): any change makes a new file, so
+    a cached model is never one fitted by other code or other words."""
+    digest = hashlib.sha256()
+    for package in (Path(__file__).parent, Path(__file__).parent.parent / "reference"):
+        for file in sorted(package.rglob("*")):
+            if file.is_file() and file.suffix in {".py", ".yaml", ".csv", ".json", ".gz"}:
+                digest.update(file.relative_to(package.parent).as_posix().encode())
+                digest.update(file.read_bytes())
+    return digest.hexdigest()[:32]
+
+
+def cached_builtin(folder: Path) -> HSClassifier:
+    """The built-in model from ``folder`` when a file for the current code and
+    data is there, else fitted and written there (atomically; a folder that
+    cannot be written only costs the fit)."""
+    file = folder / f"builtin-hs-{_builtin_digest()}.npz"
+    if file.is_file():
+        try:
+            return HSClassifier.load(file)
+        except Exception as error:  # a damaged cache file is refitted, not fatal
+            _log.warning("refitting the built-in HS model: %s: %s", file, error)
+    model = HSClassifier().fit([], [])
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        handle, name = tempfile.mkstemp(dir=folder, suffix=".tmp")
+        os.close(handle)
+        model.save(Path(name))
+        os.replace(name, file)
+    except OSError as error:
+        _log.info("built-in HS model not cached in %s: %s", folder, error)
+    return model
 
 
 @cache
