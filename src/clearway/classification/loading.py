@@ -30,11 +30,17 @@ def builtin_classifier() -> HSClassifier:
     the fit takes seconds of CPU (22,000 examples) and every intake worker,
     CLI run and server process needs it, so the fitted model is kept in the
     user's cache folder under a digest of everything it is fitted from."""
-    return cached_builtin(_cache_dir())
+    folder = _cache_dir()
+    return HSClassifier().fit([], []) if folder is None else cached_builtin(folder)
 
 
-def _cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+def _cache_dir() -> Path | None:
+    base = os.environ.get("XDG_CACHE_HOME")
+    if not base:
+        try:
+            base = str(Path.home() / ".cache")
+        except RuntimeError:  # no home folder (a bare service account): fit each time
+            return None
     return Path(base) / "clearway"
 
 
