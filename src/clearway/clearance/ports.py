@@ -159,9 +159,13 @@ class QueuedFiling:
 class Intake(Protocol):
     """The intake queue inside one transaction (intake's group commit)."""
 
-    def known(self, keys: Sequence[tuple[str, str, str]]) -> set[tuple[str, str, str]]: ...
+    def known(self, keys: Sequence[tuple[str, str, str]]) -> set[tuple[str, str, str]]:
+        """Which (filer, ref, content hash) are queued or stored as current."""
+
     def pending(self) -> int: ...
-    def enqueue(self, filings: Sequence[QueuedFiling]) -> list[int]: ...
+
+    def enqueue(self, filings: Sequence[QueuedFiling]) -> list[int]:
+        """Append (committed when the transaction closes); the queue ids, in order."""
 
 
 class IntakeQueue(Protocol):
@@ -174,12 +178,6 @@ class IntakeQueue(Protocol):
 
     def peek(self, limit: int) -> list[QueuedFiling]:
         """The oldest queued filings, up to ``limit``, without locking them."""
-
-    def known(self, keys: Sequence[tuple[str, str, str]]) -> set[tuple[str, str, str]]:
-        """Which (filer, ref, content hash) are queued or stored as current."""
-
-    def enqueue(self, filings: Sequence[QueuedFiling]) -> list[int]:
-        """Append durably (committed on return); the queue ids, in order."""
 
     def waiting(self, queue_ids: Sequence[int]) -> set[int]:
         """Which of ``queue_ids`` are still queued."""

@@ -217,51 +217,6 @@ def _pending(conn: Connection) -> int:
     return int(conn.execute(select(func.count()).select_from(intake_queue)).scalar_one())
 
 
-def _known(conn: Connection, keys: Sequence[tuple[str, str, str]]) -> set[tuple[str, str, str]]:
-    found: set[tuple[str, str, str]] = set()
-    wanted = set(keys)
-    pairs = sorted({(filer, ref) for filer, ref, _ in wanted})
-    for start in range(0, len(pairs), _CHUNK):
-        part = pairs[start : start + _CHUNK]
-        # One statement for the three places a filing can be (one round
-        # trip per chunk), each by (filer, ref): the queue's only index.
-        query = union_all(
-            *(
-                select(table.c.filer_id, table.c.ref, table.c.content_hash).where(
-                    tuple_(table.c.filer_id, table.c.ref).in_(part),
-                    *([table.c.current] if table is not intake_queue else []),
-                )
-                for table in (declarations, master_filings, intake_queue)
-            )
-        )
-        found.update(key for key in map(tuple, conn.execute(query)) if key in wanted)
-    return found
-
-
-def _enqueue(conn: Connection, filings: Sequence[QueuedFiling]) -> list[int]:
-    rows = [
-        {
-            "kind": f.kind,
-            "filer_id": f.filer_id,
-            "ref": f.ref,
-            "content_hash": f.content_hash,
-            "document": f.document,
-            "source": f.source,
-            "received_at": f.received_at,
-            "request_id": f.request_id,
-        }
-        for f in filings
-    ]
-    if not rows:
-        return []
-    return [
-        int(i)
-        for i in conn.execute(
-            insert(intake_queue).returning(intake_queue.c.id, sort_by_parameter_order=True), rows
-        ).scalars()
-    ]
-
-
 @dataclass(slots=True)
 class SqlIntake:
     """The intake queue inside one transaction (committed when it closes)."""
@@ -269,13 +224,51 @@ class SqlIntake:
     conn: Connection
 
     def known(self, keys: Sequence[tuple[str, str, str]]) -> set[tuple[str, str, str]]:
-        return _known(self.conn, keys)
+        found: set[tuple[str, str, str]] = set()
+        wanted = set(keys)
+        pairs = sorted({(filer, ref) for filer, ref, _ in wanted})
+        for start in range(0, len(pairs), _CHUNK):
+            part = pairs[start : start + _CHUNK]
+            # One statement for the three places a filing can be (one round
+            # trip per chunk), each by (filer, ref): the queue's only index.
+            query = union_all(
+                *(
+                    select(table.c.filer_id, table.c.ref, table.c.content_hash).where(
+                        tuple_(table.c.filer_id, table.c.ref).in_(part),
+                        *([table.c.current] if table is not intake_queue else []),
+                    )
+                    for table in (declarations, master_filings, intake_queue)
+                )
+            )
+            found.update(key for key in map(tuple, self.conn.execute(query)) if key in wanted)
+        return found
 
     def pending(self) -> int:
         return _pending(self.conn)
 
     def enqueue(self, filings: Sequence[QueuedFiling]) -> list[int]:
-        return _enqueue(self.conn, filings)
+        rows = [
+            {
+                "kind": f.kind,
+                "filer_id": f.filer_id,
+                "ref": f.ref,
+                "content_hash": f.content_hash,
+                "document": f.document,
+                "source": f.source,
+                "received_at": f.received_at,
+                "request_id": f.request_id,
+            }
+            for f in filings
+        ]
+        if not rows:
+            return []
+        return [
+            int(i)
+            for i in self.conn.execute(
+                insert(intake_queue).returning(intake_queue.c.id, sort_by_parameter_order=True),
+                rows,
+            ).scalars()
+        ]
 
 
 class SqlClearanceStore:
@@ -405,16 +398,6 @@ class SqlClearanceStore:
     def pending(self) -> int:
         with self.engine.connect() as conn:
             return _pending(conn)
-
-    def known(self, keys: Sequence[tuple[str, str, str]]) -> set[tuple[str, str, str]]:
-        with self.engine.connect() as conn:
-            return _known(conn, keys)
-
-    def enqueue(self, filings: Sequence[QueuedFiling]) -> list[int]:
-        if not filings:
-            return []
-        with writing(self.engine).begin() as conn:
-            return _enqueue(conn, filings)
 
     @contextmanager
     def intake(self) -> Iterator[SqlIntake]:
